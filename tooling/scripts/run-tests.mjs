@@ -2,7 +2,7 @@
 // Runs every package's tests through turbo, then sums the vitest JSON reports into the one
 // plain line CI reads: `N passed, N failed` (plus `, N skipped` when any were skipped).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;

@@ -19,7 +19,18 @@ function redis(name, port) {
   return {
     name,
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', directory, '--save', '', '--appendonly', 'no'],
+    args: [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      directory,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
     port,
     address: `redis-cli -p ${port}`,
   };
@@ -53,14 +64,24 @@ const services = [
   {
     name: 'kvstore-config-server',
     command: 'node',
-    args: [app('kvstore-config-server'), '--http-port', '7000', '--data-dir', join(stateDirectory, 'kvstore-config')],
+    args: [
+      app('kvstore-config-server'),
+      '--http-port',
+      '7000',
+      '--data-dir',
+      join(stateDirectory, 'kvstore-config'),
+    ],
     port: 7000,
     address: 'http://127.0.0.1:7000/kvstore/cs/namespace_list',
     after: async () => {
       const response = await fetch('http://127.0.0.1:7000/kvstore/cs/init_table', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ namespace: 'demo', bucket_count: 256, address_list: ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'] }),
+        body: JSON.stringify({
+          namespace: 'demo',
+          bucket_count: 256,
+          address_list: ['127.0.0.1:7001', '127.0.0.1:7002', '127.0.0.1:7003'],
+        }),
       });
       const body = await response.json();
       if (body.code !== 1001) console.log(`  init_table demo: ${JSON.stringify(body)}`);
@@ -69,7 +90,17 @@ const services = [
   {
     name: 'kvstore-proxy',
     command: 'node',
-    args: [app('kvstore-proxy'), '--port', '6380', '--http-port', '7500', '--namespace', 'demo', '--config-server', '127.0.0.1:7000'],
+    args: [
+      app('kvstore-proxy'),
+      '--port',
+      '6380',
+      '--http-port',
+      '7500',
+      '--namespace',
+      'demo',
+      '--config-server',
+      '127.0.0.1:7000',
+    ],
     port: 6380,
     address: 'redis-cli -p 6380   (HTTP http://127.0.0.1:7500/kvstore/proxy/stats_info)',
   },
@@ -87,8 +118,10 @@ const services = [
     command: 'node',
     args: [
       app('dcache'),
-      '--node-id', `node${index}`,
-      '--listen', `127.0.0.1:${8000 + index}`,
+      '--node-id',
+      `node${index}`,
+      '--listen',
+      `127.0.0.1:${8000 + index}`,
       ...(index > 1 ? ['--seeds', '127.0.0.1:8001'] : []),
     ],
     port: 8000 + index,
@@ -123,10 +156,14 @@ async function stopAll(code) {
   console.log('\nstopping the stack…');
   for (const { child } of [...running].reverse()) if (child.exitCode === null) child.kill('SIGTERM');
   const deadline = Date.now() + 10_000;
-  while (running.some(({ child }) => child.exitCode === null && child.signalCode === null) && Date.now() < deadline) {
+  while (
+    running.some(({ child }) => child.exitCode === null && child.signalCode === null) &&
+    Date.now() < deadline
+  ) {
     await delay(50);
   }
-  for (const { child } of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const { child } of running)
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   console.log('stopped.');
   process.exit(code);
 }
