@@ -1,3 +1,16 @@
+export {
+  ConfigServer,
+  type ConfigServerOptions,
+  DEFAULT_CONFIG_SERVER_OPTIONS,
+  type ProxyInfo,
+  type ProxyState,
+} from './config-server/config-server';
+export {
+  type ConfigServerState,
+  type ConfigStateStore,
+  FileStateStore,
+  MemoryStateStore,
+} from './config-server/state-store';
 export { type HostPort, isValidAddress, parseAddress } from './core/address';
 export {
   type BucketTable,
@@ -20,3 +33,9 @@ export {
 } from './core/bucket-table';
 export { isKvstoreError, KVSTORE_ERROR_CODES, KvstoreError, type KvstoreErrorCode } from './core/errors';
 export { bucketOf, KVSTORE_HASH_SEED, murmurHash2 } from './core/murmur-hash2';
+export {
+  type ConfigServerPluginOptions,
+  configServerPlugin,
+  DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS,
+} from './http/config-server-plugin';
+export { KVSTORE_ERROR_ENVELOPE, RESULT_CODES } from './http/envelope';

@@ -1,5 +1,6 @@
 /** Stable codes of kvstore's domain errors; only the HTTP plugins map them to the spec's 100x codes. */
 export const KVSTORE_ERROR_CODES = {
+  INVALID_JSON: 'KVSTORE_ERR_INVALID_JSON',
   INVALID_INPUT: 'KVSTORE_ERR_INVALID_INPUT',
   NO_SUCH_CONFIG: 'KVSTORE_ERR_NO_SUCH_CONFIG',
   NOT_MASTER: 'KVSTORE_ERR_NOT_MASTER',

@@ -1,0 +1,285 @@
+import { isValidAddress } from '../core/address';
+import {
+  type BucketTable,
+  type ClusterType,
+  createBucketTable,
+  NO_MIGRATING_BUCKET,
+  replaceServer,
+  scaleDownTable,
+  scaleUpTable,
+} from '../core/bucket-table';
+import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import type { ConfigStateStore } from './state-store';
+
+export type ProxyState = 'ONLINE' | 'OFFLINE' | 'MIGRATING';
+
+export interface ProxyInfo {
+  info: string;
+  state: ProxyState;
+}
+
+export interface ConfigServerOptions {
+  store: ConfigStateStore;
+  /** A slave ConfigServer refuses every write with 1004 "not a master". @default true */
+  isMaster?: boolean;
+  /** Initial `support_ha` when the store is empty. @default false */
+  supportHa?: boolean;
+  /** The `cluster_type` reported by `get_config` when no namespace is named. @default 'data_store' */
+  defaultClusterType?: ClusterType;
+  /** A proxy that has not polled for this long is OFFLINE. @default 30000 */
+  proxyTimeoutMs?: number;
+  /** Injected clock (tests). @default Date.now */
+  now?: () => number;
+}
+
+export const DEFAULT_CONFIG_SERVER_OPTIONS = {
+  isMaster: true,
+  supportHa: false,
+  defaultClusterType: 'data_store' as ClusterType,
+  proxyTimeoutMs: 30_000,
+};
+
+interface Waiter {
+  knownVersion: number;
+  resolve: (table: BucketTable | undefined) => void;
+}
+
+interface ProxyRecord {
+  lastSeen: number;
+}
+
+/**
+ * The ConfigServer's engine: one bucket table per namespace, persisted before it is published,
+ * handed to proxies that long-poll for a version other than the one they hold.
+ */
+export class ConfigServer {
+  private readonly options: Required<Omit<ConfigServerOptions, 'store'>> & { store: ConfigStateStore };
+  private readonly tables = new Map<string, BucketTable>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly proxies = new Map<string, Map<string, ProxyRecord>>();
+  private supportHaValue: boolean;
+  // Writes run one at a time so each persisted state contains every earlier change.
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(options: ConfigServerOptions) {
+    this.options = { ...DEFAULT_CONFIG_SERVER_OPTIONS, now: Date.now, ...options };
+    this.supportHaValue = this.options.supportHa;
+  }
+
+  /** Loads the stored state; a corrupt store fails loudly instead of starting empty. */
+  static async open(options: ConfigServerOptions): Promise<ConfigServer> {
+    const server = new ConfigServer(options);
+    const state = await options.store.load();
+    if (state) {
+      server.supportHaValue = state.supportHa;
+      for (const table of state.tables) server.tables.set(table.namespace, table);
+    }
+    return server;
+  }
+
+  get isMaster(): boolean {
+    return this.options.isMaster;
+  }
+
+  get supportHa(): boolean {
+    return this.supportHaValue;
+  }
+
+  namespaceList(): string[] {
+    return [...this.tables.keys()].sort();
+  }
+
+  getTable(namespace: string): BucketTable {
+    const table = this.tables.get(namespace);
+    if (!table)
+      throw new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_NAMESPACE, `no such namespace: ${namespace}`);
+    return table;
+  }
+
+  clusterTypeOf(namespace?: string): ClusterType {
+    return namespace === undefined ? this.options.defaultClusterType : this.getTable(namespace).clusterType;
+  }
+
+  initTable(
+    namespace: string,
+    bucketCount: number,
+    addresses: readonly string[],
+    clusterType: ClusterType = 'data_store',
+  ): Promise<BucketTable> {
+    return this.write(() => {
+      if (this.tables.has(namespace)) {
+        throw new KvstoreError(KVSTORE_ERROR_CODES.INIT_FAILED, `namespace ${namespace} already exists`);
+      }
+      const table = createBucketTable(namespace, bucketCount, addresses, clusterType);
+      for (const address of addresses) this.assertUnused(address, namespace, KVSTORE_ERROR_CODES.INIT_FAILED);
+      return table;
+    });
+  }
+
+  deleteNamespace(namespace: string): Promise<void> {
+    return this.write(() => {
+      this.getTable(namespace);
+      return null;
+    }, namespace).then(() => undefined);
+  }
+
+  replaceServer(namespace: string, oldAddress: string, newAddress: string): Promise<BucketTable> {
+    return this.write(() => {
+      const table = this.getTable(namespace);
+      if (isValidAddress(newAddress) && !table.owners.includes(newAddress)) {
+        this.assertUnused(newAddress, namespace, KVSTORE_ERROR_CODES.REPLACE_FAILED);
+      }
+      return replaceServer(table, oldAddress, newAddress);
+    });
+  }
+
+  scaleCacheCluster(namespace: string, action: string, address: string): Promise<BucketTable> {
+    return this.write(() => {
+      const table = this.getTable(namespace);
+      if (table.clusterType !== 'cache') {
+        throw new KvstoreError(KVSTORE_ERROR_CODES.WRONG_CLUSTER_TYPE, 'not match the cluster type');
+      }
+      if (!isValidAddress(address)) {
+        throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_ADDRESS, `not a valid addr: ${address}`);
+      }
+      if (action === 'add') {
+        this.assertUnused(address, namespace, KVSTORE_ERROR_CODES.SCALE_FAILED);
+        return scaleUpTable(table, address);
+      }
+      if (action === 'del') return scaleDownTable(table, address);
+      throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_ACTION, `not a valid action: ${action}`);
+    });
+  }
+
+  /** Applies any table transformation (used by the migration and HA paths). */
+  updateTable(namespace: string, change: (table: BucketTable) => BucketTable): Promise<BucketTable> {
+    return this.write(() => change(this.getTable(namespace)));
+  }
+
+  setSupportHa(value: boolean): Promise<void> {
+    this.assertMaster();
+    const run = this.queue.then(async () => {
+      const previous = this.supportHaValue;
+      this.supportHaValue = value;
+      try {
+        await this.persist();
+      } catch (error) {
+        this.supportHaValue = previous;
+        throw error;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Records a proxy's poll (registration and heartbeat are the same thing). */
+  touchProxy(namespace: string, info: string): void {
+    let records = this.proxies.get(namespace);
+    if (!records) {
+      records = new Map();
+      this.proxies.set(namespace, records);
+    }
+    records.set(info, { lastSeen: this.options.now() });
+  }
+
+  proxyInfo(namespace: string): ProxyInfo[] {
+    const table = this.getTable(namespace);
+    const now = this.options.now();
+    const online: ProxyState = table.migratingBucketId === NO_MIGRATING_BUCKET ? 'ONLINE' : 'MIGRATING';
+    return [...(this.proxies.get(namespace) ?? new Map<string, ProxyRecord>())]
+      .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+      .map(([info, record]) => ({
+        info,
+        state: now - record.lastSeen > this.options.proxyTimeoutMs ? 'OFFLINE' : online,
+      }));
+  }
+
+  /**
+   * Resolves with the namespace's table as soon as its version differs from `knownVersion`
+   * (at once if it already does), or with undefined after `timeoutMs` or on close.
+   * A deleted namespace rejects with NO_SUCH_NAMESPACE.
+   */
+  waitForTable(namespace: string, knownVersion: number, timeoutMs: number): Promise<BucketTable | undefined> {
+    const table = this.getTable(namespace);
+    if (table.version !== knownVersion || this.closed) {
+      return Promise.resolve(table.version !== knownVersion ? table : undefined);
+    }
+    return new Promise((resolve, reject) => {
+      let set = this.waiters.get(namespace);
+      if (!set) {
+        set = new Set();
+        this.waiters.set(namespace, set);
+      }
+      const waiter: Waiter = {
+        knownVersion,
+        resolve: (next) => {
+          clearTimeout(timer);
+          set.delete(waiter);
+          if (next === undefined && !this.closed && !this.tables.has(namespace)) {
+            reject(
+              new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_NAMESPACE, `no such namespace: ${namespace}`),
+            );
+          } else resolve(next);
+        },
+      };
+      const timer = setTimeout(() => waiter.resolve(undefined), timeoutMs);
+      set.add(waiter);
+    });
+  }
+
+  /** Releases every long-poll (graceful shutdown). */
+  close(): void {
+    this.closed = true;
+    for (const set of this.waiters.values()) for (const waiter of [...set]) waiter.resolve(undefined);
+  }
+
+  private assertMaster(): void {
+    if (!this.options.isMaster) throw new KvstoreError(KVSTORE_ERROR_CODES.NOT_MASTER, 'not a master');
+  }
+
+  private assertUnused(address: string, namespace: string, code: KvstoreError['code']): void {
+    for (const [other, table] of this.tables) {
+      if (other !== namespace && table.owners.includes(address)) {
+        throw new KvstoreError(code, `${address} already belongs to namespace ${other}`);
+      }
+    }
+  }
+
+  /** Runs one change: compute, persist, then publish; a failed save leaves memory unchanged. */
+  private write(compute: () => BucketTable | null, deleting?: string): Promise<BucketTable> {
+    this.assertMaster();
+    const run = this.queue.then(async () => {
+      const next = compute();
+      const namespace = next?.namespace ?? deleting!;
+      const previous = this.tables.get(namespace);
+      if (next) this.tables.set(namespace, next);
+      else this.tables.delete(namespace);
+      try {
+        await this.persist();
+      } catch (error) {
+        if (previous) this.tables.set(namespace, previous);
+        else this.tables.delete(namespace);
+        throw error;
+      }
+      this.publish(namespace, next ?? undefined);
+      return (next ?? previous)!;
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private persist(): Promise<void> {
+    return this.options.store.save({ supportHa: this.supportHaValue, tables: [...this.tables.values()] });
+  }
+
+  private publish(namespace: string, table: BucketTable | undefined): void {
+    const set = this.waiters.get(namespace);
+    if (!set) return;
+    for (const waiter of [...set]) if (!table || table.version !== waiter.knownVersion) waiter.resolve(table);
+    if (!table) {
+      this.waiters.delete(namespace);
+      this.proxies.delete(namespace);
+    }
+  }
+}
