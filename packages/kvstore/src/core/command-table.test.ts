@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { COMMAND_KINDS, CommandTable, MERGE_KINDS } from './command-table';
+
+const table = new CommandTable();
+const kind = (name: string) => table.lookup(name)?.kind;
+
+describe('CommandTable', () => {
+  it('routes single-key data commands from COMMAND output', () => {
+    for (const name of [
+      'GET',
+      'SET',
+      'INCR',
+      'HSET',
+      'LPUSH',
+      'RPOP',
+      'SADD',
+      'ZADD',
+      'PFADD',
+      'SETBIT',
+      'BITFIELD',
+    ]) {
+      expect(kind(name), name).toBe(COMMAND_KINDS.SINGLE_KEY);
+    }
+    for (const name of [
+      'EXPIRE',
+      'PEXPIRE',
+      'TTL',
+      'TYPE',
+      'DUMP',
+      'RESTORE',
+      'ZPOPMIN',
+      'SPOP',
+      'LRANGE',
+      'GETDEL',
+    ]) {
+      expect(kind(name), name).toBe(COMMAND_KINDS.SINGLE_KEY);
+    }
+  });
+
+  it('splits the six multi-key commands with their merge rule', () => {
+    expect(table.lookup('MGET')).toMatchObject({
+      kind: COMMAND_KINDS.SPLIT,
+      merge: MERGE_KINDS.ARRAY,
+      step: 1,
+    });
+    expect(table.lookup('MSET')).toMatchObject({
+      kind: COMMAND_KINDS.SPLIT,
+      merge: MERGE_KINDS.ALL_OK,
+      step: 2,
+    });
+    for (const name of ['DEL', 'UNLINK', 'EXISTS', 'TOUCH']) {
+      expect(table.lookup(name)).toMatchObject({ kind: COMMAND_KINDS.SPLIT, merge: MERGE_KINDS.SUM });
+    }
+  });
+
+  it('refuses cross-key, blocking, pub/sub, scripting and admin commands', () => {
+    for (const name of [
+      'KEYS',
+      'SCAN',
+      'MIGRATE',
+      'MOVE',
+      'OBJECT',
+      'RENAME',
+      'RENAMENX',
+      'SORT',
+      'WAIT',
+      'BITOP',
+      'MSETNX',
+      'SMOVE',
+      'ZUNIONSTORE',
+      'BLPOP',
+      'BRPOPLPUSH',
+      'RPOPLPUSH',
+
+      'MULTI',
+      'EXEC',
+      'WATCH',
+      'EVAL',
+      'SUBSCRIBE',
+      'PUBLISH',
+      'FLUSHALL',
+      'SHUTDOWN',
+      'DEBUG',
+    ]) {
+      expect(kind(name), name).toBe(COMMAND_KINDS.UNSUPPORTED);
+    }
+  });
+
+  it('answers connection commands locally and sums DBSIZE', () => {
+    for (const name of [
+      'PING',
+      'ECHO',
+      'QUIT',
+      'SELECT',
+      'AUTH',
+      'HELLO',
+      'CLIENT',
+      'COMMAND',
+      'CONFIG',
+      'INFO',
+    ]) {
+      expect(kind(name), name).toBe(COMMAND_KINDS.LOCAL);
+    }
+    expect(kind('DBSIZE')).toBe(COMMAND_KINDS.BROADCAST_SUM);
+  });
+
+  it('finds names in any case and keeps ids dense', () => {
+    expect(table.lookup('get')).toBe(table.lookup('GET'));
+    expect(table.lookup('gEt')).toBe(table.lookup('GET'));
+    expect(table.lookup('nosuch')).toBeUndefined();
+    expect(table.commands.map((spec) => spec.id)).toEqual(table.commands.map((_, index) => index));
+    expect(CommandTable.singleKeyOnly(table.lookup('PFCOUNT')!)).toBe(true);
+    expect(CommandTable.singleKeyOnly(table.lookup('GET')!)).toBe(false);
+  });
+});
