@@ -109,7 +109,8 @@ describe('CommandTable', () => {
     expect(table.lookup('gEt')).toBe(table.lookup('GET'));
     expect(table.lookup('nosuch')).toBeUndefined();
     expect(table.commands.map((spec) => spec.id)).toEqual(table.commands.map((_, index) => index));
-    expect(CommandTable.singleKeyOnly(table.lookup('PFCOUNT')!)).toBe(true);
-    expect(CommandTable.singleKeyOnly(table.lookup('GET')!)).toBe(false);
+    expect(table.lookup('PFCOUNT')!.oneKeyOnly).toBe(true);
+    expect(table.lookup('GET')!.oneKeyOnly).toBe(false);
+    expect(table.lookup('SET')!.oneKeyOnly).toBe(false);
   });
 });

@@ -28,6 +28,8 @@ export interface CommandSpec {
   /** Arguments per key for SPLIT commands (2 for MSET). */
   readonly step: number;
   readonly write: boolean;
+  /** A multi-key command (SINTER, PFCOUNT, …) that is routed only when given exactly one key. */
+  readonly oneKeyOnly: boolean;
 }
 
 const flagBit = (name: (typeof COMMAND_FLAG_NAMES)[number]): number => 1 << COMMAND_FLAG_NAMES.indexOf(name);
@@ -74,12 +76,14 @@ export class CommandTable {
       merge: 0,
       step: 1,
       write: false,
+      oneKeyOnly: false,
     });
     const local = new Set<string>(LOCAL_COMMANDS);
     for (const [name, arity, firstKey, lastKey, step, flags] of REDIS_COMMANDS) {
       const write = (flags & flagBit('write')) !== 0;
       let kind: CommandKind = COMMAND_KINDS.UNSUPPORTED;
       let merge: MergeKind = MERGE_KINDS.NONE;
+      let oneKeyOnly = false;
       if (local.has(name)) kind = COMMAND_KINDS.LOCAL;
       else if (name === 'DBSIZE') kind = COMMAND_KINDS.BROADCAST_SUM;
       else if (SPLIT[name] !== undefined) {
@@ -102,8 +106,9 @@ export class CommandTable {
       ) {
         // Multi-key commands (SINTER, PFCOUNT, …) are routed only when given exactly one key.
         kind = COMMAND_KINDS.SINGLE_KEY;
+        oneKeyOnly = true;
       }
-      this.add({ name, arity, kind, merge, step: Math.max(step, 1), write });
+      this.add({ name, arity, kind, merge, step: Math.max(step, 1), write, oneKeyOnly });
     }
   }
 
@@ -118,10 +123,5 @@ export class CommandTable {
   /** Looks a name up as sent (upper or lower case hit the map directly; mixed case is folded). */
   lookup(name: string): CommandSpec | undefined {
     return this.byName.get(name) ?? this.byName.get(name.toUpperCase());
-  }
-
-  /** True when a command needs exactly one key to be routed (multi-key commands given one key). */
-  static singleKeyOnly(spec: CommandSpec): boolean {
-    return spec.kind === COMMAND_KINDS.SINGLE_KEY && spec.arity < 0;
   }
 }

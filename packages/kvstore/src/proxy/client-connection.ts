@@ -1,0 +1,57 @@
+import type { Socket } from 'node:net';
+import { Fifo } from './fifo';
+import type { ReplySlot } from './reply-slot';
+
+/**
+ * A client socket and its ordered reply queue. Replies are written in request order, the completed
+ * head of the queue in one write per turn.
+ */
+export class ClientConnection {
+  readonly slots = new Fifo<ReplySlot>(16);
+  /** Bytes of an incomplete request carried over to the next read. */
+  pending: Buffer | undefined = undefined;
+  authenticated: boolean;
+  name: Buffer | undefined = undefined;
+  dirty = false;
+  closing = false;
+  paused = false;
+  lastActive: number;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    needsAuth: boolean,
+    now: number,
+  ) {
+    this.authenticated = !needsAuth;
+    this.lastActive = now;
+  }
+
+  /** Writes every completed reply at the head of the queue, corked into one write. */
+  flush(): void {
+    this.dirty = false;
+    if (this.closing && this.socket.destroyed) return;
+    let head = this.slots.peek();
+    if (!head?.done) return;
+    let corked = false;
+    let closeAfter = false;
+    while (head?.done) {
+      this.slots.shift();
+      if (!corked) {
+        this.socket.cork();
+        corked = true;
+      }
+      this.socket.write(head.reply!);
+      if (head.closeAfter) {
+        closeAfter = true;
+        break;
+      }
+      head = this.slots.peek();
+    }
+    if (corked) this.socket.uncork();
+    if (closeAfter) {
+      this.closing = true;
+      this.socket.end();
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import {
+  type BucketTable,
+  type BucketTableJson,
+  bucketTableFromJson,
+  type ClusterType,
+} from '../core/bucket-table';
+
+export interface ConfigServerClientOptions {
+  namespace: string;
+  /** `host:port` of the master ConfigServer. */
+  master: string;
+  /** `host:port` of a slave ConfigServer, tried when the master does not answer. */
+  slave?: string;
+  /** How this proxy is listed by `proxy_info` (its RESP `ip:port`). */
+  proxyInfo: string;
+  /** How long the ConfigServer may hold a poll. @default 20000 */
+  watchMs?: number;
+  /** Pause after a failed poll. @default 1000 */
+  retryMs?: number;
+  onTable: (table: BucketTable) => void;
+  onError?: (error: unknown, server: string) => void;
+}
+
+export const DEFAULT_CONFIG_SERVER_CLIENT_OPTIONS = { watchMs: 20_000, retryMs: 1000 };
+
+interface WatchReply extends Partial<BucketTableJson> {
+  code: number;
+  msg: string;
+  changed?: boolean;
+  cluster_type?: ClusterType;
+}
+
+/**
+ * Keeps the proxy's table current by long-polling `/kvstore/cs/watch_table`: the ConfigServer answers
+ * at once when its version differs from ours, else holds the request; each poll is also the heartbeat.
+ * A failed poll falls back to the slave ConfigServer, then back to the master.
+ */
+export class ConfigServerClient {
+  private version = 0;
+  private running = false;
+  private controller: AbortController | undefined;
+  private useSlave = false;
+  private readonly options: Required<Omit<ConfigServerClientOptions, 'slave' | 'onError'>> &
+    Pick<ConfigServerClientOptions, 'slave' | 'onError'>;
+
+  constructor(options: ConfigServerClientOptions) {
+    this.options = { ...DEFAULT_CONFIG_SERVER_CLIENT_OPTIONS, ...options };
+  }
+
+  get knownVersion(): number {
+    return this.version;
+  }
+
+  /** Changes the ConfigServer addresses (set_config master_cs_* / slave_cs_*); the next poll uses them. */
+  setServers(master: string, slave: string | undefined): void {
+    this.options.master = master;
+    this.options.slave = slave;
+    this.controller?.abort();
+  }
+
+  /** Fetches the current table once (startup); throws when no ConfigServer has it. */
+  async fetchInitial(): Promise<BucketTable> {
+    const table = await this.poll(0, 0);
+    if (!table) throw new Error(`ConfigServer has no table for namespace ${this.options.namespace}`);
+    return table;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.loop();
+  }
+
+  stop(): void {
+    this.running = false;
+    this.controller?.abort();
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.poll(this.version, this.options.watchMs);
+      } catch (error) {
+        if (!this.running) break;
+        this.options.onError?.(error, this.currentServer());
+        if (this.options.slave) this.useSlave = !this.useSlave;
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryMs).unref());
+      }
+    }
+  }
+
+  private currentServer(): string {
+    return this.useSlave && this.options.slave ? this.options.slave : this.options.master;
+  }
+
+  private async poll(version: number, waitMs: number): Promise<BucketTable | undefined> {
+    const controller = new AbortController();
+    this.controller = controller;
+    const timer = setTimeout(() => controller.abort(), waitMs + 10_000);
+    try {
+      const response = await fetch(`http://${this.currentServer()}/kvstore/cs/watch_table`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          namespace: this.options.namespace,
+          version,
+          proxy: this.options.proxyInfo,
+          wait_ms: waitMs,
+        }),
+        signal: controller.signal,
+      });
+      const reply = (await response.json()) as WatchReply;
+      if (reply.code !== 1001) {
+        // A deleted namespace: forget our version so a re-created one (version 1 again) is taken.
+        this.version = 0;
+        throw new Error(`watch_table: ${reply.code} ${reply.msg}`);
+      }
+      if (!reply.changed || reply.table === undefined || reply.version === this.version) return undefined;
+      const table = bucketTableFromJson(this.options.namespace, reply.cluster_type ?? 'data_store', {
+        table: reply.table,
+        version: reply.version!,
+        migrating_bucket_id: reply.migrating_bucket_id!,
+        migrating_server_addr: reply.migrating_server_addr!,
+      });
+      this.version = table.version;
+      this.options.onTable(table);
+      return table;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
