@@ -1,5 +1,6 @@
 import {
   type CommandLineSpec,
+  ConfigError,
   createHttpServer,
   createLogger,
   installGracefulShutdown,
@@ -12,6 +13,7 @@ import {
   ConfigServer,
   type ConfigStateStore,
   configServerPlugin,
+  EtcdStateStore,
   FileStateStore,
   KVSTORE_ERROR_ENVELOPE,
 } from '@kvforge/kvstore';
@@ -27,6 +29,8 @@ const COMMAND_LINE: CommandLineSpec = {
   flags: {
     'http-port': { type: 'number', description: 'HTTP API port', default: 7000, valueName: 'PORT' },
     host: { type: 'string', description: 'Address to bind', default: '0.0.0.0', valueName: 'HOST' },
+    store: { type: 'string', description: 'State store: file (in --data-dir) or etcd', default: 'file' },
+    'etcd-endpoints': { type: 'list', description: 'etcd endpoints for --store etcd', valueName: 'URL,URL' },
     'data-dir': {
       type: 'string',
       description: 'Directory of the state file',
@@ -69,6 +73,8 @@ const configSchema = z.strictObject({
   httpPort: z.number().int().min(0).max(65535).default(7000),
   host: z.string().min(1).default('0.0.0.0'),
   dataDir: z.string().min(1).default('./data'),
+  store: z.enum(['file', 'etcd']).default('file'),
+  etcdEndpoints: z.array(z.string().url()).default([]),
   isMaster: z.boolean().default(true),
   supportHa: z.boolean().default(false),
   clusterType: z.enum(['cache', 'data_store']).default('data_store'),
@@ -105,6 +111,8 @@ async function main(): Promise<void> {
       httpPort: flags['http-port'],
       host: flags.host,
       dataDir: flags['data-dir'],
+      store: flags.store,
+      etcdEndpoints: flags['etcd-endpoints'],
       isMaster: flags['is-master'],
       supportHa: flags['support-ha'],
       clusterType: flags['cluster-type'],
@@ -115,7 +123,13 @@ async function main(): Promise<void> {
   ]);
 
   const logger = createLogger({ name: 'kvstore-config-server', level: config.logLevel });
-  const store: ConfigStateStore = new FileStateStore(config.dataDir);
+  if (config.store === 'etcd' && config.etcdEndpoints.length === 0) {
+    throw new ConfigError('--store etcd needs --etcd-endpoints');
+  }
+  const store: ConfigStateStore =
+    config.store === 'etcd'
+      ? new EtcdStateStore({ endpoints: config.etcdEndpoints })
+      : new FileStateStore(config.dataDir);
   const configServer = await ConfigServer.open({
     store,
     isMaster: config.isMaster,
@@ -130,7 +144,13 @@ async function main(): Promise<void> {
     { port: config.httpPort, dataDir: config.dataDir, namespaces: configServer.namespaceList() },
     'config server listening',
   );
-  installGracefulShutdown({ logger, onShutdown: () => app.close() });
+  installGracefulShutdown({
+    logger,
+    onShutdown: async () => {
+      await app.close();
+      await store.close?.();
+    },
+  });
 }
 
 runMain(main);

@@ -6,6 +6,11 @@ export {
   type ProxyState,
 } from './config-server/config-server';
 export {
+  DEFAULT_ETCD_STATE_STORE_OPTIONS,
+  EtcdStateStore,
+  type EtcdStateStoreOptions,
+} from './config-server/etcd-state-store';
+export {
   type ConfigServerState,
   type ConfigStateStore,
   FileStateStore,
