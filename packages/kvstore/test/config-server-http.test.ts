@@ -301,3 +301,104 @@ describe('FileStateStore', () => {
     await expect(ConfigServer.open({ store: new FileStateStore(directory) })).rejects.toThrow(/not JSON/);
   });
 });
+
+describe('HA votes (report_redis_state)', () => {
+  it('fails over only when every online proxy reports the master down and support_ha is on', async () => {
+    let now = 1_000_000;
+    const server = await ConfigServer.open({ store: new MemoryStateStore(), now: () => now });
+    const app = await buildApp(server);
+    try {
+      await call(app, 'init_table', { namespace: 'ds', bucket_count: 256, address_list: [A, B] });
+      await call(app, 'init_table', {
+        namespace: 'cache',
+        bucket_count: 256,
+        address_list: [C, '127.0.0.1:7004'],
+        cluster_type: 'cache',
+      });
+      for (const namespace of ['ds', 'cache']) {
+        server.touchProxy(namespace, 'p1:1');
+        server.touchProxy(namespace, 'p2:1');
+      }
+      const report = (body: object) => call(app, 'report_redis_state', body);
+      // support_ha off: votes are recorded, nothing changes.
+      expect(
+        (
+          await report({
+            namespace: 'ds',
+            proxy: 'p1:1',
+            addr: A,
+            state: 'down',
+            slave_addr: '127.0.0.1:7101',
+          })
+        ).action,
+      ).toBe('none');
+      expect(
+        (
+          await report({
+            namespace: 'ds',
+            proxy: 'p2:1',
+            addr: A,
+            state: 'down',
+            slave_addr: '127.0.0.1:7101',
+          })
+        ).action,
+      ).toBe('none');
+      expect(server.getTable('ds').version).toBe(1);
+      await call(app, 'set_config', { support_ha: true });
+      // One proxy alone (a partition) is not enough.
+      expect(
+        (
+          await report({
+            namespace: 'ds',
+            proxy: 'p1:1',
+            addr: B,
+            state: 'down',
+            slave_addr: '127.0.0.1:7102',
+          })
+        ).action,
+      ).toBe('none');
+      expect(server.getTable('ds').version).toBe(1);
+      // A proxy that recovers withdraws its vote.
+      await report({ namespace: 'ds', proxy: 'p1:1', addr: B, state: 'up' });
+      expect(
+        (
+          await report({
+            namespace: 'ds',
+            proxy: 'p2:1',
+            addr: B,
+            state: 'down',
+            slave_addr: '127.0.0.1:7102',
+          })
+        ).action,
+      ).toBe('none');
+      // Both proxies agree on A: the replica replaces it.
+      expect(
+        (
+          await report({
+            namespace: 'ds',
+            proxy: 'p2:1',
+            addr: A,
+            state: 'down',
+            slave_addr: '127.0.0.1:7101',
+          })
+        ).action,
+      ).toBe('replaced');
+      expect(server.getTable('ds').owners).toContain('127.0.0.1:7101');
+      expect(server.getTable('ds').owners).not.toContain(A);
+      // Cache mode: an OFFLINE proxy does not count; the dead master is removed.
+      now += 10_000;
+      server.touchProxy('cache', 'p1:1');
+      now += 25_000;
+      server.touchProxy('cache', 'p1:1');
+      expect((await report({ namespace: 'cache', proxy: 'p1:1', addr: C, state: 'down' })).action).toBe(
+        'removed',
+      );
+      expect(server.getTable('cache').owners).not.toContain(C);
+      expect((await report({ namespace: 'cache', proxy: 'p1:1', addr: C, state: 'sideways' })).code).toBe(
+        1007,
+      );
+    } finally {
+      await app.close();
+    }
+  });
+});

@@ -57,6 +57,8 @@ export class ConfigServer {
   private readonly tables = new Map<string, BucketTable>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly proxies = new Map<string, Map<string, ProxyRecord>>();
+  /** namespace → down address → proxy → the replica that proxy saw (for data_store failover). */
+  private readonly downVotes = new Map<string, Map<string, Map<string, string>>>();
   private supportHaValue: boolean;
   // Writes run one at a time so each persisted state contains every earlier change.
   private queue: Promise<unknown> = Promise.resolve();
@@ -193,6 +195,50 @@ export class ConfigServer {
         info,
         state: now - record.lastSeen > this.options.proxyTimeoutMs ? 'OFFLINE' : online,
       }));
+  }
+
+  /**
+   * A proxy's view of one backend. The table changes (when `support_ha` is on) only once **every**
+   * ONLINE proxy of the namespace reports the same address down — one partitioned proxy cannot
+   * trigger a failover (the original's rule). data_store: the master is replaced by the replica the
+   * proxies reported; cache: the master is removed and its buckets dealt to the others.
+   * Returns the action taken, if any.
+   */
+  async reportRedisState(
+    namespace: string,
+    proxy: string,
+    address: string,
+    state: 'down' | 'up',
+    replicaAddress = '',
+  ): Promise<'none' | 'replaced' | 'removed'> {
+    const table = this.getTable(namespace);
+    let byAddress = this.downVotes.get(namespace);
+    if (!byAddress) {
+      byAddress = new Map();
+      this.downVotes.set(namespace, byAddress);
+    }
+    let voters = byAddress.get(address);
+    if (state === 'up') {
+      voters?.delete(proxy);
+      return 'none';
+    }
+    if (!voters) {
+      voters = new Map();
+      byAddress.set(address, voters);
+    }
+    voters.set(proxy, replicaAddress);
+    if (!this.supportHaValue || !table.owners.includes(address)) return 'none';
+    const online = this.proxyInfo(namespace).filter((info) => info.state !== 'OFFLINE');
+    if (online.length === 0 || !online.every((info) => voters.has(info.info))) return 'none';
+    byAddress.delete(address);
+    if (table.clusterType === 'cache') {
+      await this.updateTable(namespace, (current) => scaleDownTable(current, address));
+      return 'removed';
+    }
+    const replica = [...voters.values()].find((candidate) => isValidAddress(candidate));
+    if (!replica) return 'none';
+    await this.updateTable(namespace, (current) => replaceServer(current, address, replica));
+    return 'replaced';
   }
 
   /**

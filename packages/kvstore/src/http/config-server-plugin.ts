@@ -157,6 +157,22 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
       return { changed: true, cluster_type: table.clusterType, ...bucketTableToJson(table) };
     });
 
+    // Proxies report backends they cannot reach (and reachable again); see ConfigServer.reportRedisState.
+    route('report_redis_state', async (input) => {
+      const state = requireString(input, 'state');
+      if (state !== 'down' && state !== 'up') {
+        throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_ACTION, 'state must be "down" or "up"');
+      }
+      const action = await server.reportRedisState(
+        requireString(input, 'namespace'),
+        requireString(input, 'proxy'),
+        requireString(input, 'addr'),
+        state,
+        input.slave_addr === undefined ? '' : requireString(input, 'slave_addr'),
+      );
+      return { action };
+    });
+
     app.addHook('preClose', async () => server.close());
   },
   { name: 'kvstore-config-server', fastify: '5.x' },
