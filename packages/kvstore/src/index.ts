@@ -44,3 +44,9 @@ export {
   DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS,
 } from './http/config-server-plugin';
 export { KVSTORE_ERROR_ENVELOPE, RESULT_CODES } from './http/envelope';
+export {
+  promoteReplica,
+  RedisMonitor,
+  type RedisMonitorOptions,
+  replicaFromInfo,
+} from './proxy/redis-monitor';

@@ -58,6 +58,25 @@ export class ConfigServerClient {
     this.controller?.abort();
   }
 
+  /** Tells the ConfigServer that this proxy cannot reach `address` (or can again). */
+  async reportRedisState(address: string, state: 'down' | 'up', replicaAddress: string): Promise<string> {
+    const response = await fetch(`http://${this.currentServer()}/kvstore/cs/report_redis_state`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        namespace: this.options.namespace,
+        proxy: this.options.proxyInfo,
+        addr: address,
+        state,
+        slave_addr: replicaAddress,
+      }),
+      signal: AbortSignal.timeout(5000),
+    });
+    const reply = (await response.json()) as { code: number; msg: string; action?: string };
+    if (reply.code !== 1001) throw new Error(`report_redis_state: ${reply.code} ${reply.msg}`);
+    return reply.action ?? 'none';
+  }
+
   /** Fetches the current table once (startup); throws when no ConfigServer has it. */
   async fetchInitial(): Promise<BucketTable> {
     const table = await this.poll(0, 0);
