@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { Redis, ReplyError } from 'ioredis';
 import { parseAddress } from '../core/address';
 
 export interface RedisMonitorOptions {
@@ -13,85 +13,50 @@ export interface RedisMonitorOptions {
   onStateChange: (address: string, state: 'down' | 'up', replicaAddress: string) => void;
 }
 
-/** One request: AUTH (when set), then INFO replication; returns the raw reply text, or throws. */
-function probe(address: string, password: string, timeoutMs: number): Promise<string> {
+/** A short-lived admin connection (the original probed on a new connection every time). */
+async function withConnection<T>(
+  address: string,
+  password: string,
+  timeoutMs: number,
+  action: (client: Redis) => Promise<T>,
+): Promise<T> {
   const target = parseAddress(address)!;
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
-    let received = '';
-    const timer = setTimeout(() => socket.destroy(new Error('probe timeout')), timeoutMs);
-    const expected = password.length > 0 ? 2 : 1;
-    socket.on('connect', () => {
-      const auth = password.length > 0 ? command(['AUTH', password]) : '';
-      socket.write(auth + command(['INFO', 'replication']));
-    });
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      // Any reply counts as alive (even -LOADING); INFO's bulk ends the exchange.
-      if (countReplies(received) >= expected) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(received);
-      }
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.on('close', () => {
-      clearTimeout(timer);
-      reject(new Error('closed'));
-    });
+  const client = new Redis({
+    host: target.host,
+    port: target.port,
+    ...(password.length > 0 ? { password } : {}),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    enableReadyCheck: false,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
   });
-}
-
-function command(args: string[]): string {
-  return `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
-}
-
-/** Enough to tell that AUTH's line and INFO's bulk (or an error line) have both arrived. */
-function countReplies(text: string): number {
-  let count = 0;
-  let offset = 0;
-  while (offset < text.length) {
-    const lineEnd = text.indexOf('\r\n', offset);
-    if (lineEnd < 0) break;
-    if (text[offset] === '$') {
-      const length = Number(text.slice(offset + 1, lineEnd));
-      const end = lineEnd + 2 + Math.max(length, 0) + (length >= 0 ? 2 : 0);
-      if (end > text.length) break;
-      offset = end;
-    } else offset = lineEnd + 2;
-    count++;
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return await action(client);
+  } finally {
+    client.disconnect();
   }
-  return count;
+}
+
+/** Any reply counts as alive, even an error such as -LOADING; only no answer is a failure. */
+async function probe(address: string, password: string, timeoutMs: number): Promise<string> {
+  return withConnection(address, password, timeoutMs, async (client) => {
+    try {
+      return await client.info('replication');
+    } catch (error) {
+      if (error instanceof ReplyError) return '';
+      throw error;
+    }
+  });
 }
 
 /** Promotes a replica picked by the ConfigServer: `REPLICAOF NO ONE` (the original sent SLAVEOF NO ONE). */
-export function promoteReplica(address: string, password: string, timeoutMs = 2000): Promise<string> {
-  const target = parseAddress(address)!;
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: target.host, port: target.port });
-    let received = '';
-    const expected = password.length > 0 ? 2 : 1;
-    const timer = setTimeout(() => socket.destroy(new Error('promote timeout')), timeoutMs);
-    socket.on('connect', () => {
-      const auth = password.length > 0 ? command(['AUTH', password]) : '';
-      socket.write(auth + command(['REPLICAOF', 'NO', 'ONE']));
-    });
-    socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      if (countReplies(received) >= expected) {
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(received);
-      }
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
+export function promoteReplica(address: string, password: string, timeoutMs = 2000): Promise<unknown> {
+  return withConnection(address, password, timeoutMs, (client) => client.call('REPLICAOF', 'NO', 'ONE'));
 }
 
 /** `slave0:ip=10.0.0.2,port=6379,state=online,…` → `10.0.0.2:6379` (the first online replica). */
