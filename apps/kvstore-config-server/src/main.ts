@@ -10,6 +10,7 @@ import {
   runMain,
 } from '@kvforge/common-http';
 import {
+  BucketMigrator,
   ConfigServer,
   type ConfigStateStore,
   configServerPlugin,
@@ -60,6 +61,11 @@ const COMMAND_LINE: CommandLineSpec = {
       default: 30000,
       valueName: 'MS',
     },
+    'redis-password': {
+      type: 'string',
+      description: 'Password of the Redis masters (online migration)',
+      valueName: 'P',
+    },
     'log-level': { type: 'string', description: 'pino level', default: 'info', valueName: 'LEVEL' },
     config: {
       type: 'string',
@@ -80,6 +86,7 @@ const configSchema = z.strictObject({
   clusterType: z.enum(['cache', 'data_store']).default('data_store'),
   maxWatchMs: z.number().int().min(0).default(30_000),
   proxyTimeoutMs: z.number().int().min(1).default(30_000),
+  redisPassword: z.string().default(''),
   logLevel: z.string().default('info'),
 });
 
@@ -93,6 +100,7 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
     isMaster: boolean(env.KVSTORE_CS_IS_MASTER),
     supportHa: boolean(env.KVSTORE_CS_SUPPORT_HA),
     logLevel: env.KVSTORE_CS_LOG_LEVEL,
+    redisPassword: env.KVSTORE_CS_REDIS_PASSWORD,
   };
 }
 
@@ -118,6 +126,7 @@ async function main(): Promise<void> {
       clusterType: flags['cluster-type'],
       maxWatchMs: flags['max-watch-ms'],
       proxyTimeoutMs: flags['proxy-timeout-ms'],
+      redisPassword: flags['redis-password'],
       logLevel: flags['log-level'],
     },
   ]);
@@ -138,7 +147,8 @@ async function main(): Promise<void> {
     proxyTimeoutMs: config.proxyTimeoutMs,
   });
   const app = createHttpServer({ logger, errorEnvelope: KVSTORE_ERROR_ENVELOPE });
-  await app.register(configServerPlugin, { configServer, maxWatchMs: config.maxWatchMs });
+  const migrator = new BucketMigrator(configServer, { redisPassword: config.redisPassword });
+  await app.register(configServerPlugin, { configServer, migrator, maxWatchMs: config.maxWatchMs });
   await app.listen({ host: config.host, port: config.httpPort });
   logger.info(
     { port: config.httpPort, dataDir: config.dataDir, namespaces: configServer.namespaceList() },

@@ -1,4 +1,10 @@
 export {
+  BucketMigrator,
+  type BucketMigratorOptions,
+  DEFAULT_BUCKET_MIGRATOR_OPTIONS,
+  type MigrationStatus,
+} from './config-server/bucket-migrator';
+export {
   ConfigServer,
   type ConfigServerOptions,
   DEFAULT_CONFIG_SERVER_OPTIONS,

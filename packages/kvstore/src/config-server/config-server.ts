@@ -46,6 +46,8 @@ interface Waiter {
 
 interface ProxyRecord {
   lastSeen: number;
+  /** The table version the proxy said it holds on its last poll. */
+  version: number;
 }
 
 /**
@@ -176,13 +178,25 @@ export class ConfigServer {
   }
 
   /** Records a proxy's poll (registration and heartbeat are the same thing). */
-  touchProxy(namespace: string, info: string): void {
+  touchProxy(namespace: string, info: string, version = 0): void {
     let records = this.proxies.get(namespace);
     if (!records) {
       records = new Map();
       this.proxies.set(namespace, records);
     }
-    records.set(info, { lastSeen: this.options.now() });
+    records.set(info, { lastSeen: this.options.now(), version });
+  }
+
+  /**
+   * True once every ONLINE proxy of the namespace has polled holding at least `version`: no proxy
+   * routes with an older table any more (the original's freeze/ack barrier, done with the polls).
+   */
+  proxiesAt(namespace: string, version: number): boolean {
+    const now = this.options.now();
+    for (const record of this.proxies.get(namespace)?.values() ?? []) {
+      if (now - record.lastSeen <= this.options.proxyTimeoutMs && record.version < version) return false;
+    }
+    return true;
   }
 
   proxyInfo(namespace: string): ProxyInfo[] {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { BucketMigrator } from '../config-server/bucket-migrator';
 import type { ConfigServer } from '../config-server/config-server';
 import { isValidAddress } from '../core/address';
 import { bucketTableToJson, CLUSTER_TYPES, type ClusterType } from '../core/bucket-table';
@@ -9,6 +10,8 @@ import { type Input, optionalInteger, readInput, requireInteger, requireString }
 
 export interface ConfigServerPluginOptions {
   configServer: ConfigServer;
+  /** Enables the online-migration routes (data_store). */
+  migrator?: BucketMigrator;
   /** Longest a `watch_table` long-poll is held. @default 30000 */
   maxWatchMs?: number;
 }
@@ -150,9 +153,9 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
       const namespace = requireString(input, 'namespace');
       const version = optionalInteger(input, 'version', 0);
       const waitMs = Math.min(Math.max(optionalInteger(input, 'wait_ms', 0), 0), maxWatchMs);
-      if (input.proxy !== undefined) server.touchProxy(namespace, requireString(input, 'proxy'));
+      if (input.proxy !== undefined) server.touchProxy(namespace, requireString(input, 'proxy'), version);
       const table = await server.waitForTable(namespace, version, waitMs);
-      if (input.proxy !== undefined) server.touchProxy(namespace, input.proxy as string);
+      if (input.proxy !== undefined && !table) server.touchProxy(namespace, input.proxy as string, version);
       if (!table) return { changed: false, version };
       return { changed: true, cluster_type: table.clusterType, ...bucketTableToJson(table) };
     });
@@ -172,6 +175,32 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
       );
       return { action };
     });
+
+    const migrator = options.migrator;
+    if (migrator) {
+      // Online migration (data_store): move given buckets, or scale out to a new master.
+      route('migrate_bucket', (input) => {
+        const list = input.bucket_ids ?? (input.bucket_id === undefined ? undefined : [input.bucket_id]);
+        if (!Array.isArray(list) || list.length === 0 || !list.every((item) => Number.isInteger(item))) {
+          throw new KvstoreError(
+            KVSTORE_ERROR_CODES.INVALID_INPUT,
+            'bucket_id (integer) or bucket_ids (array) required',
+          );
+        }
+        return migrator.start(
+          requireString(input, 'namespace'),
+          list as number[],
+          requireString(input, 'addr'),
+        );
+      });
+      route('scale_data_store', (input) => {
+        const action = requireString(input, 'action');
+        if (action !== 'add')
+          throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_ACTION, `not a valid action: ${action}`);
+        return migrator.scaleOut(requireString(input, 'namespace'), requireString(input, 'addr'));
+      });
+      route('migration_status', (input) => migrator.status(requireString(input, 'namespace')));
+    }
 
     app.addHook('preClose', async () => server.close());
   },

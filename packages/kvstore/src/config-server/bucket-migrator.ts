@@ -1,0 +1,237 @@
+import { Redis, ReplyError } from 'ioredis';
+import { parseAddress } from '../core/address';
+import { completeMigration, NO_MIGRATING_BUCKET, scaleUpTable, startMigration } from '../core/bucket-table';
+import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import type { ConfigServer } from './config-server';
+
+export interface BucketMigratorOptions {
+  /** Password of the Redis masters (MIGRATE … AUTH; the original blanked requirepass instead). @default '' */
+  redisPassword?: string;
+  /** Keys per SCAN / MIGRATE batch. @default 1000 */
+  batchSize?: number;
+  /** MIGRATE timeout. @default 5000 */
+  migrateTimeoutMs?: number;
+  /** Longest wait for every online proxy to poll the new table version. @default 30000 */
+  proxyAckTimeoutMs?: number;
+}
+
+export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
+  redisPassword: '',
+  batchSize: 1000,
+  migrateTimeoutMs: 5000,
+  proxyAckTimeoutMs: 30_000,
+};
+
+export interface MigrationStatus {
+  namespace: string;
+  state: 'idle' | 'running' | 'success' | 'failed';
+  /** Buckets still to move in this job (including the current one). */
+  remaining_buckets: number;
+  current_bucket: number;
+  destination: string;
+  moved_keys: number;
+  error: string;
+}
+
+function isBusyKey(error: unknown): boolean {
+  return error instanceof ReplyError && (error as Error).message.includes('BUSYKEY');
+}
+
+function connectTo(address: string, password: string): Redis {
+  const target = parseAddress(address)!;
+  const client = new Redis({
+    host: target.host,
+    port: target.port,
+    ...(password ? { password } : {}),
+    lazyConnect: true,
+    enableReadyCheck: false,
+    maxRetriesPerRequest: 2,
+  });
+  client.on('error', () => undefined);
+  return client;
+}
+
+/**
+ * Online bucket migration for data_store namespaces. For each bucket: mark it migrating (proxies
+ * then move a key on access with MIGRATE before serving it from the destination), wait until every
+ * online proxy holds that table, move the rest with SCAN `<bucket>_*` + batched `MIGRATE … KEYS`
+ * until a full pass finds nothing, then hand the bucket over and wait for the proxies again.
+ */
+export class BucketMigrator {
+  private readonly options: typeof DEFAULT_BUCKET_MIGRATOR_OPTIONS;
+  private readonly statuses = new Map<string, MigrationStatus>();
+
+  constructor(
+    private readonly server: ConfigServer,
+    options: BucketMigratorOptions = {},
+  ) {
+    this.options = { ...DEFAULT_BUCKET_MIGRATOR_OPTIONS, ...options };
+  }
+
+  status(namespace: string): MigrationStatus {
+    this.server.getTable(namespace);
+    return (
+      this.statuses.get(namespace) ?? {
+        namespace,
+        state: 'idle',
+        remaining_buckets: 0,
+        current_bucket: NO_MIGRATING_BUCKET,
+        destination: '',
+        moved_keys: 0,
+        error: '',
+      }
+    );
+  }
+
+  /** Starts moving `buckets` to `destination` in the background; one job per namespace at a time. */
+  start(namespace: string, buckets: number[], destination: string): MigrationStatus {
+    const table = this.server.getTable(namespace);
+    if (table.clusterType !== 'data_store') {
+      throw new KvstoreError(
+        KVSTORE_ERROR_CODES.WRONG_CLUSTER_TYPE,
+        'online migration is for data_store namespaces',
+      );
+    }
+    if (this.statuses.get(namespace)?.state === 'running') {
+      throw new KvstoreError(KVSTORE_ERROR_CODES.MIGRATION_FAILED, 'a migration is already running');
+    }
+    if (parseAddress(destination) === undefined) {
+      throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_ADDRESS, `not a valid addr: ${destination}`);
+    }
+    for (const bucket of buckets) {
+      if (!Number.isInteger(bucket) || bucket < 0 || bucket >= table.owners.length) {
+        throw new KvstoreError(KVSTORE_ERROR_CODES.MIGRATION_FAILED, `no bucket ${bucket}`);
+      }
+    }
+    const status: MigrationStatus = {
+      namespace,
+      state: 'running',
+      remaining_buckets: buckets.length,
+      current_bucket: NO_MIGRATING_BUCKET,
+      destination,
+      moved_keys: 0,
+      error: '',
+    };
+    this.statuses.set(namespace, status);
+    void this.run(status, buckets).catch((error: unknown) => {
+      status.state = 'failed';
+      status.error = error instanceof Error ? error.message : String(error);
+    });
+    return status;
+  }
+
+  /** data_store scale-out: the buckets `scale_cache_cluster add` would give the new server, moved online. */
+  scaleOut(namespace: string, address: string): MigrationStatus {
+    const table = this.server.getTable(namespace);
+    const target = scaleUpTable(table, address);
+    const buckets = target.owners.flatMap((owner, bucket) => (owner === address ? [bucket] : []));
+    return this.start(namespace, buckets, address);
+  }
+
+  /** Resolves once the job of `namespace` has ended (tests, tools). */
+  async wait(namespace: string, timeoutMs = 120_000): Promise<MigrationStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.statuses.get(namespace)?.state === 'running') {
+      if (Date.now() > deadline) throw new Error('migration did not finish in time');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.status(namespace);
+  }
+
+  private async waitForProxies(namespace: string, version: number): Promise<void> {
+    const deadline = Date.now() + this.options.proxyAckTimeoutMs;
+    while (!this.server.proxiesAt(namespace, version)) {
+      if (Date.now() > deadline) throw new Error(`proxies did not take table version ${version}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  private async run(status: MigrationStatus, buckets: number[]): Promise<void> {
+    for (const bucket of buckets) {
+      const table = this.server.getTable(status.namespace);
+      status.current_bucket = bucket;
+      if (table.owners[bucket] === status.destination) {
+        status.remaining_buckets--;
+        continue;
+      }
+      const source = table.owners[bucket]!;
+      const started = await this.server.updateTable(status.namespace, (current) =>
+        startMigration(current, bucket, status.destination),
+      );
+      await this.waitForProxies(status.namespace, started.version);
+      status.moved_keys += await this.moveKeys(source, status.destination, bucket);
+      const completed = await this.server.updateTable(status.namespace, (current) =>
+        completeMigration(current),
+      );
+      await this.waitForProxies(status.namespace, completed.version);
+      status.remaining_buckets--;
+    }
+    status.current_bucket = NO_MIGRATING_BUCKET;
+    status.state = 'success';
+  }
+
+  /** SCAN + batched MIGRATE until a whole pass finds no key of the bucket on the source. */
+  private async moveKeys(source: string, destination: string, bucket: number): Promise<number> {
+    const target = parseAddress(destination)!;
+    const client = connectTo(source, this.options.redisPassword);
+    await client.connect();
+    const auth = this.options.redisPassword ? ['AUTH', this.options.redisPassword] : [];
+    let moved = 0;
+    try {
+      for (;;) {
+        let found = 0;
+        let cursor = '0';
+        do {
+          const [next, keys] = (await client.scanBuffer(
+            cursor,
+            'MATCH',
+            `${bucket}_*`,
+            'COUNT',
+            this.options.batchSize,
+          )) as [Buffer, Buffer[]];
+          cursor = next.toString();
+          if (keys.length === 0) continue;
+          found += keys.length;
+          try {
+            await client.call(
+              'MIGRATE',
+              target.host,
+              String(target.port),
+              '',
+              '0',
+              String(this.options.migrateTimeoutMs),
+              ...auth,
+              'KEYS',
+              ...keys,
+            );
+            moved += keys.length;
+          } catch (error) {
+            if (!isBusyKey(error)) throw error;
+            // The destination already has some keys (moved on access and written since): it is
+            // authoritative, so the stale source copies are dropped one by one.
+            for (const key of keys) {
+              try {
+                await client.call(
+                  'MIGRATE',
+                  target.host,
+                  String(target.port),
+                  key,
+                  '0',
+                  String(this.options.migrateTimeoutMs),
+                  ...auth,
+                );
+                moved++;
+              } catch (single) {
+                if (!isBusyKey(single)) throw single;
+                await client.del(key);
+              }
+            }
+          }
+        } while (cursor !== '0');
+        if (found === 0) return moved;
+      }
+    } finally {
+      client.disconnect();
+    }
+  }
+}
