@@ -42,7 +42,10 @@ export {
   serversOf,
   startMigration,
 } from './core/bucket-table';
+export { COMMAND_KINDS, type CommandSpec, CommandTable, MERGE_KINDS } from './core/command-table';
 export { isKvstoreError, KVSTORE_ERROR_CODES, KvstoreError, type KvstoreErrorCode } from './core/errors';
+export { globMatch } from './core/glob-match';
+export { KeyRewriter } from './core/key-rewrite';
 export { bucketOf, KVSTORE_HASH_SEED, murmurHash2 } from './core/murmur-hash2';
 export {
   type ConfigServerPluginOptions,
@@ -50,6 +53,24 @@ export {
   DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS,
 } from './http/config-server-plugin';
 export { KVSTORE_ERROR_ENVELOPE, RESULT_CODES } from './http/envelope';
+export { type ProxyPluginOptions, proxyPlugin } from './http/proxy-plugin';
+export {
+  ConfigServerClient,
+  type ConfigServerClientOptions,
+  DEFAULT_CONFIG_SERVER_CLIENT_OPTIONS,
+} from './proxy/config-server-client';
+export {
+  DEFAULT_KV_STORE_PROXY_OPTIONS,
+  KvStoreProxy,
+  type KvStoreProxyOptions,
+  type ProxyLogger,
+} from './proxy/kv-store-proxy';
+export {
+  DEFAULT_PROXY_RUNTIME_CONFIG,
+  type ProxyRuntimeConfig,
+  validateConfigUpdate,
+} from './proxy/proxy-config';
+export { ProxyStats } from './proxy/proxy-stats';
 export {
   promoteReplica,
   RedisMonitor,

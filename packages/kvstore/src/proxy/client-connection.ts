@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { Fifo } from './fifo';
+import { InputBuffer } from './input-buffer';
 import type { ReplySlot } from './reply-slot';
 
 /**
@@ -9,7 +10,7 @@ import type { ReplySlot } from './reply-slot';
 export class ClientConnection {
   readonly slots = new Fifo<ReplySlot>(16);
   /** Bytes of an incomplete request carried over to the next read. */
-  pending: Buffer | undefined = undefined;
+  readonly input = new InputBuffer();
   authenticated: boolean;
   name: Buffer | undefined = undefined;
   dirty = false;

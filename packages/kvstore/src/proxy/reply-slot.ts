@@ -1,6 +1,13 @@
 import type { MergeKind } from '../core/command-table';
 import type { ClientConnection } from './client-connection';
 
+export interface FollowUp {
+  backend: { output: { writeRaw(bytes: Uint8Array): unknown }; expect(slot: ReplySlot, part: number): void };
+  request: Buffer;
+  target: ReplySlot;
+  part: number;
+}
+
 /**
  * One request's place in its client's ordered reply queue. Single-key requests fill `reply` from one
  * backend reply; split requests collect one reply per backend part and merge when the last arrives.
@@ -19,6 +26,11 @@ export class ReplySlot {
   keyCount = 0;
   /** Close the client once this reply is written (QUIT, protocol errors). */
   closeAfter = false;
+  /**
+   * Migration step: this slot is the reply of a MIGRATE sent to a bucket's old owner; once it arrives,
+   * `request` is sent to `backend` for part `part` of `target` (the client's real reply slot).
+   */
+  followUp: FollowUp | undefined = undefined;
 
   constructor(
     readonly client: ClientConnection,

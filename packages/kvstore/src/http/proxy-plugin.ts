@@ -1,0 +1,120 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Registry } from 'prom-client';
+import { bucketTableToJson } from '../core/bucket-table';
+import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import type { KvStoreProxy } from '../proxy/kv-store-proxy';
+import { type ProxyRuntimeConfig, validateConfigUpdate } from '../proxy/proxy-config';
+import { RESULT_CODES, resultFor } from './envelope';
+import { type Input, readInput } from './input';
+
+export interface ProxyPluginOptions {
+  proxy: KvStoreProxy;
+  /** Called after set_config applied a change (the app re-points its ConfigServer client). */
+  onConfigChange?: (update: Partial<ProxyRuntimeConfig>) => void;
+  /** Extra process metrics appended to `/metrics`. */
+  registry?: Registry;
+  /** Whether the proxy is connected to its ConfigServer, for `/health`. */
+  configServerConnected?: () => boolean;
+}
+
+const OK = { code: RESULT_CODES.OK, msg: 'OK' } as const;
+
+function patternOf(input: Input): string {
+  // The spec spells the field "patten"; the original code reads "pattern". Both are accepted.
+  const value = input.pattern ?? input.patten;
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new KvstoreError(
+      KVSTORE_ERROR_CODES.INVALID_INPUT,
+      'pattern (or patten) must be a non-empty string',
+    );
+  }
+  return value;
+}
+
+/** The KvStoreProxy's HTTP API (`/kvstore/proxy/*`), Prometheus `/metrics` and `/health`. */
+export const proxyPlugin = fp<ProxyPluginOptions>(
+  async (app: FastifyInstance, options) => {
+    const proxy = options.proxy;
+    const route = (path: string, handler: (input: Input) => object): void => {
+      app.route({
+        method: ['GET', 'POST'],
+        url: `/kvstore/proxy/${path}`,
+        handler: async (request: FastifyRequest, reply: FastifyReply) => {
+          try {
+            return reply.send({ ...OK, ...handler(readInput(request)) });
+          } catch (error) {
+            const body = resultFor(error);
+            if (!body) throw error;
+            return reply.send(body);
+          }
+        },
+      });
+    };
+
+    route('stats_info', () => ({
+      average_rt: Math.round(proxy.stats.averageRtMs * 1000) / 1000,
+      qps: proxy.stats.qps,
+      client_count: proxy.clientCount,
+      slow_cmd_count: proxy.stats.slowCommands,
+      total_cmd_count: proxy.stats.totalCommands,
+      cmds: proxy.stats.commandCounts(),
+    }));
+
+    route('reset_stats', () => {
+      proxy.stats.reset();
+      return {};
+    });
+
+    route('set_config', (input) => {
+      const update = validateConfigUpdate(input);
+      proxy.updateConfig(update);
+      options.onConfigChange?.(update);
+      return {};
+    });
+
+    route('bucket_table', () => {
+      const table = proxy.currentTable;
+      if (!table) throw new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_NAMESPACE, 'no bucket table yet');
+      return bucketTableToJson(table);
+    });
+
+    route('add_pattern', (input) => {
+      proxy.keyRewriter.add(patternOf(input));
+      return {};
+    });
+
+    route('del_pattern', (input) => {
+      if (!proxy.keyRewriter.delete(patternOf(input))) {
+        throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_INPUT, 'no such pattern');
+      }
+      return {};
+    });
+
+    app.get('/metrics', async (_request, reply) => {
+      const gauges = [
+        '# HELP kvstore_proxy_clients Connected clients.',
+        '# TYPE kvstore_proxy_clients gauge',
+        `kvstore_proxy_clients ${proxy.clientCount}`,
+        '# HELP kvstore_proxy_bucket_table_version Version of the installed bucket table.',
+        '# TYPE kvstore_proxy_bucket_table_version gauge',
+        `kvstore_proxy_bucket_table_version ${proxy.tableVersion}`,
+        '',
+      ].join('\n');
+      const extra = options.registry ? await options.registry.metrics() : '';
+      return reply
+        .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+        .send(proxy.stats.renderPrometheus() + gauges + extra);
+    });
+
+    app.get('/health', async (_request, reply) => {
+      const ready = proxy.currentTable !== undefined;
+      return reply.status(ready ? 200 : 503).send({
+        status: ready ? 'ok' : 'no table',
+        table_version: proxy.tableVersion,
+        config_server_connected: options.configServerConnected?.() ?? null,
+      });
+    });
+  },
+  { name: 'kvstore-proxy', fastify: '5.x' },
+);

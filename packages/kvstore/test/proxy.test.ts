@@ -1,0 +1,330 @@
+import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
+import { promisify } from 'node:util';
+import { startRedis, waitFor } from '@kvforge/testing';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { murmurHash2 } from '../src/core/murmur-hash2';
+import { type KvstoreCluster, startKvstoreCluster } from './kvstore-fixture';
+
+const run = promisify(execFile);
+
+function bucketOf(key: string | Buffer, count = 256): number {
+  const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+  return murmurHash2(bytes) % count;
+}
+
+/** Sends raw bytes and collects what comes back until the proxy closes or `until` matches. */
+function rawExchange(
+  port: number,
+  payload: Buffer | string,
+  until?: (text: string) => boolean,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let received = '';
+    const finish = () => {
+      socket.destroy();
+      resolve(received);
+    };
+    socket.on('data', (chunk) => {
+      received += chunk.toString('latin1');
+      if (until?.(received)) finish();
+    });
+    socket.on('close', finish);
+    socket.on('error', finish);
+    socket.on('connect', () => socket.write(payload));
+    setTimeout(finish, 1000).unref();
+  });
+}
+
+describe('KvStoreProxy over 3 real redis-servers', () => {
+  let cluster: KvstoreCluster;
+  let client: Redis;
+
+  beforeAll(async () => {
+    cluster = await startKvstoreCluster();
+    client = cluster.client();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  /** The backend that owns `key` according to the table, and the raw stored key. */
+  async function rawLocation(key: string | Buffer): Promise<{ backend: Redis; stored: Buffer }> {
+    const table = cluster.proxy.currentTable!;
+    const bucket = bucketOf(key, table.owners.length);
+    const address = table.owners[bucket]!;
+    const server = cluster.redis.find((redis) => redis.address === address)!;
+    const stored = Buffer.concat([
+      Buffer.from(`${bucket}_`),
+      typeof key === 'string' ? Buffer.from(key) : key,
+    ]);
+    return { backend: server.client(), stored };
+  }
+
+  it('stores single keys as <bucket>_<key> on the owning backend', async () => {
+    for (let index = 0; index < 30; index++) {
+      expect(await client.set(`user:${index}`, `value-${index}`)).toBe('OK');
+    }
+    for (let index = 0; index < 30; index++) {
+      expect(await client.get(`user:${index}`)).toBe(`value-${index}`);
+      const { backend, stored } = await rawLocation(`user:${index}`);
+      expect(await backend.get(stored)).toBe(`value-${index}`);
+      backend.disconnect();
+    }
+    // The keys are spread over all three backends.
+    const sizes = await Promise.all(cluster.redis.map(async (server) => server.client().dbsize()));
+    expect(sizes.filter((size) => size > 0).length).toBe(3);
+  });
+
+  it('runs hash, list, set, zset, HLL, bitmap, expire and TTL commands', async () => {
+    expect(await client.hset('h', 'a', '1', 'b', '2')).toBe(2);
+    expect(await client.hgetall('h')).toEqual({ a: '1', b: '2' });
+    expect(await client.rpush('l', 'x', 'y', 'z')).toBe(3);
+    expect(await client.lrange('l', 0, -1)).toEqual(['x', 'y', 'z']);
+    expect(await client.lpop('l')).toBe('x');
+    expect(await client.sadd('s', 'a', 'b')).toBe(2);
+    expect((await client.smembers('s')).sort()).toEqual(['a', 'b']);
+    expect(await client.zadd('z', 1, 'one', 2, 'two')).toBe(2);
+    expect(await client.zpopmin('z')).toEqual(['one', '1']);
+    expect(await client.pfadd('hll', 'a', 'b', 'c')).toBe(1);
+    expect(await client.pfcount('hll')).toBe(3);
+    expect(await client.setbit('bits', 7, 1)).toBe(0);
+    expect(await client.bitcount('bits')).toBe(1);
+    expect(await client.incr('counter')).toBe(1);
+    expect(await client.expire('counter', 100)).toBe(1);
+    const ttl = await client.ttl('counter');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(100);
+    expect(await client.type('h')).toBe('hash');
+    const dump = await client.dumpBuffer('h');
+    expect(await client.restore('h-copy', 0, dump)).toBe('OK');
+    expect(await client.hget('h-copy', 'b')).toBe('2');
+  });
+
+  it('splits MSET/MGET/DEL/EXISTS/TOUCH/UNLINK across buckets and merges in order', async () => {
+    const keys = Array.from({ length: 50 }, (_, index) => `multi:${index}`);
+    const pairs = keys.flatMap((key, index) => [key, `v${index}`]);
+    expect(await client.mset(...pairs)).toBe('OK');
+    const values = await client.mget(...keys, 'multi:missing');
+    expect(values).toEqual([...keys.map((_, index) => `v${index}`), null]);
+    expect(await client.exists(...keys, 'multi:missing')).toBe(50);
+    expect(await client.touch(...keys.slice(0, 10))).toBe(10);
+    expect(await client.del(...keys.slice(0, 20))).toBe(20);
+    expect(await client.unlink(...keys.slice(20), 'multi:missing')).toBe(30);
+    expect(await client.exists(...keys)).toBe(0);
+    const buckets = new Set(keys.map((key) => cluster.proxy.currentTable!.owners[bucketOf(key)]));
+    expect(buckets.size).toBe(3);
+  });
+
+  it('keeps the order of a 1000-command pipeline', async () => {
+    const pipeline = client.pipeline();
+    for (let index = 0; index < 1000; index++) {
+      pipeline.set(`p:${index}`, String(index));
+      pipeline.incr(`p:${index}`);
+    }
+    const results = await pipeline.exec();
+    expect(results).toHaveLength(2000);
+    for (let index = 0; index < 1000; index++) {
+      expect(results![index * 2]).toEqual([null, 'OK']);
+      expect(results![index * 2 + 1]).toEqual([null, index + 1]);
+    }
+    const read = client.pipeline();
+    for (let index = 0; index < 1000; index++) read.get(`p:${index}`);
+    expect((await read.exec())!.map(([, value]) => value)).toEqual(
+      Array.from({ length: 1000 }, (_, index) => String(index + 1)),
+    );
+  });
+
+  it('round-trips binary keys and values and a 10 MB value', async () => {
+    const key = Buffer.from([0x00, 0xff, 0x80, 0x0d, 0x0a, 0x2a, 0x24]);
+    const value = Buffer.from(Array.from({ length: 256 }, (_, index) => index));
+    expect(await client.set(key, value)).toBe('OK');
+    expect(await client.getBuffer(key)).toEqual(value);
+    const { backend, stored } = await rawLocation(key);
+    expect(await backend.getBuffer(stored)).toEqual(value);
+    backend.disconnect();
+    const big = Buffer.alloc(10 * 1024 * 1024);
+    for (let index = 0; index < big.length; index += 4096) big[index] = index & 0xff;
+    expect(await client.set('big', big)).toBe('OK');
+    // Buffer#equals: vitest's deep equality walks 10 M elements one by one.
+    expect((await client.getBuffer('big'))?.equals(big)).toBe(true);
+    expect(await client.strlen('big')).toBe(big.length);
+  });
+
+  it('answers connection commands locally', async () => {
+    expect(await client.ping()).toBe('PONG');
+    expect(await client.ping('hello')).toBe('hello');
+    expect(await client.echo('x')).toBe('x');
+    expect(await client.select(0)).toBe('OK');
+    await expect(client.select(1)).rejects.toThrow(/out of range/);
+    expect(await client.call('CONFIG', 'GET', 'save')).toEqual(['save', '']);
+    expect(await client.call('CLIENT', 'SETNAME', 'me')).toBe('OK');
+    expect(await client.call('CLIENT', 'GETNAME')).toBe('me');
+    expect(await client.info()).toContain('kvstore_proxy:1');
+    const total = (await Promise.all(cluster.redis.map((server) => server.client().dbsize()))).reduce(
+      (a, b) => a + b,
+    );
+    expect(await client.dbsize()).toBe(total);
+    await expect(client.call('HELLO', '3')).rejects.toThrow(/NOPROTO/);
+  });
+
+  it('refuses unsupported and cross-key commands with -ERR command not support', async () => {
+    await expect(client.keys('*')).rejects.toThrow('ERR command not support');
+    await expect(client.call('RENAME', 'a', 'b')).rejects.toThrow('ERR command not support');
+    await expect(client.call('PFCOUNT', 'a', 'b')).rejects.toThrow('ERR command not support');
+    await expect(client.call('NOSUCHCOMMAND')).rejects.toThrow('ERR command not support');
+    await expect(client.call('GET')).rejects.toThrow(/wrong number of arguments/);
+    await expect(client.call('MSET', 'a', 'b', 'c')).rejects.toThrow(/wrong number of arguments/);
+    expect(await client.ping()).toBe('PONG');
+  });
+
+  it('accepts inline commands', async () => {
+    const reply = await rawExchange(
+      cluster.proxyPort,
+      'PING\r\nSET inline:k hello\r\nGET inline:k\r\n',
+      (text) => text.endsWith('$5\r\nhello\r\n'),
+    );
+    expect(reply).toBe('+PONG\r\n+OK\r\n$5\r\nhello\r\n');
+  });
+
+  it('survives bad RESP: random bytes, huge lengths, unterminated frames', async () => {
+    const inputs: (Buffer | string)[] = [
+      '*abc\r\n',
+      '*2\r\n$3\r\nGET\r\n$-5\r\n',
+      '*1\r\n$99999999999\r\n',
+      '*999999999\r\n',
+      '$3\r\nGET\r\n',
+      Buffer.from(Array.from({ length: 512 }, (_, index) => (index * 131 + 7) & 0xff)),
+    ];
+    for (const input of inputs) {
+      const reply = await rawExchange(cluster.proxyPort, input, (text) => text.includes('\r\n'));
+      if (reply.length > 0) expect(reply).toMatch(/^-ERR/m);
+    }
+    // Protocol errors close the connection after the error, like Redis.
+    expect(await rawExchange(cluster.proxyPort, '*abc\r\n')).toBe('-ERR parse redis protocol failed\r\n');
+    // An unterminated frame just waits; the connection is dropped by the client.
+    await rawExchange(cluster.proxyPort, '*2\r\n$3\r\nGET\r\n$100\r\nabc', () => true);
+    expect(await client.ping()).toBe('PONG');
+    expect(await client.get('user:1')).toBe('value-1');
+  });
+
+  it('works with redis-cli', async () => {
+    const { stdout } = await run('redis-cli', [
+      '-p',
+      String(cluster.proxyPort),
+      'SET',
+      'cli:key',
+      'cli-value',
+    ]);
+    expect(stdout.trim()).toBe('OK');
+    const { stdout: value } = await run('redis-cli', ['-p', String(cluster.proxyPort), 'GET', 'cli:key']);
+    expect(value.trim()).toBe('cli-value');
+  });
+
+  it('runs redis-benchmark over the supported command set without errors', async () => {
+    const { stdout, stderr } = await run(
+      'redis-benchmark',
+      [
+        '-p',
+        String(cluster.proxyPort),
+        '-n',
+        '2000',
+        '-c',
+        '10',
+        '-q',
+        '-t',
+        'set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange,mset',
+      ],
+      { timeout: 90_000 },
+    );
+    expect(stderr).not.toMatch(/error/i);
+    expect(stdout).not.toMatch(/ERR|error/i);
+    for (const name of ['SET', 'GET', 'INCR', 'LPUSH', 'SADD', 'HSET', 'ZADD', 'MSET'])
+      expect(stdout).toContain(name);
+  }, 120_000);
+
+  it('gets a replace_server pushed by the ConfigServer and routes to the new backend', async () => {
+    const replacement = await startRedis();
+    try {
+      const table = cluster.proxy.currentTable!;
+      const oldAddress = cluster.redis[2]!.address;
+      const result = await cluster.cs('replace_server', {
+        namespace: 'test',
+        old_addr: oldAddress,
+        new_addr: replacement.address,
+      });
+      expect(result.code).toBe(1001);
+      await waitFor(() => cluster.proxy.tableVersion === table.version + 1, { message: 'table pushed' });
+      const key = Array.from({ length: 100 }, (_, index) => `moved:${index}`).find(
+        (candidate) => table.owners[bucketOf(candidate)] === oldAddress,
+      )!;
+      expect(await client.set(key, 'on-new')).toBe('OK');
+      const raw = replacement.client();
+      expect(await raw.get(`${bucketOf(key)}_${key}`)).toBe('on-new');
+      raw.disconnect();
+      const info = await cluster.cs('proxy_info', { namespace: 'test' });
+      expect(info.proxy_info).toEqual([{ info: `127.0.0.1:${cluster.proxyPort}`, state: 'ONLINE' }]);
+      // Put the original back for the other tests.
+      expect(
+        (
+          await cluster.cs('replace_server', {
+            namespace: 'test',
+            old_addr: replacement.address,
+            new_addr: oldAddress,
+          })
+        ).code,
+      ).toBe(1001);
+      await waitFor(() => cluster.proxy.tableVersion === table.version + 2, { message: 'table pushed back' });
+    } finally {
+      await replacement.stop();
+    }
+  });
+
+  it('fails fast while a backend is down and recovers after it restarts', async () => {
+    const server = cluster.redis[0]!;
+    const table = cluster.proxy.currentTable!;
+    const key = Array.from({ length: 100 }, (_, index) => `down:${index}`).find(
+      (candidate) => table.owners[bucketOf(candidate)] === server.address,
+    )!;
+    await server.kill('SIGKILL');
+    await waitFor(
+      async () => {
+        try {
+          await client.get(key);
+          return false;
+        } catch (error) {
+          return /redis server is down|connection to redis lost/.test((error as Error).message);
+        }
+      },
+      { message: 'fail-fast error' },
+    );
+    await server.restart();
+    await waitFor(async () => (await client.set(key, 'back').catch(() => null)) === 'OK', {
+      message: 'recovered',
+    });
+    expect(await client.get(key)).toBe('back');
+  });
+});
+
+describe('KvStoreProxy client password', () => {
+  let cluster: KvstoreCluster;
+  beforeAll(async () => {
+    cluster = await startKvstoreCluster({ backends: 1, proxy: { password: 'secret' } });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('requires AUTH before data commands', async () => {
+    const anonymous = cluster.client({ lazyConnect: true, enableReadyCheck: false });
+    await anonymous.connect();
+    await expect(anonymous.get('k')).rejects.toThrow(/NOAUTH/);
+    await expect(anonymous.auth('wrong')).rejects.toThrow(/WRONGPASS/);
+    expect(await anonymous.auth('secret')).toBe('OK');
+    expect(await anonymous.set('k', 'v')).toBe('OK');
+    const authed = cluster.client({ password: 'secret' });
+    expect(await authed.get('k')).toBe('v');
+  });
+});
