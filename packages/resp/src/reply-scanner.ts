@@ -5,6 +5,18 @@ import { RESP_TYPE } from './resp-type';
 
 const QUESTION_MARK = 0x3f;
 const STREAMED = -1;
+const COLON = 0x3a;
+
+/** `-?[0-9]+` — what BigInt accepts from a RESP3 big number. */
+function isIntegerText(buffer: Uint8Array, start: number, end: number): boolean {
+  const first = buffer[start] === 0x2d ? start + 1 : start;
+  if (first >= end) return false;
+  for (let position = first; position < end; position++) {
+    const byte = buffer[position] as number;
+    if (byte < 0x30 || byte > 0x39) return false;
+  }
+  return true;
+}
 
 /**
  * Finds the end of one complete reply of any RESP2/RESP3 type — nested aggregates, attributes, streamed
@@ -102,7 +114,11 @@ export class ReplyScanner {
       case RESP_TYPE.simpleString:
       case RESP_TYPE.error:
       case RESP_TYPE.double:
+        break;
       case RESP_TYPE.bigNumber:
+        if (!isIntegerText(buffer, position + 1, lineEnd)) {
+          throw new RespProtocolError('Protocol error: invalid big number', position);
+        }
         break;
       case RESP_TYPE.integer: {
         const value = parseInteger(buffer, position + 1, lineEnd);
@@ -142,6 +158,9 @@ export class ReplyScanner {
         if (dataEnd + 2 > end) return -1;
         if (buffer[dataEnd] !== CR || buffer[dataEnd + 1] !== LF) {
           throw new RespProtocolError('Protocol error: expected CRLF after bulk string', dataEnd);
+        }
+        if (type === RESP_TYPE.verbatimString && (length < 4 || buffer[lineEnd + 5] !== COLON)) {
+          throw new RespProtocolError('Protocol error: invalid verbatim string', position);
         }
         this.countElement();
         if (isTopLevelValue) this.lastType = type;
