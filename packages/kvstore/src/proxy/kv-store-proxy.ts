@@ -94,6 +94,7 @@ export class KvStoreProxy implements BackendEvents {
   /** Cached per read event: one clock read per batch. */
   private now = performance.now();
   private listening = false;
+  private flushScheduled = false;
 
   constructor(options: KvStoreProxyOptions) {
     this.options = { ...DEFAULT_KV_STORE_PROXY_OPTIONS, ...options };
@@ -270,9 +271,21 @@ export class KvStoreProxy implements BackendEvents {
 
   afterRead(): void {
     this.now = performance.now();
+    this.flushClients();
+    if (this.dirtyBackends.length > 0) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushAll);
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
     this.flushBackends();
     this.flushClients();
-  }
+  };
 
   log(level: 'info' | 'warn', message: string, details: Record<string, unknown>): void {
     this.logger[level](details, message);
@@ -336,8 +349,9 @@ export class KvStoreProxy implements BackendEvents {
       input.consumeTo(start);
       if (input.length > this.options.maxQueryBufferBytes) this.protocolError(client);
     }
-    this.flushBackends();
-    if (client.dirty) this.flushClients();
+    // Backend writes of every client read in this loop iteration go out together (setImmediate runs
+    // after the poll phase): one write per backend per turn, even with many unpipelined clients.
+    this.scheduleFlush();
     if (client.slots.length >= this.options.maxPendingPerClient && !client.paused) {
       client.paused = true;
       client.socket.pause();
