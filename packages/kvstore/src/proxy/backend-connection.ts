@@ -3,7 +3,6 @@ import { ReplyScanner, RespWriter } from '@kvforge/resp';
 import { parseAddress } from '../core/address';
 import { Fifo } from './fifo';
 import { InputBuffer } from './input-buffer';
-import { takeOwned } from './owned-bytes';
 import type { ReplySlot } from './reply-slot';
 
 export type BackendState = 'connecting' | 'ready' | 'down';
@@ -100,7 +99,7 @@ export class BackendConnection {
   flush(): void {
     this.dirty = false;
     if (this.writer.length === 0 || !this.socket) return;
-    this.socket.write(takeOwned(this.writer));
+    this.socket.write(this.writer.take());
   }
 
   /** Fails every pending request with `error` and reconnects (stuck backend). */
@@ -122,6 +121,7 @@ export class BackendConnection {
     const socket = connect({ host: target.host, port: target.port, noDelay: true, keepAlive: true });
     this.socket = socket;
     this.input.clear();
+    this.scanner.reset();
     if (this.password.length > 0) {
       // Pre-authenticate: the AUTH reply is consumed by an internal (slot-less) entry.
       this.writer.writeCommand(['AUTH', this.password]);

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { RequestScanner } from '@kvforge/resp';
 import { Fifo } from './fifo';
 import { InputBuffer } from './input-buffer';
 import type { ReplySlot } from './reply-slot';
@@ -11,6 +12,8 @@ export class ClientConnection {
   readonly slots = new Fifo<ReplySlot>(16);
   /** Bytes of an incomplete request carried over to the next read. */
   readonly input = new InputBuffer();
+  /** Per client, so a large request arriving over many reads resumes its scan instead of restarting. */
+  readonly scanner = new RequestScanner();
   authenticated: boolean;
   name: Buffer | undefined = undefined;
   dirty = false;

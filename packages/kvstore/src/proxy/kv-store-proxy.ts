@@ -11,7 +11,6 @@ import { BackendConnection, type BackendEvents } from './backend-connection';
 import { ClientConnection } from './client-connection';
 import { NOT_SUPPORTED, runLocalCommand } from './local-commands';
 import { mergeReplies } from './merge-replies';
-import { takeOwned } from './owned-bytes';
 import { DEFAULT_PROXY_RUNTIME_CONFIG, type ProxyRuntimeConfig } from './proxy-config';
 import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
@@ -75,7 +74,6 @@ export class KvStoreProxy implements BackendEvents {
   private readonly options: typeof DEFAULT_KV_STORE_PROXY_OPTIONS & KvStoreProxyOptions;
   private readonly logger: ProxyLogger;
   private readonly server: Server;
-  private readonly scanner = new RequestScanner();
   private readonly inlineScanner = new RequestScanner();
   /** Builds requests that must wait (behind a MIGRATE) before they go to their backend. */
   private readonly scratch = new RespWriter();
@@ -331,17 +329,18 @@ export class KvStoreProxy implements BackendEvents {
     const buffer = input.buffer;
     let start = input.start;
     const end = input.end;
+    const scanner = client.scanner;
     while (start < end && !client.closing) {
       let requestEnd: number;
       try {
-        requestEnd = this.scanner.scan(buffer, start, end);
+        requestEnd = scanner.scan(buffer, start, end);
       } catch (error) {
         if (!(error instanceof RespProtocolError)) throw error;
         this.protocolError(client);
         break;
       }
       if (requestEnd < 0) break;
-      if (this.scanner.argumentCount > 0) this.dispatch(client, buffer, start, requestEnd, this.scanner);
+      if (scanner.argumentCount > 0) this.dispatch(client, buffer, start, requestEnd, scanner);
       start = requestEnd;
     }
     if (client.closing) input.clear();
@@ -595,7 +594,7 @@ export class KvStoreProxy implements BackendEvents {
     this.writeKey(writer, bucket, buffer, keyStart, keyEnd, rewritten);
     writer.writeRaw(buffer, keyEnd + 2, end);
     if (migrating) {
-      const request = takeOwned(this.scratch);
+      const request = this.scratch.take();
       this.sendMigrate(source, [{ bucket, start: keyStart, end: keyEnd, rewritten }], buffer, {
         backend,
         request,
@@ -716,7 +715,7 @@ export class KvStoreProxy implements BackendEvents {
         const source = this.bucketBackends[table.migratingBucketId]!;
         this.sendMigrate(source, migratingKeys!, buffer, {
           backend,
-          request: takeOwned(this.scratch),
+          request: this.scratch.take(),
           target: slot,
           part,
         });

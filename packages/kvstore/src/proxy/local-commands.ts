@@ -1,7 +1,6 @@
 import { RespWriter } from '@kvforge/resp';
 import { REDIS_COMMAND_VERSION } from '../core/command-table.generated';
 import type { ClientConnection } from './client-connection';
-import { takeOwned } from './owned-bytes';
 
 /** What the local commands need from the proxy. */
 export interface LocalContext {
@@ -20,19 +19,19 @@ const writer = new RespWriter();
 
 function simple(text: string): LocalReply {
   writer.writeSimple(text);
-  return { reply: takeOwned(writer), isError: false };
+  return { reply: writer.take(), isError: false };
 }
 function error(text: string): LocalReply {
   writer.writeError(text);
-  return { reply: takeOwned(writer), isError: true };
+  return { reply: writer.take(), isError: true };
 }
 function bulk(value: Buffer | string): LocalReply {
   writer.writeBulk(value);
-  return { reply: takeOwned(writer), isError: false };
+  return { reply: writer.take(), isError: false };
 }
 function integer(value: number): LocalReply {
   writer.writeInteger(value);
-  return { reply: takeOwned(writer), isError: false };
+  return { reply: writer.take(), isError: false };
 }
 
 export const NOT_SUPPORTED = Buffer.from('-ERR command not support\r\n');
@@ -102,7 +101,7 @@ function hello(client: ClientConnection, context: LocalContext, args: Buffer[]):
   }
   writer.writeBulk('modules');
   writer.writeArrayHeader(0);
-  return { reply: takeOwned(writer), isError: false };
+  return { reply: writer.take(), isError: false };
 }
 
 /** Answers a connection or introspection command without a backend. `args[0]` is the command name. */
@@ -136,7 +135,7 @@ export function runLocalCommand(
       if (sub === 'GETNAME' && args.length === 2) {
         if (!client.name) {
           writer.writeNullBulk();
-          return { reply: takeOwned(writer), isError: false };
+          return { reply: writer.take(), isError: false };
         }
         return bulk(client.name);
       }
@@ -150,7 +149,7 @@ export function runLocalCommand(
       // Minimal: no command documentation (redis-cli only uses it for hints).
       if (sub === '' || sub === 'DOCS' || sub === 'INFO') {
         writer.writeArrayHeader(0);
-        return { reply: takeOwned(writer), isError: false };
+        return { reply: writer.take(), isError: false };
       }
       return { reply: NOT_SUPPORTED, isError: true };
     }
@@ -168,7 +167,7 @@ export function runLocalCommand(
         writer.writeBulk(key);
         writer.writeBulk(value);
       }
-      return { reply: takeOwned(writer), isError: false };
+      return { reply: writer.take(), isError: false };
     }
     case 'INFO':
       return bulk(context.info(args.length > 1 ? args[1]!.toString().toLowerCase() : 'default'));

@@ -1,6 +1,5 @@
 import { parseInteger, ReplyScanner, RespWriter } from '@kvforge/resp';
 import { MERGE_KINDS } from '../core/command-table';
-import { takeOwned } from './owned-bytes';
 import type { ReplySlot } from './reply-slot';
 
 const MINUS = 0x2d;
@@ -27,10 +26,12 @@ export function mergeReplies(slot: ReplySlot): MergedReply {
       let total = 0;
       for (const part of parts) {
         if (!part || part[0] !== COLON) return { reply: BAD_REPLY, isError: true };
-        total += parseInteger(part, 1, part.length - 2);
+        const value = parseInteger(part, 1, part.length - 2);
+        if (Number.isNaN(value)) return { reply: BAD_REPLY, isError: true };
+        total += value;
       }
       writer.writeInteger(total);
-      return { reply: takeOwned(writer), isError: false };
+      return { reply: writer.take(), isError: false };
     }
     case MERGE_KINDS.ALL_OK:
       return { reply: OK, isError: false };
@@ -49,7 +50,7 @@ export function mergeReplies(slot: ReplySlot): MergedReply {
       }
       writer.writeArrayHeader(elements.length);
       for (const element of elements) writer.writeRaw(element);
-      return { reply: takeOwned(writer), isError: false };
+      return { reply: writer.take(), isError: false };
     }
     default:
       return { reply: BAD_REPLY, isError: true };
