@@ -18,3 +18,27 @@ export {
   type StoreStats,
   VersionedStore,
 } from './core/store';
+export { createDcacheServer, type DcacheServerOptions } from './http/create-dcache-server';
+export { type DcachePluginOptions, dcachePlugin } from './http/dcache-plugin';
+export { DCACHE_ERROR_ENVELOPE } from './http/error-envelope';
+export { type DcacheMetrics, registerDcacheMetrics } from './node/dcache-metrics';
+export {
+  DcacheNode,
+  type DcacheNodeOptions,
+  DEFAULT_DCACHE_NODE_OPTIONS,
+  type MemberHealth,
+  type MigrationStats,
+  type NodeCounters,
+  type NodeStatus,
+  type ReadResult,
+} from './node/dcache-node';
+export {
+  DEFAULT_PEER_CLIENT_OPTIONS,
+  HOPS_HEADER,
+  LOCAL_ONLY_HEADER,
+  PeerClient,
+  type PeerClientOptions,
+  type PeerResponse,
+  RING_VERSION_HEADER,
+  TOKEN_HEADER,
+} from './node/peer-client';
