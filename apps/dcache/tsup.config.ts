@@ -9,6 +9,10 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   noExternal: [/^@kvforge\//],
+  // Bundled CommonJS dependencies of the workspace packages (yaml, pino) call require().
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
   esbuildOptions(options) {
     options.conditions = ['@kvforge/source'];
   },

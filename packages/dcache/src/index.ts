@@ -1,3 +1,4 @@
+export { parseByteSize } from './core/byte-size';
 export { DCACHE_ERROR_CODES, DcacheError, type DcacheErrorCode } from './core/errors';
 export { DEFAULT_PARTITION_COUNT, hashKey, partitionOf } from './core/hash';
 export {
