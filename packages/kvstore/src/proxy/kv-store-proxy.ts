@@ -46,6 +46,7 @@ export const DEFAULT_KV_STORE_PROXY_OPTIONS = {
 
 const CRLF = Buffer.from('\r\n');
 const MIGRATE_TIMEOUT_MS = 5000;
+const EARLY_FLUSH_BYTES = 32 * 1024;
 const ERROR_PROTOCOL = Buffer.from('-ERR parse redis protocol failed\r\n');
 const ERROR_QPS = Buffer.from('-ERR reach qps limit\r\n');
 const ERROR_MAX_CLIENTS = Buffer.from('-ERR reach max number of clients\r\n');
@@ -429,6 +430,9 @@ export class KvStoreProxy implements BackendEvents {
       backend.dirty = true;
       this.dirtyBackends.push(backend);
     }
+    // A large batch goes out early: it is already one big write, and RespWriter's slab copies its
+    // pending bytes each time they outgrow a slab (quadratic for a batch of many slabs).
+    if (backend.output.length >= EARLY_FLUSH_BYTES) backend.flush();
   }
 
   // ---- routing ----
