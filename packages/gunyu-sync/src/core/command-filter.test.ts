@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { checkpointFields, checkpointFromHash, isNewer } from './checkpoint';
+import { CommandFilter, DEFAULT_FILTER_OPTIONS } from './command-filter';
+
+describe('CommandFilter', () => {
+  const filter = new CommandFilter({
+    ...DEFAULT_FILTER_OPTIONS,
+    commandBlacklist: ['del'],
+    prefixKeyBlacklist: ['secret:'],
+    dbBlacklist: [5],
+  });
+
+  it('drops admin, blacklisted and sentinel hello commands', () => {
+    expect(filter.command('PING', 0, undefined)).toBe('drop');
+    expect(filter.command('FLUSHALL', 0, undefined)).toBe('drop');
+    expect(filter.command('DEL', 0, 'a')).toBe('drop');
+    expect(filter.command('PUBLISH', 0, '__sentinel__:hello')).toBe('drop');
+    expect(filter.command('PUBLISH', 0, 'news')).toBe('pass');
+  });
+
+  it('filters by key prefix, reserved checkpoint keys and db', () => {
+    expect(filter.command('SET', 0, 'secret:x')).toBe('drop');
+    expect(filter.command('HSET', 0, 'redis-gunyu-checkpoint')).toBe('drop');
+    expect(filter.command('SET', 5, 'a')).toBe('drop');
+    expect(filter.command('SET', 0, 'a')).toBe('pass');
+    expect(filter.command('MULTI', 0, undefined)).toBe('pass');
+  });
+
+  it('applies a whitelist when one is given', () => {
+    const only = new CommandFilter({ ...DEFAULT_FILTER_OPTIONS, prefixKeyWhitelist: ['keep:'] });
+    expect(only.keyAllowed('keep:1')).toBe(true);
+    expect(only.keyAllowed('other')).toBe(false);
+  });
+});
+
+describe('checkpoint layout', () => {
+  it('writes GunYu field names and reads the newest of both replication ids', () => {
+    const fields = checkpointFields('abc', 42, 1000n);
+    expect(fields).toEqual([
+      'abc_runid',
+      'abc',
+      'abc_version',
+      '1.0',
+      'abc_offset',
+      '42',
+      'abc_mtime',
+      '1000',
+    ]);
+    const hash = { abc_offset: '42', abc_mtime: '1', old_offset: '50', old_mtime: '2' };
+    expect(checkpointFromHash(hash, ['abc', 'old'], 3)).toMatchObject({ runId: 'old', offset: 50, db: 3 });
+    expect(checkpointFromHash(hash, ['zzz'], 0)).toBeUndefined();
+    expect(
+      isNewer(
+        { runId: 'a', offset: 1, version: '1', mtime: '5', db: 0 },
+        { runId: 'a', offset: 1, version: '1', mtime: '4', db: 0 },
+      ),
+    ).toBe(true);
+  });
+});

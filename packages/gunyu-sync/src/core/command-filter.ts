@@ -1,0 +1,96 @@
+import { RESERVED_KEY_PREFIXES } from './checkpoint';
+
+export interface FilterOptions {
+  commandBlacklist: readonly string[];
+  prefixKeyBlacklist: readonly string[];
+  prefixKeyWhitelist: readonly string[];
+  dbBlacklist: readonly number[];
+}
+
+export const DEFAULT_FILTER_OPTIONS: Readonly<FilterOptions> = Object.freeze({
+  commandBlacklist: [],
+  prefixKeyBlacklist: [],
+  prefixKeyWhitelist: [],
+  dbBlacklist: [],
+});
+
+/** Commands never replayed (GunYu's NoRouteCmds / unsupported list): admin, replication and flushes. */
+const NEVER_REPLAYED = new Set([
+  'PING',
+  'REPLCONF',
+  'PSYNC',
+  'SYNC',
+  'AUTH',
+  'HELLO',
+  'CLIENT',
+  'CONFIG',
+  'CLUSTER',
+  'SAVE',
+  'BGSAVE',
+  'BGREWRITEAOF',
+  'FLUSHALL',
+  'FLUSHDB',
+  'MIGRATE',
+  'RESTORE-ASKING',
+  'WAIT',
+  'SHUTDOWN',
+  'DEBUG',
+  'MONITOR',
+  'SLAVEOF',
+  'REPLICAOF',
+]);
+
+/** Commands without keys (their argument 1 is not a key). */
+const KEYLESS = new Set([
+  'MULTI',
+  'EXEC',
+  'DISCARD',
+  'SELECT',
+  'FUNCTION',
+  'SCRIPT',
+  'PUBLISH',
+  'SWAPDB',
+  'EVAL',
+  'EVALSHA',
+  'FCALL',
+  'FCALL_RO',
+]);
+
+export type FilterVerdict = 'pass' | 'drop';
+
+/** Pure decisions on the command stream and RDB keys; the key is compared as latin1 text. */
+export class CommandFilter {
+  private readonly blacklist: Set<string>;
+  private readonly dbBlacklist: Set<number>;
+
+  constructor(private readonly options: FilterOptions) {
+    this.blacklist = new Set(options.commandBlacklist.map((name) => name.toUpperCase()));
+    this.dbBlacklist = new Set(options.dbBlacklist);
+  }
+
+  keyAllowed(key: string): boolean {
+    for (const prefix of RESERVED_KEY_PREFIXES) if (key.startsWith(prefix)) return false;
+    for (const prefix of this.options.prefixKeyBlacklist) if (key.startsWith(prefix)) return false;
+    if (this.options.prefixKeyWhitelist.length === 0) return true;
+    return this.options.prefixKeyWhitelist.some((prefix) => key.startsWith(prefix));
+  }
+
+  dbAllowed(db: number): boolean {
+    return !this.dbBlacklist.has(db);
+  }
+
+  /** `name` upper-case; `firstKey` undefined when the command has no key argument. */
+  command(
+    name: string,
+    db: number,
+    firstArgument: string | undefined,
+    secondArgument?: string,
+  ): FilterVerdict {
+    if (NEVER_REPLAYED.has(name) || this.blacklist.has(name)) return 'drop';
+    if (name === 'PUBLISH' && firstArgument === '__sentinel__:hello') return 'drop';
+    if (!this.dbAllowed(db)) return 'drop';
+    if (KEYLESS.has(name) || firstArgument === undefined) return 'pass';
+    void secondArgument;
+    return this.keyAllowed(firstArgument) ? 'pass' : 'drop';
+  }
+}

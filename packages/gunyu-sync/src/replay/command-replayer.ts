@@ -1,0 +1,220 @@
+import { RespWriter } from '@kvforge/resp';
+import { checkpointFields } from '../core/checkpoint';
+import type { CommandFilter } from '../core/command-filter';
+import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
+import { mapDb, type ReplayOptions } from '../core/replay-options';
+import type { SyncCounters } from './sync-counters';
+import type { TargetConnection } from './target-connection';
+
+/** One command of the replication stream, decoded just enough to route it. */
+export interface StreamCommand {
+  /** Raw RESP bytes, forwarded as is. */
+  data: Buffer;
+  /** Upper-case command name. */
+  name: string;
+  /** Argument 1 as latin1 text (the key for keyed commands), if any. */
+  first: string | undefined;
+  /** Argument 2 as latin1 text (the value of a SET, used by the delay probe). */
+  second: string | undefined;
+  /** Source offset after this command. */
+  offset: number;
+}
+
+interface RoutedCommand {
+  data: Buffer;
+  /** Target DB the command runs in. */
+  db: number;
+}
+
+const MAX_IN_FLIGHT = 4;
+const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
+const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
+
+/**
+ * Forwards the command stream as raw RESP in batches on one ordered connection. Transaction mode
+ * wraps each batch in MULTI … HSET checkpoint … EXEC so data and checkpoint move atomically; a
+ * source MULTI/EXEC group is buffered whole and never split across batches.
+ */
+export class CommandReplayer {
+  private writer = new RespWriter();
+  private replies = 0;
+  private commands = 0;
+  private group: RoutedCommand[] | undefined;
+  private sourceDb = 0;
+  /** DB selected on the connection once everything written so far has run. */
+  private targetDb: number;
+  /** Offset up to which every command is in a batch or was dropped (never inside an open group). */
+  private safeOffset: number;
+  private checkpointedOffset: number;
+  private lastCheckpointMs = 0;
+  private readonly inFlight: Promise<void>[] = [];
+  private failure: Error | undefined;
+  private readonly runIdOf: () => string;
+
+  constructor(
+    private readonly connection: TargetConnection,
+    private readonly options: ReplayOptions,
+    private readonly filter: CommandFilter,
+    private readonly counters: SyncCounters,
+    private readonly transaction: boolean,
+    runId: () => string,
+    start: { sourceDb: number; targetDb: number; offset: number },
+    private readonly syncDelayTestKey: string,
+  ) {
+    this.runIdOf = runId;
+    this.sourceDb = start.sourceDb;
+    this.targetDb = start.targetDb;
+    this.safeOffset = start.offset;
+    this.checkpointedOffset = start.offset;
+  }
+
+  get pendingCommands(): number {
+    return this.commands;
+  }
+
+  /** Routes one command; returns a promise only when a batch had to be flushed. */
+  handle(command: StreamCommand): Promise<void> | undefined {
+    if (this.failure) throw this.failure;
+    this.counters.receivedCommands++;
+    const name = command.name;
+    if (name === 'SELECT') {
+      this.sourceDb = Number(command.first);
+      if (!this.group) this.safeOffset = command.offset;
+      return undefined;
+    }
+    if (name === 'MULTI') {
+      this.group ??= [];
+      return undefined;
+    }
+    if (name === 'EXEC') {
+      const group = this.group ?? [];
+      this.group = undefined;
+      this.appendUnit(group, true);
+      this.safeOffset = command.offset;
+      return this.maybeFlush();
+    }
+    if (this.filter.command(name, this.sourceDb, command.first) === 'drop') {
+      this.counters.filteredCommands++;
+      if (!this.group) this.safeOffset = command.offset;
+      return undefined;
+    }
+    if (
+      this.syncDelayTestKey &&
+      name === 'SET' &&
+      command.first === this.syncDelayTestKey &&
+      command.second
+    ) {
+      const sentNs = command.second.slice(command.second.lastIndexOf('_') + 1);
+      if (/^\d+$/.test(sentNs))
+        this.counters.syncDelayNs = Number(BigInt(Date.now()) * 1_000_000n - BigInt(sentNs));
+    }
+    const routed: RoutedCommand = { data: command.data, db: mapDb(this.options, this.sourceDb) };
+    if (this.group) {
+      this.group.push(routed);
+      return undefined;
+    }
+    this.appendUnit([routed], false);
+    this.safeOffset = command.offset;
+    return this.maybeFlush();
+  }
+
+  /** Sends the pending batch (and a checkpoint when due); waits while too many batches are in flight. */
+  async flush(force = false): Promise<void> {
+    if (this.failure) throw this.failure;
+    const now = Date.now();
+    const checkpointMoved = this.safeOffset !== this.checkpointedOffset;
+    const checkpointDue =
+      checkpointMoved && (force || now - this.lastCheckpointMs >= this.options.updateCheckpointTickerMs);
+    const writeCheckpoint = this.transaction ? this.commands > 0 || checkpointDue : checkpointDue;
+    if (this.commands === 0 && !writeCheckpoint) return;
+    const offset = this.safeOffset;
+    const commands = this.commands;
+    if (writeCheckpoint) {
+      // The checkpoint lives in the DB the source stream is in, so a resume knows which DB to select.
+      this.selectTargetDb(mapDb(this.options, this.sourceDb));
+      this.writer.writeCommand([
+        'HSET',
+        this.options.checkpointName,
+        ...checkpointFields(this.runIdOf(), offset, BigInt(now) * 1_000_000n),
+      ]);
+      this.replies++;
+      this.checkpointedOffset = offset;
+      this.lastCheckpointMs = now;
+    }
+    const body = this.writer.take();
+    let replies = this.replies;
+    const bytes = this.transaction ? Buffer.concat([MULTI, body, EXEC]) : Buffer.from(body);
+    if (this.transaction) replies += 2;
+    this.replies = 0;
+    this.commands = 0;
+    this.counters.sentBytes += bytes.length;
+    this.counters.sendOffset = offset;
+    this.counters.sentCommands += commands;
+    if (this.transaction) this.counters.transactionBatches++;
+    const done = this.connection
+      .send(bytes, replies)
+      .then((result) => {
+        if (this.transaction && (result.aborted || result.errors.length > 0)) {
+          this.counters.batchesError++;
+          throw new GunyuError(
+            GUNYU_ERROR_CODES.target,
+            `transaction batch failed: ${result.errors[0]?.message ?? 'EXEC aborted'}`,
+          );
+        }
+        if (result.errors.length > 0) this.counters.batchesError++;
+        else this.counters.batchesOk++;
+        this.counters.failedCommands += result.errors.length;
+        this.counters.successCommands += commands - result.errors.length;
+        this.counters.ackOffset = offset;
+        this.counters.ackTimeMs = Date.now();
+      })
+      .catch((error: Error) => {
+        this.failure ??= error;
+      })
+      .finally(() => {
+        this.inFlight.splice(this.inFlight.indexOf(done), 1);
+      });
+    this.inFlight.push(done);
+    while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight[0];
+    if (this.failure) throw this.failure;
+  }
+
+  /** Flushes everything and waits for every reply. */
+  async drain(): Promise<void> {
+    await this.flush(true);
+    await Promise.all(this.inFlight);
+    if (this.failure) throw this.failure;
+  }
+
+  private selectTargetDb(db: number): void {
+    if (db === this.targetDb) return;
+    this.writer.writeCommand(['SELECT', String(db)]);
+    this.replies++;
+    this.targetDb = db;
+  }
+
+  private maybeFlush(): Promise<void> | undefined {
+    if (this.commands >= this.options.batchCmdCount || this.writer.length >= this.options.batchBufferSize)
+      return this.flush();
+    return undefined;
+  }
+
+  private appendUnit(unit: RoutedCommand[], fromTransaction: boolean): void {
+    if (unit.length === 0) return;
+    const wrap = fromTransaction && !this.transaction;
+    if (wrap) {
+      this.writer.writeRaw(MULTI);
+      this.replies++;
+    }
+    for (const command of unit) {
+      this.selectTargetDb(command.db);
+      this.writer.writeRaw(command.data);
+      this.replies++;
+      this.commands++;
+    }
+    if (wrap) {
+      this.writer.writeRaw(EXEC);
+      this.replies++;
+    }
+  }
+}

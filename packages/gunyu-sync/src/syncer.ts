@@ -1,0 +1,415 @@
+import { type RequestScanner, toUpperAscii } from '@kvforge/resp';
+import { Redis } from 'ioredis';
+import { checkpointFields } from './core/checkpoint';
+import { CommandFilter, type FilterOptions } from './core/command-filter';
+import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
+import { RdbParser } from './core/rdb/rdb-parser';
+import { type ReplayOptions, unmapDb } from './core/replay-options';
+import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
+import { CommandReplayer, type StreamCommand } from './replay/command-replayer';
+import { RdbReplayer } from './replay/rdb-replayer';
+import { SyncCounters } from './replay/sync-counters';
+import { type RedisEndpoint, TargetConnection } from './replay/target-connection';
+import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
+
+export type SyncerState = 'ready_run' | 'run' | 'pause' | 'stop';
+
+export interface SyncerLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface SyncerOptions {
+  /** `host:port` of the source node, as shown by /syncer/status. */
+  inputAddress: string;
+  input: RedisEndpoint;
+  output: RedisEndpoint;
+  /** Announced with REPLCONF listening-port (GunYu: the port of server.listen). */
+  listeningPort: number;
+  replay: ReplayOptions;
+  filter: FilterOptions;
+  /** Key SET on the source every second to measure the end-to-end delay (empty = off). */
+  syncDelayTestKey: string;
+  /** Wait between reconnect attempts (GunYu: 2 s). */
+  reconnectBackoffMs: number;
+  /** Ask for diskless transfer with `capa eof`. */
+  capaEof: boolean;
+  /** Transaction mode (standalone → standalone with replayTransaction). */
+  transaction: boolean;
+}
+
+type SpoolItem =
+  | { kind: 'rdb'; chunk: Buffer }
+  | { kind: 'rdb-end' }
+  | { kind: 'command'; command: StreamCommand }
+  | { kind: 'closed'; error: Error | undefined };
+
+const noopLogger: SyncerLogger = { info() {}, warn() {}, error() {} };
+
+function argumentText(buffer: Buffer, scanner: RequestScanner, index: number): string | undefined {
+  if (index >= scanner.argumentCount) return undefined;
+  return buffer.toString('latin1', scanner.argumentStarts[index], scanner.argumentEnds[index]);
+}
+
+function redisClient(endpoint: RedisEndpoint): Redis {
+  const client = new Redis({
+    host: endpoint.host,
+    port: endpoint.port,
+    username: endpoint.userName,
+    password: endpoint.password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  return client;
+}
+
+/**
+ * One source node → target pipeline: fake replica → in-memory spool → RDB lanes / command batches.
+ * Runs until paused or stopped; any failure closes everything and retries after a back-off,
+ * resuming from the checkpoint in the target.
+ */
+export class Syncer {
+  state: SyncerState = 'ready_run';
+  readonly counters = new SyncCounters();
+  private readonly filter: CommandFilter;
+  private loopPromise: Promise<void> | undefined;
+  private session: { close(): void; finish(): Promise<void> } | undefined;
+  private wakeBackoff: (() => void) | undefined;
+  private forceFullSync = false;
+  /** Checkpoint kept in memory when resumeFromBreakPoint is off. */
+  private memoryCheckpoint: { runId: string; offset: number } | undefined;
+  /** Replication ids seen (to delete their checkpoints on a forced full sync). */
+  readonly knownRunIds = new Set<string>();
+  lastError: string | undefined;
+
+  constructor(
+    readonly options: SyncerOptions,
+    private readonly logger: SyncerLogger = noopLogger,
+  ) {
+    this.filter = new CommandFilter(options.filter);
+  }
+
+  get transaction(): boolean {
+    return this.options.transaction;
+  }
+
+  start(): void {
+    if (this.loopPromise) return;
+    this.state = 'ready_run';
+    this.loopPromise = this.loop().finally(() => {
+      this.loopPromise = undefined;
+    });
+  }
+
+  /** Stops syncing but keeps the checkpoint; `resume()` continues from it. */
+  async pause(): Promise<void> {
+    await this.halt('pause');
+  }
+
+  resume(): void {
+    if (this.state === 'pause' || this.state === 'stop') this.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.halt('stop');
+  }
+
+  async restart(): Promise<void> {
+    await this.halt('pause');
+    this.start();
+  }
+
+  /** Forces a full sync; with `flushCommand` the target is flushed first. */
+  async fullSync(flushCommand: string | undefined): Promise<void> {
+    await this.halt('pause');
+    const target = redisClient(this.options.output);
+    try {
+      await target.connect();
+      if (flushCommand) await target.call(flushCommand);
+      await deleteCheckpoints(target, this.options.replay.checkpointName, [...this.knownRunIds]);
+    } finally {
+      target.disconnect();
+    }
+    this.memoryCheckpoint = undefined;
+    this.forceFullSync = true;
+    this.start();
+  }
+
+  private async halt(state: 'pause' | 'stop'): Promise<void> {
+    this.state = state;
+    this.wakeBackoff?.();
+    const session = this.session;
+    if (session) await session.finish();
+    await this.loopPromise;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.state === 'ready_run' || this.state === 'run') {
+      try {
+        await this.runSession();
+      } catch (error) {
+        const state = this.state as SyncerState;
+        if (state === 'pause' || state === 'stop') break;
+        this.lastError = (error as Error).message;
+        this.counters.syncPhase = 0;
+        this.logger.warn(
+          { input: this.options.inputAddress, error: (error as Error).message },
+          'sync session failed, retrying',
+        );
+      }
+      const state = this.state as SyncerState;
+      if (state !== 'ready_run' && state !== 'run') break;
+      this.state = 'ready_run';
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.reconnectBackoffMs);
+        this.wakeBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeBackoff = undefined;
+    }
+    this.counters.syncPhase = 0;
+  }
+
+  private async runSession(): Promise<void> {
+    const { options, counters } = this;
+    const replay = options.replay;
+    const source = redisClient(options.input);
+    const target = redisClient(options.output);
+    const commandConnection = new TargetConnection(options.output);
+    const queue: SpoolItem[] = [];
+    let wake: (() => void) | undefined;
+    let finishing = false;
+    let probeTimer: NodeJS.Timeout | undefined;
+    const push = (item: SpoolItem): void => {
+      queue.push(item);
+      wake?.();
+    };
+    const listener: ReplicaListener = {
+      onFullResync: () => {},
+      onContinue: () => {},
+      onRdbData: (chunk) => {
+        counters.rdbBytes += chunk.length;
+        push({ kind: 'rdb', chunk });
+      },
+      onRdbEnd: () => push({ kind: 'rdb-end' }),
+      onCommand: (buffer, start, end, scanner, offset) => {
+        counters.inputOffset = offset;
+        counters.receiveTimeMs = Date.now();
+        if (scanner.argumentCount === 0) return;
+        const name = toUpperAscii(
+          buffer,
+          scanner.argumentStarts[0] as number,
+          scanner.argumentEnds[0] as number,
+        );
+        push({
+          kind: 'command',
+          command: {
+            data: buffer.subarray(start, end),
+            name,
+            first: argumentText(buffer, scanner, 1),
+            second: name === 'SET' ? argumentText(buffer, scanner, 2) : undefined,
+            offset,
+          },
+        });
+      },
+      onClose: (error) => push({ kind: 'closed', error }),
+    };
+    const replica = new ReplicaClient(options.input, listener, {
+      listeningPort: options.listeningPort,
+      capaEof: options.capaEof,
+    });
+    let replayer: CommandReplayer | undefined;
+    let finished: (() => void) | undefined;
+    const finishedPromise = new Promise<void>((resolve) => {
+      finished = resolve;
+    });
+    const close = (): void => {
+      if (probeTimer) clearInterval(probeTimer);
+      replica.stop();
+      commandConnection.close();
+      source.disconnect();
+      target.disconnect();
+    };
+    this.session = {
+      close,
+      finish: async () => {
+        // Graceful: stop reading, apply what was spooled, then close.
+        finishing = true;
+        replica.stop();
+        wake?.();
+        await finishedPromise;
+      },
+    };
+    const next = async (): Promise<SpoolItem | undefined> => {
+      for (;;) {
+        const item = queue.shift();
+        if (item) return item;
+        if (finishing) return undefined;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(replay.batchTickerMs, 1));
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = undefined;
+        if (queue.length === 0)
+          return {
+            kind: 'command',
+            command: { data: Buffer.alloc(0), name: '', first: undefined, second: undefined, offset: -1 },
+          };
+      }
+    };
+    try {
+      await Promise.all([source.connect(), target.connect(), commandConnection.connect()]);
+      const info = await source.info('replication');
+      const replid = /master_replid:(\w+)/.exec(info)?.[1] ?? '';
+      const replid2 = /master_replid2:(\w+)/.exec(info)?.[1] ?? '';
+      let checkpoint: { runId: string; offset: number; db: number } | undefined;
+      if (!this.forceFullSync) {
+        checkpoint = replay.resumeFromBreakPoint
+          ? await readCheckpoint(target, replay.checkpointName, [replid, replid2])
+          : this.memoryCheckpoint && { ...this.memoryCheckpoint, db: 0 };
+      }
+      const mode = await replica.start(checkpoint?.runId ?? '?', checkpoint ? checkpoint.offset + 1 : -1);
+      const runId = replica.replicationId;
+      this.knownRunIds.add(runId);
+      this.forceFullSync = false;
+      if (options.syncDelayTestKey) {
+        probeTimer = setInterval(() => {
+          source
+            .set(options.syncDelayTestKey, `${options.inputAddress}_${BigInt(Date.now()) * 1_000_000n}`)
+            .catch(() => {});
+        }, 1000);
+      }
+      let start: { sourceDb: number; targetDb: number; offset: number };
+      if (mode === 'full') {
+        counters.fullSyncs++;
+        counters.syncPhase = 1;
+        this.state = 'run';
+        const fullOffset = replica.offset;
+        this.logger.info({ input: options.inputAddress, runId, offset: fullOffset }, 'full sync started');
+        // A half-applied RDB must never look synced: drop checkpoints until the RDB is fully replayed.
+        await deleteCheckpoints(target, replay.checkpointName, [
+          runId,
+          replid,
+          replid2,
+          checkpoint?.runId ?? '',
+        ]);
+        await this.replayRdb(next, target);
+        await target.select(0);
+        await writeCheckpointIndex(target, replay.checkpointName, runId);
+        await target.hset(
+          replay.checkpointName,
+          ...checkpointFields(runId, fullOffset, BigInt(Date.now()) * 1_000_000n),
+        );
+        this.memoryCheckpoint = { runId, offset: fullOffset };
+        counters.ackOffset = fullOffset;
+        counters.sendOffset = fullOffset;
+        start = { sourceDb: 0, targetDb: 0, offset: fullOffset };
+        this.logger.info({ input: options.inputAddress, keys: counters.rdbKeysSent }, 'full sync done');
+      } else {
+        counters.incrementalSyncs++;
+        const cp = checkpoint as { runId: string; offset: number; db: number };
+        await writeCheckpointIndex(target, replay.checkpointName, runId);
+        const selected = await commandConnection.sendCommands([['SELECT', String(cp.db)]]);
+        if (selected.errors.length > 0)
+          throw new GunyuError(GUNYU_ERROR_CODES.target, `SELECT ${cp.db} failed`);
+        start = { sourceDb: unmapDb(replay, cp.db), targetDb: cp.db, offset: cp.offset };
+        counters.ackOffset = cp.offset;
+        counters.sendOffset = cp.offset;
+        this.logger.info(
+          { input: options.inputAddress, runId, offset: cp.offset },
+          'partial resync (+CONTINUE)',
+        );
+      }
+      counters.syncPhase = 2;
+      this.state = 'run';
+      replayer = new CommandReplayer(
+        commandConnection,
+        replay,
+        this.filter,
+        counters,
+        options.transaction,
+        () => replica.replicationId,
+        start,
+        options.syncDelayTestKey,
+      );
+      for (;;) {
+        const item = await next();
+        if (!item) break;
+        if (item.kind === 'closed') {
+          if (finishing) break;
+          throw item.error ?? new GunyuError(GUNYU_ERROR_CODES.replication, 'source connection closed');
+        }
+        if (item.kind !== 'command') continue;
+        if (item.command.offset < 0) {
+          await replayer.flush();
+          continue;
+        }
+        const pending = replayer.handle(item.command);
+        if (pending) await pending;
+        if (queue.length === 0) await replayer.flush();
+        this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
+      }
+      await replayer.drain();
+      this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
+    } finally {
+      close();
+      finished?.();
+      this.session = undefined;
+    }
+  }
+
+  private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
+    const { options, counters } = this;
+    const parser = new RdbParser();
+    const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
+    let functionsFlushed = false;
+    try {
+      await lanes.open();
+      for (;;) {
+        const item = await next();
+        if (!item) throw new GunyuError(GUNYU_ERROR_CODES.stopped, 'stopped during the full sync');
+        if (item.kind === 'closed')
+          throw (
+            item.error ??
+            new GunyuError(GUNYU_ERROR_CODES.replication, 'source closed during the RDB transfer')
+          );
+        if (item.kind === 'command') continue;
+        if (item.kind === 'rdb-end') {
+          if (!parser.done)
+            throw new GunyuError(
+              GUNYU_ERROR_CODES.rdbCorrupted,
+              'RDB transfer ended before the RDB EOF',
+              parser.offset,
+            );
+          break;
+        }
+        for (const event of parser.push(item.chunk)) {
+          if (event.kind === 'entry') await lanes.add(event);
+          else if (event.kind === 'function') {
+            const policy = options.replay.functionExists;
+            if (policy === 'flush' && !functionsFlushed) {
+              await target.call('FUNCTION', 'FLUSH');
+              functionsFlushed = true;
+            }
+            const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
+            await target.call('FUNCTION', ...args).catch((error: Error) => {
+              this.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
+            });
+          }
+        }
+      }
+      await lanes.drain();
+    } finally {
+      lanes.close();
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { compareRedisDatasets, type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Syncer } from '../src/syncer';
+import { fillEveryType } from './fill-dataset';
+import { isCheckpointKey, syncerFor } from './sync-helpers';
+
+let source: RedisProcess;
+let target: RedisProcess;
+const syncers: Syncer[] = [];
+
+beforeAll(async () => {
+  [source, target] = await Promise.all([startRedis(), startRedis()]);
+}, 60_000);
+
+afterAll(async () => {
+  for (const syncer of syncers) await syncer.stop();
+  await Promise.all([source?.stop(), target?.stop()]);
+});
+
+async function caughtUp(syncer: Syncer): Promise<void> {
+  await waitFor(
+    async () => {
+      const info = await source.client().info('replication');
+      const offset = Number(/master_repl_offset:(\d+)/.exec(info)?.[1]);
+      return syncer.counters.ackOffset >= offset && syncer.counters.syncPhase === 2;
+    },
+    { timeoutMs: 30_000, message: 'syncer did not catch up' },
+  );
+}
+
+async function assertEqual(): Promise<void> {
+  const result = await compareRedisDatasets(source.client(), target.client(), { ignoreKey: isCheckpointKey });
+  expect(result.differences).toEqual([]);
+  expect(result.keyCount).toBeGreaterThan(0);
+}
+
+describe('Syncer (standalone → standalone, transaction mode)', () => {
+  it('full-syncs every type, then streams commands incl. MULTI/EXEC and SELECT, then resumes with +CONTINUE', async () => {
+    const client = source.client();
+    await fillEveryType(client, { bigListLength: 50_000 });
+    const syncer = syncerFor(source, target);
+    syncers.push(syncer);
+    syncer.start();
+    await caughtUp(syncer);
+    expect(syncer.counters.fullSyncs).toBe(1);
+    await assertEqual();
+
+    await client.set('live:a', '1');
+    await client.multi().incr('live:counter').hset('live:h', 'f', 'v').lpush('list:small', 'z').exec();
+    await client.select(7);
+    await client.set('db7:key', 'x');
+    await client.select(0);
+    await client.del('string:small');
+    await client.expire('hash:small', 100);
+    await caughtUp(syncer);
+    await assertEqual();
+    const checkpointDbs = await target.client().hgetall('redis-gunyu-checkpoint');
+    expect(Object.keys(checkpointDbs).some((field) => field.endsWith('_offset'))).toBe(true);
+    expect(
+      await target
+        .client()
+        .hget('redis-gunyu-checkpoint-hash', Object.keys(checkpointDbs)[0]?.split('_')[0] ?? ''),
+    ).toBe('redis-gunyu-checkpoint');
+
+    await syncer.pause();
+    expect(syncer.state).toBe('pause');
+    for (let i = 0; i < 500; i++) await client.incr('live:counter');
+    syncer.resume();
+    await caughtUp(syncer);
+    expect(syncer.counters.fullSyncs).toBe(1);
+    expect(syncer.counters.incrementalSyncs).toBe(1);
+    expect(await target.client().get('live:counter')).toBe('501');
+    await assertEqual();
+  }, 120_000);
+});
