@@ -10,6 +10,7 @@ export {
   type Member,
   memberAddress,
   type PartitionTable,
+  type TableLayout,
 } from './core/partition-table';
 export {
   DEFAULT_STORE_OPTIONS,

@@ -16,6 +16,16 @@ export interface PartitionTable {
   partitionCount: number;
   members: Member[];
   owners: string[][];
+  /**
+   * Holders the table was computed from: a node that never saw that table (a fresh joiner)
+   * still knows where to pull its new partitions from.
+   */
+  previous?: TableLayout;
+}
+
+export interface TableLayout {
+  members: Member[];
+  owners: string[][];
 }
 
 export function emptyTable(member: Member, partitionCount = DEFAULT_PARTITION_COUNT): PartitionTable {

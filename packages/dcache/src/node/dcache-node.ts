@@ -6,6 +6,7 @@ import {
   type Member,
   memberAddress,
   type PartitionTable,
+  type TableLayout,
 } from '../core/partition-table';
 import { type StoreEntry, VersionedStore } from '../core/store';
 import {
@@ -138,7 +139,7 @@ export class DcacheNode {
   readonly startedAt: number;
   private tableValue: PartitionTable;
   /** Tables seen since the last completed migration: where incoming partitions may still be found. */
-  private sourceTables: PartitionTable[] = [];
+  private sourceTables: TableLayout[] = [];
   private readonly incoming = new Set<number>();
   private readonly notHeldSince = new Map<number, number>();
   readonly health = new Map<string, MemberHealth>();
@@ -395,8 +396,7 @@ export class DcacheNode {
 
   private sourceAddress(nodeId: string): string | undefined {
     for (const table of [this.tableValue, ...this.sourceTables]) {
-      const address = memberAddress(table, nodeId);
-      if (address !== undefined) return address;
+      for (const member of table.members) if (member.nodeId === nodeId) return member.address;
     }
     return undefined;
   }
@@ -708,7 +708,8 @@ export class DcacheNode {
     // A node that was not a member (fresh join, rejoin after a crash) held nothing valid before.
     const wasMember =
       previous.version > 0 && previous.members.some((member) => member.nodeId === this.nodeId);
-    this.sourceTables.push(previous);
+    this.sourceTables.push({ members: previous.members, owners: previous.owners });
+    if (candidate.previous !== undefined) this.sourceTables.push(candidate.previous);
     for (let partition = 0; partition < candidate.partitionCount; partition++) {
       const holdsNow = candidate.owners[partition]!.includes(this.nodeId);
       const heldBefore = wasMember && previous.owners[partition]!.includes(this.nodeId);
@@ -750,12 +751,24 @@ export class DcacheNode {
   }
 
   private nextTable(members: Member[], base: PartitionTable = this.tableValue, bump = 1): PartitionTable {
-    return assignTable(base, members, {
+    const next = assignTable(base, members, {
       replicas: this.options.replicas,
       partitionCount: this.options.partitionCount,
       version: this.tableValue.version + bump,
       coordinator: this.nodeId,
     });
+    // Where the data is now: the current holders (and, for a rejoin, those of the interim table).
+    const current = this.tableValue;
+    const known = [...current.members];
+    for (const member of base.members)
+      if (!known.some((other) => other.nodeId === member.nodeId)) known.push(member);
+    const owners = current.owners.map((holders, partition) => {
+      const union = [...holders];
+      for (const nodeId of base.owners[partition] ?? []) if (!union.includes(nodeId)) union.push(nodeId);
+      return union;
+    });
+    next.previous = { members: known, owners };
+    return next;
   }
 
   /** Join of `member` (spec: POST /internal/cluster/join): the coordinator builds and pushes the new table. */
