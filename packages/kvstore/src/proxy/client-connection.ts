@@ -35,16 +35,22 @@ export class ClientConnection {
   flush(): void {
     this.dirty = false;
     if (this.closing && this.socket.destroyed) return;
-    let head = this.slots.peek();
-    if (!head?.done) return;
-    let corked = false;
+    const first = this.slots.peek();
+    if (!first?.done) return;
+    this.slots.shift();
+    const second = first.closeAfter ? undefined : this.slots.peek();
+    if (!second?.done) {
+      // The common unpipelined case: one reply, one plain write (cork + writev costs more for one buffer).
+      this.socket.write(first.reply!);
+      if (first.closeAfter) this.finish();
+      return;
+    }
+    this.socket.cork();
+    this.socket.write(first.reply!);
     let closeAfter = false;
+    let head = this.slots.peek();
     while (head?.done) {
       this.slots.shift();
-      if (!corked) {
-        this.socket.cork();
-        corked = true;
-      }
       this.socket.write(head.reply!);
       if (head.closeAfter) {
         closeAfter = true;
@@ -52,10 +58,12 @@ export class ClientConnection {
       }
       head = this.slots.peek();
     }
-    if (corked) this.socket.uncork();
-    if (closeAfter) {
-      this.closing = true;
-      this.socket.end();
-    }
+    this.socket.uncork();
+    if (closeAfter) this.finish();
+  }
+
+  private finish(): void {
+    this.closing = true;
+    this.socket.end();
   }
 }
