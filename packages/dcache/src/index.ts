@@ -1,3 +1,10 @@
+export {
+  type ClientReadResult,
+  type ClientRoutingStats,
+  DcacheClient,
+  type DcacheClientOptions,
+  DEFAULT_DCACHE_CLIENT_OPTIONS,
+} from './client/dcache-client';
 export { parseByteSize } from './core/byte-size';
 export { DCACHE_ERROR_CODES, DcacheError, type DcacheErrorCode } from './core/errors';
 export { DEFAULT_PARTITION_COUNT, hashKey, partitionOf } from './core/hash';
