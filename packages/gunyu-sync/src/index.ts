@@ -1,3 +1,20 @@
+export {
+  type GunyuConfig,
+  type GunyuConfigInput,
+  gunyuConfigSchema,
+  LIST_CONFIG_PATHS,
+  maskConfig,
+} from './config/config-schema';
+export { formatDuration, parseDuration } from './config/duration';
+export { configLayerFromFlags } from './config/flag-layer';
+export {
+  CHECKPOINT_INDEX_KEY,
+  type Checkpoint,
+  checkpointFields,
+  checkpointFromHash,
+  DEFAULT_CHECKPOINT_NAME,
+} from './core/checkpoint';
+export { CommandFilter, DEFAULT_FILTER_OPTIONS, type FilterOptions } from './core/command-filter';
 export { GUNYU_ERROR_CODES, GunyuError, type GunyuErrorCode } from './core/errors';
 export { ByteCursor } from './core/rdb/byte-cursor';
 export { Crc64, crc64 } from './core/rdb/crc64';
@@ -20,3 +37,22 @@ export {
   type RdbParserOptions,
 } from './core/rdb/rdb-parser';
 export { type DecodedValue, decodeValue, type StreamEntry, valueToCommands } from './core/rdb/value-decoder';
+export { DEFAULT_REPLAY_OPTIONS, type KeyExistsPolicy, type ReplayOptions } from './core/replay-options';
+export { GUNYU_ERROR_ENVELOPE } from './http/gunyu-error-envelope';
+export { type GunyuPluginOptions, gunyuPlugin } from './http/gunyu-plugin';
+export { registerGunyuMetrics } from './metrics/gunyu-metrics';
+export { SyncCounters } from './replay/sync-counters';
+export { type RedisEndpoint, TargetConnection } from './replay/target-connection';
+export {
+  DEFAULT_REPLICA_CLIENT_OPTIONS,
+  ReplicaClient,
+  type ReplicaClientOptions,
+  type ReplicaListener,
+} from './replication/replica-client';
+export {
+  replayOptionsFromConfig,
+  type SyncerStatus,
+  SyncService,
+  type SyncServiceOptions,
+} from './sync-service';
+export { Syncer, type SyncerLogger, type SyncerOptions, type SyncerState } from './syncer';

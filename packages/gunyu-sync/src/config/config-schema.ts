@@ -1,0 +1,201 @@
+import { cpus } from 'node:os';
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .refine(
+      (value) => {
+        try {
+          parseDuration(value);
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'expected a Go duration such as "10ms", "5s", "12h"' },
+    )
+    .default(fallback);
+
+const redisSchema = z.strictObject({
+  addresses: z.array(z.string().regex(/^[^:\s]*:\d+$/, 'expected host:port')).min(1),
+  userName: z.string().default(''),
+  password: z.string().default(''),
+  tlsEnable: z.literal(false, { message: 'TLS is not supported by this implementation' }).default(false),
+  type: z
+    .literal('standalone', {
+      message: 'only standalone Redis is supported (cluster/sentinel are not implemented)',
+    })
+    .default('standalone'),
+  keepAlive: z.number().int().min(0).default(32),
+  aliveTime: duration('10m'),
+  clusterOptions: z
+    .strictObject({ handleMoveErr: z.boolean().default(true), handleAskErr: z.boolean().default(true) })
+    .optional(),
+  version: z.string().optional(),
+});
+
+const replaySchema = z
+  .strictObject({
+    resumeFromBreakPoint: z.boolean().default(true),
+    keyExists: z.enum(['replace', 'ignore', 'error']).default('replace'),
+    keyExistsLog: z.boolean().default(false),
+    functionExists: z.enum(['', 'flush', 'replace']).default(''),
+    maxProtoBulkLen: z
+      .number()
+      .int()
+      .positive()
+      .default(512 * 1024 * 1024),
+    targetDb: z.number().int().min(-1).default(-1),
+    targetDbMap: z.record(z.string().regex(/^\d+$/), z.number().int().min(0)).default({}),
+    batchCmdCount: z.number().int().min(1).max(200).default(100),
+    batchTicker: duration('10ms').refine((value) => {
+      const ms = parseDuration(value);
+      return ms > 1 && ms <= 10_000;
+    }, 'batchTicker must be in (1ms, 10s]'),
+    batchBufferSize: z
+      .number()
+      .int()
+      .positive()
+      .max(100 * 1024 * 1024 - 1)
+      .default(65535),
+    keepaliveTicker: duration('3s'),
+    replayRdbParallel: z
+      .number()
+      .int()
+      .min(1)
+      .max(512)
+      .default(Math.min(512, 4 * cpus().length)),
+    replayRdbEnableRestore: z.boolean().default(true),
+    updateCheckpointTicker: duration('1s'),
+    replayTransaction: z.boolean().default(true),
+    replaceHashTag: z.boolean().default(false),
+    enableAofPipeline: z.boolean().default(false),
+    stats: z
+      .strictObject({ disableLog: z.boolean().default(false), logInterval: duration('5s') })
+      .default({ disableLog: false, logInterval: '5s' }),
+  })
+  .refine((replay) => !replay.resumeFromBreakPoint || replay.targetDb === -1, {
+    message: 'output.replay.targetDb must be -1 when resumeFromBreakPoint is true',
+    path: ['targetDb'],
+  });
+
+const filterSchema = z.strictObject({
+  commandBlacklist: z.array(z.string()).default([]),
+  keyFilter: z
+    .strictObject({
+      prefixKeyBlacklist: z.array(z.string()).default([]),
+      prefixKeyWhitelist: z.array(z.string()).default([]),
+    })
+    .default({ prefixKeyBlacklist: [], prefixKeyWhitelist: [] }),
+  slotFilter: z
+    .strictObject({
+      keySlotBlacklist: z.array(z.array(z.number().int())).default([]),
+      keySlotWhitelist: z.array(z.array(z.number().int())).default([]),
+    })
+    .optional(),
+  dbBlacklist: z.array(z.number().int().min(0)).default([]),
+});
+
+/** GunYu's YAML config (v1.0.x keys and defaults); unknown keys are errors. */
+export const gunyuConfigSchema = z.strictObject({
+  server: z
+    .strictObject({
+      listen: z
+        .string()
+        .regex(/^[^:\s]*:\d+$/, 'expected host:port')
+        .default('127.0.0.1:18001'),
+      listenPeer: z.string().optional(),
+      metricRoutePath: z
+        .string()
+        .default('/prometheus')
+        .transform((path) => (path.startsWith('/') ? path : `/${path}`)),
+      checkRedisTypologyTicker: duration('10s'),
+      gracefullStopTimeout: duration('5s'),
+    })
+    .default({
+      listen: '127.0.0.1:18001',
+      metricRoutePath: '/prometheus',
+      checkRedisTypologyTicker: '10s',
+      gracefullStopTimeout: '5s',
+    }),
+  input: z.strictObject({
+    redis: redisSchema,
+    rdbParallel: z.number().int().min(1).default(100),
+    mode: z.enum(['dynamic', 'static', 'auto']).default('dynamic'),
+    syncFrom: z.enum(['prefer_slave', 'master', 'slave']).default('prefer_slave'),
+    syncDelayTestKey: z.string().default(''),
+  }),
+  output: z.strictObject({
+    redis: redisSchema,
+    replay: replaySchema.default(replaySchema.parse({})),
+    filter: filterSchema.default(filterSchema.parse({})),
+  }),
+  channel: z
+    .strictObject({
+      storer: z
+        .strictObject({
+          dirPath: z.string().optional(),
+          maxSize: z
+            .number()
+            .int()
+            .default(50 * 1024 * 1024 * 1024),
+          logSize: z
+            .number()
+            .int()
+            .positive()
+            .default(100 * 1024 * 1024),
+          flushPolicy: z.unknown().optional(),
+        })
+        .optional(),
+      verifyCrc: z.boolean().default(false),
+      staleCheckpointDuration: duration('12h').refine(
+        (value) => parseDuration(value) >= 300_000,
+        'staleCheckpointDuration must be at least 5m',
+      ),
+    })
+    .default({ verifyCrc: false, staleCheckpointDuration: '12h' }),
+  cluster: z
+    .strictObject({
+      groupName: z
+        .literal('', {
+          message: 'cluster mode (HA with leader election) is not implemented; leave cluster.groupName empty',
+        })
+        .default(''),
+      metaEtcd: z.unknown().optional(),
+      leaseTimeout: duration('10s'),
+      leaseRenewInterval: duration('3s'),
+    })
+    .optional(),
+  log: z
+    .strictObject({
+      level: z.enum(['debug', 'info', 'warn', 'error', 'panic', 'fatal']).default('info'),
+      handler: z.unknown().optional(),
+      withCaller: z.boolean().default(false),
+      withFunc: z.boolean().default(false),
+      withModuleName: z.boolean().default(true),
+    })
+    .default({ level: 'info', withCaller: false, withFunc: false, withModuleName: true }),
+});
+
+export type GunyuConfig = z.infer<typeof gunyuConfigSchema>;
+export type GunyuConfigInput = z.input<typeof gunyuConfigSchema>;
+
+/** Config paths whose CLI value (`--sync.a.b=x,y`) is a comma-separated list. */
+export const LIST_CONFIG_PATHS: readonly string[] = [
+  'input.redis.addresses',
+  'output.redis.addresses',
+  'output.filter.commandBlacklist',
+  'output.filter.keyFilter.prefixKeyBlacklist',
+  'output.filter.keyFilter.prefixKeyWhitelist',
+  'output.filter.dbBlacklist',
+];
+
+/** The effective config with passwords masked (GET /syncer/config). */
+export function maskConfig(config: GunyuConfig): GunyuConfig {
+  const copy = structuredClone(config);
+  if (copy.input.redis.password) copy.input.redis.password = '******';
+  if (copy.output.redis.password) copy.output.redis.password = '******';
+  return copy;
+}

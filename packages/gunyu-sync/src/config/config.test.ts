@@ -1,0 +1,61 @@
+import { loadConfig } from '@kvforge/common-http';
+import { describe, expect, it } from 'vitest';
+import { gunyuConfigSchema, maskConfig } from './config-schema';
+import { formatDuration, parseDuration } from './duration';
+import { configLayerFromFlags } from './flag-layer';
+
+const minimal = {
+  input: { redis: { addresses: ['127.0.0.1:6379'] } },
+  output: { redis: { addresses: ['127.0.0.1:6380'] } },
+};
+
+describe('GunYu config', () => {
+  it('applies GunYu defaults', () => {
+    const config = loadConfig(gunyuConfigSchema, [minimal]);
+    expect(config.server.listen).toBe('127.0.0.1:18001');
+    expect(config.server.metricRoutePath).toBe('/prometheus');
+    expect(parseDuration(config.server.gracefullStopTimeout)).toBe(5000);
+    expect(config.output.replay.batchCmdCount).toBe(100);
+    expect(config.output.replay.batchBufferSize).toBe(65535);
+    expect(parseDuration(config.output.replay.batchTicker)).toBe(10);
+    expect(config.output.replay.keyExists).toBe('replace');
+    expect(config.output.replay.targetDb).toBe(-1);
+    expect(parseDuration(config.channel.staleCheckpointDuration)).toBe(12 * 3_600_000);
+  });
+
+  it('rejects unknown keys and bad values, naming them', () => {
+    expect(() => loadConfig(gunyuConfigSchema, [{ ...minimal, bogus: 1 }])).toThrow(/bogus/);
+    expect(() =>
+      loadConfig(gunyuConfigSchema, [minimal, { output: { replay: { batchCmdCount: 500 } } }]),
+    ).toThrow(/batchCmdCount/);
+    expect(() => loadConfig(gunyuConfigSchema, [minimal, { output: { replay: { targetDb: 2 } } }])).toThrow(
+      /targetDb/,
+    );
+    expect(() =>
+      loadConfig(gunyuConfigSchema, [minimal, { server: { gracefullStopTimeout: 'soon' } }]),
+    ).toThrow(/gracefullStopTimeout/);
+    expect(() => loadConfig(gunyuConfigSchema, [{ output: minimal.output }])).toThrow(/input/);
+  });
+
+  it('reads --sync.* flags like the original (lists comma-separated, scalars typed)', () => {
+    const layer = configLayerFromFlags({
+      'sync.input.redis.addresses': '127.0.0.1:1,127.0.0.1:2',
+      'sync.output.replay.batchCmdCount': '50',
+      'sync.output.replay.replayTransaction': 'false',
+      'sync.output.filter.dbBlacklist': '3,4',
+    });
+    const config = loadConfig(gunyuConfigSchema, [minimal, layer]);
+    expect(config.input.redis.addresses).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
+    expect(config.output.replay.batchCmdCount).toBe(50);
+    expect(config.output.replay.replayTransaction).toBe(false);
+    expect(config.output.filter.dbBlacklist).toEqual([3, 4]);
+  });
+
+  it('masks passwords and formats durations', () => {
+    const config = loadConfig(gunyuConfigSchema, [minimal, { input: { redis: { password: 'secret' } } }]);
+    expect(maskConfig(config).input.redis.password).toBe('******');
+    expect(config.input.redis.password).toBe('secret');
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(formatDuration(90_000)).toBe('90s');
+  });
+});
