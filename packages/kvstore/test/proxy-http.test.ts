@@ -1,7 +1,9 @@
 import { connect } from 'node:net';
 import { createHttpServer } from '@kvforge/common-http';
+import { waitFor } from '@kvforge/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { murmurHash2 } from '../src/core/murmur-hash2';
 import { KVSTORE_ERROR_ENVELOPE } from '../src/http/envelope';
 import { proxyPlugin } from '../src/http/proxy-plugin';
 import { type KvstoreCluster, startKvstoreCluster } from './kvstore-fixture';
@@ -96,6 +98,44 @@ describe('KvStoreProxy HTTP API', () => {
       expect(reply).toBe('-ERR reach max number of clients\r\n');
     } finally {
       await call('set_config', { max_client_num: 10000 });
+    }
+  });
+
+  it('request_timeout answers -ERR request timeout when a backend hangs, then the backend is used again', async () => {
+    const client = cluster.client();
+    const table = cluster.proxy.currentTable!;
+    const server = cluster.redis[0]!;
+    const key = Array.from({ length: 200 }, (_, index) => `slow:${index}`).find(
+      (candidate) => table.owners[murmurHash2(Buffer.from(candidate)) % 256] === server.address,
+    )!;
+    expect((await call('set_config', { request_timeout: 1 })).code).toBe(1001);
+    const blocker = server.client();
+    try {
+      // CLIENT PAUSE holds every client's commands, the proxy's connection included.
+      expect(await blocker.call('CLIENT', 'PAUSE', '2500', 'ALL')).toBe('OK');
+      await expect(client.get(key)).rejects.toThrow('ERR request timeout');
+      await waitFor(async () => (await client.set(key, 'ok').catch(() => null)) === 'OK', {
+        message: 'backend back',
+      });
+      expect(await client.get(key)).toBe('ok');
+    } finally {
+      blocker.disconnect();
+      await call('set_config', { request_timeout: 10 });
+    }
+  });
+
+  it('client_timeout closes idle clients', async () => {
+    expect((await call('set_config', { client_timeout: 1 })).code).toBe(1001);
+    try {
+      const closed = await new Promise<boolean>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: cluster.proxyPort });
+        socket.on('close', () => resolve(true));
+        socket.on('error', () => resolve(true));
+        setTimeout(() => resolve(false), 4000).unref();
+      });
+      expect(closed).toBe(true);
+    } finally {
+      await call('set_config', { client_timeout: 600 });
     }
   });
 
