@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { COMMON_ERROR_CODES } from './app-error';
 import { DEFAULT_ERROR_ENVELOPE, type ErrorEnvelope, normalizeError } from './error-envelope';
 import { installRawBodyParser } from './raw-body-parser';
@@ -37,7 +37,8 @@ export function createHttpServer(options: HttpServerOptions = {}): FastifyInstan
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : {}),
     bodyLimit: resolved.bodyLimit,
-    disableRequestLogging: !resolved.logRequests,
+    // fastify 5.12 deprecates the top-level disableRequestLogging option in favour of a LogController.
+    logController: new LogController({ disableRequestLogging: !resolved.logRequests }),
     requestTimeout: resolved.requestTimeoutMs,
     keepAliveTimeout: resolved.keepAliveTimeoutMs,
     requestIdHeader: resolved.requestIdHeader,

@@ -149,7 +149,9 @@ export class RespWriter {
   private reserve(bytes: number): void {
     if (this.offset + bytes <= this.slab.length) return;
     const pending = this.offset - this.start;
-    const next = Buffer.allocUnsafe(Math.max(this.slabBytes, pending + bytes));
+    // A batch that outgrows its slab doubles, so building one large batch copies O(bytes) in total.
+    const grown = pending >= this.slab.length / 2 ? this.slab.length * 2 : this.slabBytes;
+    const next = Buffer.allocUnsafe(Math.max(grown, pending + bytes));
     this.slab.copy(next, 0, this.start, this.offset);
     this.slab = next;
     this.start = 0;
