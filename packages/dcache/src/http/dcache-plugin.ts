@@ -75,28 +75,9 @@ async function dcacheRoutes(app: FastifyInstance, options: DcachePluginOptions):
   const nodeIdJson = JSON.stringify(node.nodeId);
   const now = () => new Date().toISOString();
 
-  // /internal and /admin: the cluster token when configured, else loopback and ring members only.
-  app.addHook('onRequest', async (request) => {
-    const url = request.url;
-    if (!url.startsWith('/internal/') && !url.startsWith('/admin/')) return;
-    const token = node.options.clusterToken;
-    if (token !== undefined) {
-      const bearer = request.headers.authorization;
-      if (request.headers[TOKEN_HEADER] === token || bearer === `Bearer ${token}`) return;
-      throw new DcacheError(DCACHE_ERROR_CODES.UNAUTHORIZED, 'cluster token required');
-    }
-    const ip = request.ip;
-    if (isLoopback(ip)) return;
-    if (node.table.members.some((member) => member.address.split(':')[0] === ip)) return;
-    throw new DcacheError(
-      DCACHE_ERROR_CODES.UNAUTHORIZED,
-      'internal and admin routes accept cluster peers only',
-    );
-  });
-
   if (options.registry) {
     const metrics = registerDcacheMetrics(node, options.registry);
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       metrics.requestDuration.observe(
         {
           method: request.method,
@@ -105,6 +86,7 @@ async function dcacheRoutes(app: FastifyInstance, options: DcachePluginOptions):
         },
         reply.elapsedTime / 1000,
       );
+      done();
     });
     await app.register(metricsRoute(options.registry));
   }
@@ -260,202 +242,225 @@ async function dcacheRoutes(app: FastifyInstance, options: DcachePluginOptions):
     owners: node.table.owners,
   }));
 
-  // ------------------------------------------------------------ internal API
-  /** An internal cache call from a node with a different table: a stale caller is told so (421). */
-  const checkRing = (request: FastifyRequest, key: string) => {
-    const header = request.headers[RING_VERSION_HEADER];
-    if (typeof header !== 'string') return;
-    const callerVersion = Number(header);
-    if (callerVersion < node.table.version && !node.holdersOf(key).holders.includes(node.nodeId)) {
+  // Internal and admin routes live in their own scope so the guard costs client routes nothing.
+  await app.register(async (guarded) => {
+    // /internal and /admin: the cluster token when configured, else loopback and ring members only.
+    guarded.addHook('onRequest', async (request) => {
+      const token = node.options.clusterToken;
+      if (token !== undefined) {
+        const bearer = request.headers.authorization;
+        if (request.headers[TOKEN_HEADER] === token || bearer === `Bearer ${token}`) return;
+        throw new DcacheError(DCACHE_ERROR_CODES.UNAUTHORIZED, 'cluster token required');
+      }
+      const ip = request.ip;
+      if (isLoopback(ip)) return;
+      if (node.table.members.some((member) => member.address.split(':')[0] === ip)) return;
       throw new DcacheError(
-        DCACHE_ERROR_CODES.STALE_RING,
-        `ring version ${callerVersion} is older than ${node.table.version}`,
+        DCACHE_ERROR_CODES.UNAUTHORIZED,
+        'internal and admin routes accept cluster peers only',
       );
-    }
-  };
+    });
 
-  app.get('/internal/cache/*', async (request, reply) => {
-    const key = keyParameter(request);
-    if (request.headers[LOCAL_ONLY_HEADER] === '1') {
-      const entry = node.localGet(key);
-      return {
-        node_id: node.nodeId,
-        entry:
-          entry === undefined
-            ? null
-            : [entry.key, entry.valueJson, entry.version, entry.expiresAt, entry.deleted ? 1 : 0],
-      };
-    }
-    checkRing(request, key);
-    const result = await node.ownerGet(key);
-    return sendRead(reply, key, result.found, result.valueJson, result.nodeId);
-  });
+    // ------------------------------------------------------------ internal API
+    /** An internal cache call from a node with a different table: a stale caller is told so (421). */
+    const checkRing = (request: FastifyRequest, key: string) => {
+      const header = request.headers[RING_VERSION_HEADER];
+      if (typeof header !== 'string') return;
+      const callerVersion = Number(header);
+      if (callerVersion < node.table.version && !node.holdersOf(key).holders.includes(node.nodeId)) {
+        throw new DcacheError(
+          DCACHE_ERROR_CODES.STALE_RING,
+          `ring version ${callerVersion} is older than ${node.table.version}`,
+        );
+      }
+    };
 
-  app.put('/internal/cache/*', async (request, reply) => {
-    const key = keyParameter(request);
-    checkRing(request, key);
-    const { valueJson, ttlMs } = valueFromBody(objectBody(request));
-    await node.ownerSet(key, valueJson, ttlMs);
-    return reply
-      .type(JSON_TYPE)
-      .send(
-        `{"key":${JSON.stringify(key)},"value":${valueJson},"found":true,"node_id":${nodeIdJson},"message":"success"}`,
+    guarded.get('/internal/cache/*', async (request, reply) => {
+      const key = keyParameter(request);
+      if (request.headers[LOCAL_ONLY_HEADER] === '1') {
+        const entry = node.localGet(key);
+        return {
+          node_id: node.nodeId,
+          entry:
+            entry === undefined
+              ? null
+              : [entry.key, entry.valueJson, entry.version, entry.expiresAt, entry.deleted ? 1 : 0],
+        };
+      }
+      checkRing(request, key);
+      const result = await node.ownerGet(key);
+      return sendRead(reply, key, result.found, result.valueJson, result.nodeId);
+    });
+
+    guarded.put('/internal/cache/*', async (request, reply) => {
+      const key = keyParameter(request);
+      checkRing(request, key);
+      const { valueJson, ttlMs } = valueFromBody(objectBody(request));
+      await node.ownerSet(key, valueJson, ttlMs);
+      return reply
+        .type(JSON_TYPE)
+        .send(
+          `{"key":${JSON.stringify(key)},"value":${valueJson},"found":true,"node_id":${nodeIdJson},"message":"success"}`,
+        );
+    });
+
+    guarded.delete('/internal/cache/*', async (request) => {
+      const key = keyParameter(request);
+      checkRing(request, key);
+      const result = await node.ownerDelete(key);
+      return { message: 'deleted', key, node_id: node.nodeId, existed: result.existed };
+    });
+
+    guarded.post('/internal/batch/get', async (request, reply) => {
+      const keys = stringList(objectBody(request), 'keys', maxBatchKeys);
+      const results = await node.ownerBatchGet(keys);
+      const parts = results.map(
+        (result, index) =>
+          `{"key":${JSON.stringify(keys[index])},"value":${result.valueJson},"found":${result.found},"node_id":${nodeIdJson}}`,
       );
-  });
+      return reply.type(JSON_TYPE).send(`{"results":[${parts.join(',')}]}`);
+    });
 
-  app.delete('/internal/cache/*', async (request) => {
-    const key = keyParameter(request);
-    checkRing(request, key);
-    const result = await node.ownerDelete(key);
-    return { message: 'deleted', key, node_id: node.nodeId, existed: result.existed };
-  });
+    guarded.post('/internal/batch/set', async (request) => {
+      const items = objectBody(request).items;
+      if (!Array.isArray(items)) throw invalid('"items" must be an array');
+      await node.ownerBatchSet(
+        items.map((item: Record<string, unknown>) => {
+          if (typeof item?.key !== 'string') throw invalid('each item needs a "key"');
+          return { key: item.key, ...valueFromBody(item) };
+        }),
+      );
+      return { message: 'success', node_id: node.nodeId };
+    });
 
-  app.post('/internal/batch/get', async (request, reply) => {
-    const keys = stringList(objectBody(request), 'keys', maxBatchKeys);
-    const results = await node.ownerBatchGet(keys);
-    const parts = results.map(
-      (result, index) =>
-        `{"key":${JSON.stringify(keys[index])},"value":${result.valueJson},"found":${result.found},"node_id":${nodeIdJson}}`,
-    );
-    return reply.type(JSON_TYPE).send(`{"results":[${parts.join(',')}]}`);
-  });
+    guarded.post('/internal/batch/delete', async (request) => {
+      await node.ownerBatchDelete(stringList(objectBody(request), 'keys', maxBatchKeys));
+      return { message: 'deleted', node_id: node.nodeId };
+    });
 
-  app.post('/internal/batch/set', async (request) => {
-    const items = objectBody(request).items;
-    if (!Array.isArray(items)) throw invalid('"items" must be an array');
-    await node.ownerBatchSet(
-      items.map((item: Record<string, unknown>) => {
-        if (typeof item?.key !== 'string') throw invalid('each item needs a "key"');
-        return { key: item.key, ...valueFromBody(item) };
-      }),
-    );
-    return { message: 'success', node_id: node.nodeId };
-  });
+    guarded.post('/internal/replicate', async (request) => {
+      const entries = objectBody(request).entries;
+      if (!Array.isArray(entries)) throw invalid('"entries" must be an array');
+      return { applied: node.applyEntries(entries), node_id: node.nodeId };
+    });
 
-  app.post('/internal/batch/delete', async (request) => {
-    await node.ownerBatchDelete(stringList(objectBody(request), 'keys', maxBatchKeys));
-    return { message: 'deleted', node_id: node.nodeId };
-  });
+    guarded.post('/internal/migrate/fetch', async (request) => {
+      const partitions = objectBody(request).partitions;
+      if (!Array.isArray(partitions) || !partitions.every((value) => Number.isInteger(value))) {
+        throw invalid('"partitions" must be an array of integers');
+      }
+      return { entries: node.exportPartitions(partitions as number[]), node_id: node.nodeId };
+    });
 
-  app.post('/internal/replicate', async (request) => {
-    const entries = objectBody(request).entries;
-    if (!Array.isArray(entries)) throw invalid('"entries" must be an array');
-    return { applied: node.applyEntries(entries), node_id: node.nodeId };
-  });
+    guarded.post('/internal/cluster/join', async (request) => {
+      const body = objectBody(request);
+      if (typeof body.node_id !== 'string' || body.node_id.length === 0)
+        throw invalid('"node_id" is required');
+      if (typeof body.address !== 'string' || !/^[^:\s]+:\d+$/.test(body.address)) {
+        throw invalid('"address" must be host:port');
+      }
+      let table: PartitionTable;
+      try {
+        table = await node.handleJoin({ nodeId: body.node_id, address: body.address });
+      } catch (error) {
+        if (error instanceof DcacheError && error.code === DCACHE_ERROR_CODES.INVALID_REQUEST) throw error;
+        throw new DcacheError(DCACHE_ERROR_CODES.ADD_NODE, `join failed: ${String(error)}`, { cause: error });
+      }
+      return { message: 'node joined', node_id: body.node_id, ring_version: table.version, table };
+    });
 
-  app.post('/internal/migrate/fetch', async (request) => {
-    const partitions = objectBody(request).partitions;
-    if (!Array.isArray(partitions) || !partitions.every((value) => Number.isInteger(value))) {
-      throw invalid('"partitions" must be an array of integers');
-    }
-    return { entries: node.exportPartitions(partitions as number[]), node_id: node.nodeId };
-  });
+    guarded.post('/internal/cluster/leave', async (request) => {
+      const body = objectBody(request);
+      if (typeof body.node_id !== 'string' || body.node_id.length === 0)
+        throw invalid('"node_id" is required');
+      let table: PartitionTable;
+      try {
+        table = await node.handleLeave(body.node_id);
+      } catch (error) {
+        if (error instanceof DcacheError && error.code === DCACHE_ERROR_CODES.NODE_NOT_FOUND) throw error;
+        throw new DcacheError(DCACHE_ERROR_CODES.REMOVE_NODE, `leave failed: ${String(error)}`, {
+          cause: error,
+        });
+      }
+      return { message: 'node left', node_id: body.node_id, ring_version: table.version, table };
+    });
 
-  app.post('/internal/cluster/join', async (request) => {
-    const body = objectBody(request);
-    if (typeof body.node_id !== 'string' || body.node_id.length === 0) throw invalid('"node_id" is required');
-    if (typeof body.address !== 'string' || !/^[^:\s]+:\d+$/.test(body.address)) {
-      throw invalid('"address" must be host:port');
-    }
-    let table: PartitionTable;
-    try {
-      table = await node.handleJoin({ nodeId: body.node_id, address: body.address });
-    } catch (error) {
-      if (error instanceof DcacheError && error.code === DCACHE_ERROR_CODES.INVALID_REQUEST) throw error;
-      throw new DcacheError(DCACHE_ERROR_CODES.ADD_NODE, `join failed: ${String(error)}`, { cause: error });
-    }
-    return { message: 'node joined', node_id: body.node_id, ring_version: table.version, table };
-  });
-
-  app.post('/internal/cluster/leave', async (request) => {
-    const body = objectBody(request);
-    if (typeof body.node_id !== 'string' || body.node_id.length === 0) throw invalid('"node_id" is required');
-    let table: PartitionTable;
-    try {
-      table = await node.handleLeave(body.node_id);
-    } catch (error) {
-      if (error instanceof DcacheError && error.code === DCACHE_ERROR_CODES.NODE_NOT_FOUND) throw error;
-      throw new DcacheError(DCACHE_ERROR_CODES.REMOVE_NODE, `leave failed: ${String(error)}`, {
-        cause: error,
-      });
-    }
-    return { message: 'node left', node_id: body.node_id, ring_version: table.version, table };
-  });
-
-  app.get('/internal/cluster/health', async () => ({
-    status: node.isJoined ? 'healthy' : 'joining',
-    node_id: node.nodeId,
-    ring_version: node.table.version,
-    coordinator: node.coordinatorId(),
-    migrating: node.isMigrating,
-    timestamp: now(),
-  }));
-
-  app.get('/internal/cluster/table', async () => node.table);
-
-  app.post('/internal/cluster/table', async (request) => {
-    const installed = node.installTable(objectBody(request) as unknown as PartitionTable);
-    return { installed, ring_version: node.table.version, node_id: node.nodeId };
-  });
-
-  app.post('/internal/cluster/probe', async (request) => {
-    const body = objectBody(request);
-    if (typeof body.node_id !== 'string' || typeof body.address !== 'string') {
-      throw invalid('"node_id" and "address" are required');
-    }
-    return { reachable: await node.probeFor(body.node_id, body.address), node_id: node.nodeId };
-  });
-
-  // ------------------------------------------------------------ admin API
-  app.get('/admin/cluster', async () => ({
-    cluster_status: clusterStatus(),
-    current_node: node.nodeId,
-    ring_version: node.table.version,
-    timestamp: now(),
-  }));
-
-  app.get('/admin/nodes', async () => {
-    const nodes: Record<string, ReturnType<typeof nodeView>> = {};
-    for (const member of node.table.members) {
-      nodes[member.nodeId] = nodeView(member.nodeId, member.address, node.health.get(member.nodeId));
-    }
-    return { nodes, count: node.table.members.length, timestamp: now() };
-  });
-
-  app.get('/admin/metrics', async () => {
-    const status = clusterStatus();
-    const migration = node.migration;
-    return {
+    guarded.get('/internal/cluster/health', async () => ({
+      status: node.isJoined ? 'healthy' : 'joining',
       node_id: node.nodeId,
-      cache_stats: cacheStats(),
-      migration_stats: {
-        MigratedKeys: migration.migratedKeys,
-        Duration: `${migration.durationMs}ms`,
-        LastMigration: migration.lastMigration === 0 ? null : new Date(migration.lastMigration).toISOString(),
-        Running: migration.running,
-        PendingPartitions: migration.pendingPartitions,
-        Migrations: migration.migrations,
-      },
-      cluster_stats: {
-        total_nodes: status.total_nodes,
-        healthy_nodes: status.healthy_nodes,
-        unhealthy_nodes: status.unhealthy_nodes,
-      },
-      forward_stats: { ...node.counters },
+      ring_version: node.table.version,
+      coordinator: node.coordinatorId(),
+      migrating: node.isMigrating,
+      timestamp: now(),
+    }));
+
+    guarded.get('/internal/cluster/table', async () => node.table);
+
+    guarded.post('/internal/cluster/table', async (request) => {
+      const installed = node.installTable(objectBody(request) as unknown as PartitionTable);
+      return { installed, ring_version: node.table.version, node_id: node.nodeId };
+    });
+
+    guarded.post('/internal/cluster/probe', async (request) => {
+      const body = objectBody(request);
+      if (typeof body.node_id !== 'string' || typeof body.address !== 'string') {
+        throw invalid('"node_id" and "address" are required');
+      }
+      return { reachable: await node.probeFor(body.node_id, body.address), node_id: node.nodeId };
+    });
+
+    // ------------------------------------------------------------ admin API
+    guarded.get('/admin/cluster', async () => ({
+      cluster_status: clusterStatus(),
+      current_node: node.nodeId,
       ring_version: node.table.version,
       timestamp: now(),
-    };
-  });
+    }));
 
-  app.post('/admin/cluster/rebalance', async () => {
-    const result = await node.rebalance();
-    return {
-      message: 'rebalance completed',
-      node_id: node.nodeId,
-      ring_version: result.ringVersion,
-      moved_partitions: result.movedPartitions,
-      timestamp: now(),
-    };
+    guarded.get('/admin/nodes', async () => {
+      const nodes: Record<string, ReturnType<typeof nodeView>> = {};
+      for (const member of node.table.members) {
+        nodes[member.nodeId] = nodeView(member.nodeId, member.address, node.health.get(member.nodeId));
+      }
+      return { nodes, count: node.table.members.length, timestamp: now() };
+    });
+
+    guarded.get('/admin/metrics', async () => {
+      const status = clusterStatus();
+      const migration = node.migration;
+      return {
+        node_id: node.nodeId,
+        cache_stats: cacheStats(),
+        migration_stats: {
+          MigratedKeys: migration.migratedKeys,
+          Duration: `${migration.durationMs}ms`,
+          LastMigration:
+            migration.lastMigration === 0 ? null : new Date(migration.lastMigration).toISOString(),
+          Running: migration.running,
+          PendingPartitions: migration.pendingPartitions,
+          Migrations: migration.migrations,
+        },
+        cluster_stats: {
+          total_nodes: status.total_nodes,
+          healthy_nodes: status.healthy_nodes,
+          unhealthy_nodes: status.unhealthy_nodes,
+        },
+        forward_stats: { ...node.counters },
+        ring_version: node.table.version,
+        timestamp: now(),
+      };
+    });
+
+    guarded.post('/admin/cluster/rebalance', async () => {
+      const result = await node.rebalance();
+      return {
+        message: 'rebalance completed',
+        node_id: node.nodeId,
+        ring_version: result.ringVersion,
+        moved_partitions: result.movedPartitions,
+        timestamp: now(),
+      };
+    });
   });
 }
 

@@ -1,0 +1,8 @@
+import Fastify from 'fastify';
+
+// The peer: a bare fastify route answering a constant of the same shape as a dcache GET hit.
+const port = Number(process.argv[2]);
+const app = Fastify({ logger: false });
+const body = { key: 'user:1001', value: 'value-of-some-length-0000000000', found: true, node_id: 'bare' };
+app.get('/api/v1/cache/*', async () => body);
+await app.listen({ host: '127.0.0.1', port });
