@@ -13,7 +13,11 @@ describe('cluster token on /internal and /admin', () => {
   });
 
   it('rejects internal and admin calls without the token with the spec envelope', async () => {
-    for (const path of ['/admin/nodes', '/internal/cluster/table', `/internal/cache/${encodeURIComponent('k')}`]) {
+    for (const path of [
+      '/admin/nodes',
+      '/internal/cluster/table',
+      `/internal/cache/${encodeURIComponent('k')}`,
+    ]) {
       const response = await http(nodes[0]!.url, 'GET', path);
       expect(response.status).toBe(401);
       expect(response.body).toMatchObject({ error: 'unauthorized', message: expect.any(String) });
@@ -21,13 +25,18 @@ describe('cluster token on /internal and /admin', () => {
   });
 
   it('accepts the token as a header or a bearer, and nodes use it between themselves', async () => {
-    expect((await http(nodes[0]!.url, 'GET', '/admin/nodes', undefined, { 'x-dcache-token': 's3cret' })).status).toBe(200);
-    expect((await http(nodes[0]!.url, 'GET', '/admin/nodes', undefined, { authorization: 'Bearer s3cret' })).status).toBe(
-      200,
-    );
+    expect(
+      (await http(nodes[0]!.url, 'GET', '/admin/nodes', undefined, { 'x-dcache-token': 's3cret' })).status,
+    ).toBe(200);
+    expect(
+      (await http(nodes[0]!.url, 'GET', '/admin/nodes', undefined, { authorization: 'Bearer s3cret' }))
+        .status,
+    ).toBe(200);
     // Keys owned by either node: forwarding carries the token.
     for (let index = 0; index < 20; index++) {
-      expect((await http(nodes[index % 2]!.url, 'PUT', cachePath(`t${index}`), { value: index })).status).toBe(200);
+      expect(
+        (await http(nodes[index % 2]!.url, 'PUT', cachePath(`t${index}`), { value: index })).status,
+      ).toBe(200);
       expect((await http(nodes[(index + 1) % 2]!.url, 'GET', cachePath(`t${index}`))).body.value).toBe(index);
     }
   });

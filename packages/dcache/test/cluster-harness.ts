@@ -25,8 +25,9 @@ export async function startNode(
   nodeId: string,
   seeds: string[],
   options: Partial<DcacheNodeOptions> = {},
+  fixedPort?: number,
 ): Promise<RunningNode> {
-  const port = await getFreePort();
+  const port = fixedPort ?? (await getFreePort());
   const address = `127.0.0.1:${port}`;
   const node = new DcacheNode({ nodeId, address, seeds, ...FAST_TIMINGS, ...options });
   const app = await createDcacheServer({ node });

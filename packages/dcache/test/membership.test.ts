@@ -1,3 +1,4 @@
+import { waitFor } from '@kvforge/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   cachePath,
@@ -105,5 +106,26 @@ describe('membership changes under load (replicas 1: data survives only by migra
     const metrics = await http(joiner.url, 'GET', '/admin/metrics');
     expect(metrics.body.migration_stats.MigratedKeys).toBeGreaterThan(0);
     expect(metrics.body.cluster_stats.total_nodes).toBe(3);
+  });
+});
+
+describe('bootstrap', () => {
+  it('a node that bootstrapped alone merges into the cluster of a seed that comes up later', async () => {
+    const { getFreePort } = await import('@kvforge/testing');
+    const latePort = await getFreePort();
+    // node2 cannot reach its seed and bootstraps alone after the (short) bootstrap timeout.
+    const early = await startNode('node2', [`127.0.0.1:${latePort}`], { bootstrapTimeoutMs: 300 });
+    try {
+      await waitFor(() => early.node.isJoined, { timeoutMs: 5000, message: 'node2 did not bootstrap' });
+      const late = await startNode('node1', [], {}, latePort);
+      try {
+        await waitForConvergence([early, late], 2);
+        expect(early.node.table.members.map((member) => member.nodeId)).toEqual(['node1', 'node2']);
+      } finally {
+        await late.stop();
+      }
+    } finally {
+      await early.stop();
+    }
   });
 });

@@ -921,6 +921,42 @@ export class DcacheNode {
     }
   }
 
+  /**
+   * A node that bootstrapped alone (its seeds were not up in time) joins the cluster a seed runs
+   * once it answers: a bigger cluster, or a single node with a lower id. Writes it took while
+   * alone are not carried over (documented).
+   */
+  private async mergeIntoSeedCluster(): Promise<void> {
+    for (const seed of this.options.seeds) {
+      if (seed === this.options.address) continue;
+      try {
+        const found = await this.peers.call(seed, 'GET', '/internal/cluster/table', {
+          timeoutMs: this.options.probeTimeoutMs,
+        });
+        const table = found.body as PartitionTable | undefined;
+        if (found.statusCode !== 200 || !Array.isArray(table?.members)) continue;
+        if (table.members.some((member) => member.nodeId === this.nodeId)) continue;
+        const bigger = table.members.length > 1 || (table.members[0]?.nodeId ?? '') < this.nodeId;
+        if (!bigger) continue;
+        const joined = await this.peers.call(seed, 'POST', '/internal/cluster/join', {
+          body: { node_id: this.nodeId, address: this.options.address },
+        });
+        if (joined.statusCode !== 200) continue;
+        this.options.logger?.warn({ seed }, 'merging into the cluster of a seed');
+        this.tableValue = assignTable(undefined, [this.self], {
+          replicas: this.options.replicas,
+          partitionCount: this.options.partitionCount,
+          version: 0,
+          coordinator: this.nodeId,
+        });
+        this.installTable((joined.body as { table: PartitionTable }).table);
+        return;
+      } catch {
+        // the seed is still down
+      }
+    }
+  }
+
   /** Graceful leave: the ring drops this node, then it waits until the others pulled its partitions. */
   async leave(): Promise<void> {
     if (this.leaving || this.tableValue.members.length <= 1) return;
@@ -1034,6 +1070,8 @@ export class DcacheNode {
       const others = this.tableValue.members.filter((member) => member.nodeId !== this.nodeId);
       await Promise.all(others.map((member) => this.probeMember(member)));
       if (!this.leaving) await this.removeDeadMembers();
+      if (this.joined && others.length === 0 && this.options.seeds.length > 0)
+        await this.mergeIntoSeedCluster();
     } finally {
       this.probing = false;
     }
