@@ -5,6 +5,7 @@ import { CommandFilter, type FilterOptions } from './core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import { RdbParser } from './core/rdb/rdb-parser';
 import { type ReplayOptions, unmapDb } from './core/replay-options';
+import { SpoolQueue } from './core/spool-queue';
 import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
 import { CommandReplayer, type StreamCommand } from './replay/command-replayer';
 import { RdbReplayer } from './replay/rdb-replayer';
@@ -182,7 +183,7 @@ export class Syncer {
     const source = redisClient(options.input);
     const target = redisClient(options.output);
     const commandConnection = new TargetConnection(options.output);
-    const queue: SpoolItem[] = [];
+    const queue = new SpoolQueue<SpoolItem>();
     let wake: (() => void) | undefined;
     let finishing = false;
     let probeTimer: NodeJS.Timeout | undefined;
