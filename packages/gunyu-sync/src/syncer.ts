@@ -280,6 +280,7 @@ export class Syncer {
       }
       const mode = await replica.start(checkpoint?.runId ?? '?', checkpoint ? checkpoint.offset + 1 : -1);
       const runId = replica.replicationId;
+      counters.inputOffset = replica.offset;
       this.knownRunIds.add(runId);
       this.forceFullSync = false;
       if (options.syncDelayTestKey) {
