@@ -72,4 +72,69 @@ describe('Syncer (standalone → standalone, transaction mode)', () => {
     expect(await target.client().get('live:counter')).toBe('501');
     await assertEqual();
   }, 120_000);
+
+  it('non-transaction mode over a disk-based transfer: filters, probe delay and a source restart', async () => {
+    const [from, to] = await Promise.all([
+      startRedis({ args: ['--repl-diskless-sync', 'no'] }),
+      startRedis(),
+    ]);
+    try {
+      const client = from.client();
+      await client.set('keep:1', 'a');
+      await client.set('skip:1', 'b');
+      const syncer = syncerFor(from, to, {
+        transaction: false,
+        capaEof: false,
+        syncDelayTestKey: 'gunyu-delay-probe',
+        filter: {
+          commandBlacklist: ['append'],
+          prefixKeyBlacklist: ['skip:'],
+          prefixKeyWhitelist: [],
+          dbBlacklist: [2],
+        },
+        replay: { replayTransaction: false, updateCheckpointTickerMs: 100 },
+      });
+      syncers.push(syncer);
+      syncer.start();
+      await waitFor(
+        async () => (await to.client().get('keep:1')) === 'a' && syncer.counters.syncPhase === 2,
+        { timeoutMs: 30_000, message: 'full sync' },
+      );
+      expect(await to.client().get('skip:1')).toBeNull();
+      await client.set('keep:2', 'c');
+      await client.set('skip:2', 'd');
+      await client.append('keep:1', 'zzz');
+      await client.select(2);
+      await client.set('keep:db2', 'e');
+      await client.select(0);
+      await client.incr('keep:n');
+      await waitFor(async () => (await to.client().get('keep:n')) === '1', {
+        timeoutMs: 20_000,
+        message: 'stream',
+      });
+      expect(await to.client().get('keep:2')).toBe('c');
+      expect(await to.client().get('skip:2')).toBeNull();
+      expect(await to.client().get('keep:1')).toBe('a');
+      const db2 = to.client();
+      await db2.select(2);
+      expect(await db2.get('keep:db2')).toBeNull();
+      await waitFor(async () => syncer.counters.syncDelayNs > 0, {
+        timeoutMs: 10_000,
+        message: 'delay probe',
+      });
+      expect(syncer.counters.filteredCommands).toBeGreaterThan(0);
+      // The source restarts (new replication id, empty dataset as it saves nothing): the syncer reconnects.
+      await from.kill();
+      await from.restart();
+      await from.client().set('keep:after-restart', 'f');
+      await waitFor(async () => (await to.client().get('keep:after-restart')) === 'f', {
+        timeoutMs: 30_000,
+        message: 'after source restart',
+      });
+      expect(syncer.counters.fullSyncs).toBe(2);
+      await syncer.stop();
+    } finally {
+      await Promise.all([from.stop(), to.stop()]);
+    }
+  }, 90_000);
 });
