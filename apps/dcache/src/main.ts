@@ -8,7 +8,7 @@ import {
   readConfigFile,
   runMain,
 } from '@kvforge/common-http';
-import { createDcacheServer, DcacheNode, parseByteSize } from '@kvforge/dcache';
+import { createDcacheServer, DcacheNode, EtcdMembership, parseByteSize } from '@kvforge/dcache';
 import { z } from 'zod';
 
 const COMMAND_LINE: CommandLineSpec = {
@@ -63,6 +63,17 @@ const COMMAND_LINE: CommandLineSpec = {
       description: 'Longest wait for the hand-off on SIGTERM',
       default: 30000,
     },
+    membership: {
+      type: 'string',
+      description: 'seeds (built-in join/push/probe) or etcd (heartbeat keys + published table)',
+      default: 'seeds',
+    },
+    'etcd-endpoints': {
+      type: 'list',
+      description: 'etcd endpoints for --membership etcd',
+      valueName: 'URL,URL',
+    },
+    'etcd-prefix': { type: 'string', description: 'etcd key prefix of this cluster', default: '/dcache' },
     'log-level': { type: 'string', description: 'pino level', default: 'info', valueName: 'LEVEL' },
     config: {
       type: 'string',
@@ -87,6 +98,9 @@ const configSchema = z.strictObject({
   probeTimeoutMs: z.number().int().min(10).default(500),
   deadAfterMs: z.number().int().min(0).default(5000),
   leaveTimeoutMs: z.number().int().min(0).default(30_000),
+  membership: z.enum(['seeds', 'etcd']).default('seeds'),
+  etcdEndpoints: z.array(z.string().url()).default([]),
+  etcdPrefix: z.string().min(1).default('/dcache'),
   logLevel: z.string().default('info'),
 });
 
@@ -122,6 +136,9 @@ async function main(): Promise<void> {
       probeTimeoutMs: flags['probe-timeout-ms'],
       deadAfterMs: flags['dead-after-ms'],
       leaveTimeoutMs: flags['leave-timeout-ms'],
+      membership: flags.membership,
+      etcdEndpoints: flags['etcd-endpoints'],
+      etcdPrefix: flags['etcd-prefix'],
       logLevel: flags['log-level'],
     },
   ]);
@@ -134,6 +151,9 @@ async function main(): Promise<void> {
     throw new ConfigError(`maxMemory/maxValueBytes: ${(error as Error).message}`);
   }
   if (config.writeQuorum > config.replicas) throw new ConfigError('writeQuorum must not exceed replicas');
+  if (config.membership === 'etcd' && config.etcdEndpoints.length === 0) {
+    throw new ConfigError('--membership etcd needs --etcd-endpoints');
+  }
   const separator = config.listen.lastIndexOf(':');
   const host = config.listen.slice(0, separator);
   const port = Number(config.listen.slice(separator + 1));
@@ -151,19 +171,27 @@ async function main(): Promise<void> {
     probeTimeoutMs: config.probeTimeoutMs,
     deadAfterMs: config.deadAfterMs,
     leaveTimeoutMs: config.leaveTimeoutMs,
+    membership: config.membership === 'etcd' ? 'external' : 'seeds',
     ...(config.clusterToken === undefined ? {} : { clusterToken: config.clusterToken }),
     logger: logger.child({ component: 'node' }),
   });
   const app = await createDcacheServer({ node, logger });
   await app.listen({ host, port });
   node.start();
+  const membership =
+    config.membership === 'etcd'
+      ? new EtcdMembership(node, { endpoints: config.etcdEndpoints, prefix: config.etcdPrefix })
+      : undefined;
+  await membership?.start();
   logger.info({ nodeId: config.nodeId, listen: config.listen, seeds: config.seeds }, 'dcache node listening');
   installGracefulShutdown({
     logger,
     timeoutMs: config.leaveTimeoutMs + 5000,
     onShutdown: async () => {
       // Hand partitions off before closing: the others pull them while this node still serves.
-      await node.leave();
+      if (membership) await membership.leave();
+      else await node.leave();
+      await membership?.stop();
       await app.close();
       await node.stop();
     },

@@ -42,6 +42,11 @@ export {
   type ReadResult,
 } from './node/dcache-node';
 export {
+  DEFAULT_ETCD_MEMBERSHIP_OPTIONS,
+  EtcdMembership,
+  type EtcdMembershipOptions,
+} from './node/etcd-membership';
+export {
   DEFAULT_PEER_CLIENT_OPTIONS,
   HOPS_HEADER,
   LOCAL_ONLY_HEADER,

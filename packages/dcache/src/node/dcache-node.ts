@@ -47,6 +47,11 @@ export interface DcacheNodeOptions {
   /** Partitions this node no longer holds are dropped after this. */
   dropAfterMs: number;
   requestTimeoutMs: number;
+  /**
+   * `seeds`: join through seeds, the coordinator pushes tables and removes dead nodes.
+   * `external`: an external membership (EtcdMembership) installs the tables; no join, no removal here.
+   */
+  membership: 'seeds' | 'external';
   now: () => number;
   logger?: {
     info(object: object, message: string): void;
@@ -70,6 +75,7 @@ export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'ad
   leaveTimeoutMs: 30_000,
   dropAfterMs: 30_000,
   requestTimeoutMs: 3000,
+  membership: 'seeds',
   now: Date.now,
 };
 
@@ -183,10 +189,10 @@ export class DcacheNode {
     this.tableValue = assignTable(undefined, [this.self], {
       replicas: this.options.replicas,
       partitionCount: this.options.partitionCount,
-      version: this.options.seeds.length === 0 ? 1 : 0,
+      version: this.options.seeds.length === 0 && this.options.membership === 'seeds' ? 1 : 0,
       coordinator: this.options.nodeId,
     });
-    this.joined = this.options.seeds.length === 0;
+    this.joined = this.options.seeds.length === 0 && this.options.membership === 'seeds';
   }
 
   get nodeId(): string {
@@ -214,7 +220,7 @@ export class DcacheNode {
     this.joinStartedAt = this.options.now();
     this.probeTimer = setInterval(() => void this.tick(), this.options.probeIntervalMs);
     this.probeTimer.unref();
-    if (!this.joined) void this.tryJoin();
+    if (!this.joined && this.options.membership === 'seeds') void this.tryJoin();
   }
 
   async stop(): Promise<void> {
@@ -750,8 +756,24 @@ export class DcacheNode {
     return this.nodeId;
   }
 
-  private nextTable(members: Member[], base: PartitionTable = this.tableValue, bump = 1): PartitionTable {
-    const next = assignTable(base, members, {
+  /** The table an external membership should publish for `members` (sticky on the current table). */
+  proposeTable(members: Member[], version: number): PartitionTable {
+    const base = this.tableValue.version === 0 ? undefined : this.tableValue;
+    return this.nextTable(
+      members,
+      base ?? this.tableValue,
+      version - this.tableValue.version,
+      base === undefined,
+    );
+  }
+
+  private nextTable(
+    members: Member[],
+    base: PartitionTable = this.tableValue,
+    bump = 1,
+    fresh = false,
+  ): PartitionTable {
+    const next = assignTable(fresh ? undefined : base, members, {
       replicas: this.options.replicas,
       partitionCount: this.options.partitionCount,
       version: this.tableValue.version + bump,
@@ -773,6 +795,9 @@ export class DcacheNode {
 
   /** Join of `member` (spec: POST /internal/cluster/join): the coordinator builds and pushes the new table. */
   async handleJoin(member: Member): Promise<PartitionTable> {
+    if (this.options.membership !== 'seeds') {
+      throw new DcacheError(DCACHE_ERROR_CODES.ADD_NODE, 'membership is managed externally (etcd)');
+    }
     const coordinator = this.coordinatorId();
     if (coordinator !== this.nodeId) {
       try {
@@ -814,6 +839,9 @@ export class DcacheNode {
     if (!this.tableValue.members.some((member) => member.nodeId === nodeId)) {
       throw new DcacheError(DCACHE_ERROR_CODES.NODE_NOT_FOUND, `node ${nodeId} is not in the ring`);
     }
+    if (this.options.membership !== 'seeds') {
+      throw new DcacheError(DCACHE_ERROR_CODES.REMOVE_NODE, 'membership is managed externally (etcd)');
+    }
     const coordinator = this.coordinatorId();
     if (coordinator !== this.nodeId && coordinator !== nodeId) {
       try {
@@ -841,6 +869,11 @@ export class DcacheNode {
 
   /** Recomputes the balanced table from the live members (POST /admin/cluster/rebalance). */
   async rebalance(): Promise<{ ringVersion: number; movedPartitions: number }> {
+    if (this.options.membership !== 'seeds') {
+      // etcd publishes balanced tables on every membership change; only wait for the moves.
+      await this.waitForClusterSettled(this.options.leaveTimeoutMs);
+      return { ringVersion: this.tableValue.version, movedPartitions: 0 };
+    }
     const coordinator = this.coordinatorId();
     if (coordinator !== this.nodeId) {
       const response = await this.peers.call(
