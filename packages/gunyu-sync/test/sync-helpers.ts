@@ -6,7 +6,7 @@ import { Syncer, type SyncerOptions } from '../src/syncer';
 export function syncerFor(
   source: RedisProcess,
   target: RedisProcess,
-  overrides: Partial<SyncerOptions> & { replay?: Partial<ReplayOptions> } = {},
+  overrides: Partial<Omit<SyncerOptions, 'replay'>> & { replay?: Partial<ReplayOptions> } = {},
 ): Syncer {
   const { replay, ...rest } = overrides;
   return new Syncer({
