@@ -373,16 +373,20 @@ export class DcacheNode {
 
   /** Serves a read as a holder: the local store, then, while the partition is still arriving, its previous holders. */
   async ownerGet(key: string): Promise<ReadResult> {
-    const entry = this.store.get(key);
-    if (entry !== undefined) return { found: true, valueJson: entry.valueJson, nodeId: this.nodeId };
-    const partition = partitionOf(key, this.options.partitionCount);
-    if (this.incoming.has(partition)) {
-      const fetched = await this.readFromSources(partition, key);
-      if (fetched !== undefined && !fetched.deleted) {
-        this.counters.migrationFallbackReads++;
-        return { found: true, valueJson: fetched.valueJson, nodeId: this.nodeId };
+    if (this.incoming.size > 0) {
+      const partition = partitionOf(key, this.options.partitionCount);
+      if (this.incoming.has(partition)) {
+        // Still arriving: the previous holders may have a newer value or the only copy.
+        const before = this.store.peekAny(key)?.version ?? -1;
+        await this.readFromSources(partition, key);
+        const entry = this.store.get(key);
+        if (entry === undefined) return { found: false, valueJson: 'null', nodeId: this.nodeId };
+        if (entry.version > before) this.counters.migrationFallbackReads++;
+        return { found: true, valueJson: entry.valueJson, nodeId: this.nodeId };
       }
     }
+    const entry = this.store.get(key);
+    if (entry !== undefined) return { found: true, valueJson: entry.valueJson, nodeId: this.nodeId };
     return { found: false, valueJson: 'null', nodeId: this.nodeId };
   }
 
@@ -1028,6 +1032,30 @@ export class DcacheNode {
 
   // ---------------------------------------------------------------- migration
 
+  /** Waits until every reachable current or previous member runs `version` or newer. */
+  private async waitForVersion(version: number, timeoutMs: number): Promise<void> {
+    const deadline = this.options.now() + timeoutMs;
+    const addresses = new Map<string, string>();
+    for (const table of [this.tableValue, ...this.sourceTables]) {
+      for (const member of table.members)
+        if (member.nodeId !== this.nodeId) addresses.set(member.nodeId, member.address);
+    }
+    while (this.options.now() < deadline && !this.stopped) {
+      const answers = await Promise.allSettled(
+        [...addresses].map(async ([nodeId, address]) => {
+          if (this.health.get(nodeId)?.status === 'unhealthy') return true;
+          const response = await this.peers.call(address, 'GET', '/internal/cluster/health', {
+            timeoutMs: this.options.probeTimeoutMs,
+          });
+          return ((response.body as { ring_version?: number })?.ring_version ?? 0) >= version;
+        }),
+      );
+      // A peer that does not answer is dead or gone: it accepts no writes either.
+      if (answers.every((answer) => answer.status === 'rejected' || answer.value)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   private startMigration(): void {
     if (this.migrationLoop !== undefined || this.incoming.size === 0) {
       this.migration.pendingPartitions = this.incoming.size;
@@ -1044,6 +1072,10 @@ export class DcacheNode {
     this.migration.running = true;
     let migrated = 0;
     try {
+      // Pull only once the previous holders run this table: from then on they forward writes for
+      // the moved partitions here, so the pull sees every write they acknowledged. Until then reads
+      // consult them (ownerGet).
+      await this.waitForVersion(this.tableValue.version, this.options.requestTimeoutMs * 3);
       while (this.incoming.size > 0 && !this.stopped) {
         const batch = [...this.incoming].slice(0, this.options.migrationBatchPartitions);
         const bySource = new Map<string, number[]>();
