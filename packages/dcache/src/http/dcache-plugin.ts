@@ -77,15 +77,17 @@ async function dcacheRoutes(app: FastifyInstance, options: DcachePluginOptions):
 
   if (options.registry) {
     const metrics = registerDcacheMetrics(node, options.registry);
+    // Label children cached per method/route/status: no label hashing per request.
+    const children = new Map<string, { observe(value: number): void }>();
     app.addHook('onResponse', (request, reply, done) => {
-      metrics.requestDuration.observe(
-        {
-          method: request.method,
-          route: request.routeOptions.url ?? 'unmatched',
-          status: String(reply.statusCode),
-        },
-        reply.elapsedTime / 1000,
-      );
+      const route = request.routeOptions.url ?? 'unmatched';
+      const id = `${request.method} ${reply.statusCode} ${route}`;
+      let child = children.get(id);
+      if (child === undefined) {
+        child = metrics.requestDuration.labels(request.method, route, String(reply.statusCode));
+        children.set(id, child);
+      }
+      child.observe(reply.elapsedTime / 1000);
       done();
     });
     await app.register(metricsRoute(options.registry));
@@ -110,10 +112,20 @@ async function dcacheRoutes(app: FastifyInstance, options: DcachePluginOptions):
     },
   });
 
-  app.get('/api/v1/cache/*', async (request, reply) => {
+  // The hot path: a local hit answers synchronously (no promise); everything else goes through node.get.
+  app.get('/api/v1/cache/*', (request, reply) => {
     const key = keyParameter(request);
-    const result = await node.get(key);
-    return sendRead(reply, key, result.found, result.valueJson, result.nodeId);
+    const local = node.localHit(key);
+    if (local !== undefined) return sendRead(reply, key, true, local.valueJson, node.nodeId);
+    return node.get(key, true).then((result) =>
+      result.rawBody !== undefined
+        ? reply
+            .code(result.found ? 200 : 404)
+            .header(RING_VERSION_HEADER, node.table.version)
+            .type(JSON_TYPE)
+            .send(result.rawBody)
+        : sendRead(reply, key, result.found, result.valueJson, result.nodeId),
+    );
   });
 
   app.put('/api/v1/cache/*', async (request, reply) => {

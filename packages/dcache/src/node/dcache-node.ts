@@ -92,6 +92,8 @@ export interface ReadResult {
   found: boolean;
   valueJson: string;
   nodeId: string;
+  /** With `get(key, true)` on a forward: the owner's client-format body, to send as is. */
+  rawBody?: string;
 }
 
 export interface MigrationStats {
@@ -270,13 +272,31 @@ export class DcacheNode {
 
   // ---------------------------------------------------------------- client operations (any node)
 
-  async get(key: string): Promise<ReadResult> {
+  async get(key: string, raw = false): Promise<ReadResult> {
     const { holders } = this.holdersOf(key);
     let lastError: unknown;
     for (const [index, nodeId] of holders.entries()) {
       if (nodeId === this.nodeId) return this.ownerGet(key);
       try {
         this.counters.forwards++;
+        if (raw) {
+          // Hot path: the owner's body already has the client format; pass its bytes through.
+          const address = this.addressOf(nodeId);
+          const path = `/internal/cache/${encodeKey(key)}`;
+          let answer = await this.peers.callRaw(address, 'GET', path, { headers: this.internalHeaders() });
+          if (answer.statusCode === 421) {
+            await this.refreshTableFrom(address);
+            answer = await this.peers.callRaw(address, 'GET', path, { headers: this.internalHeaders() });
+          }
+          if (index > 0) this.counters.replicaFallbacks++;
+          if (answer.statusCode === 200 || answer.statusCode === 404) {
+            return { found: answer.statusCode === 200, valueJson: '', nodeId, rawBody: answer.text };
+          }
+          throw new DcacheError(
+            DCACHE_ERROR_CODES.FORWARD_FAILED,
+            `node ${nodeId} answered ${answer.statusCode}`,
+          );
+        }
         const response = await this.callOwner(nodeId, 'GET', key);
         if (index > 0) this.counters.replicaFallbacks++;
         return this.readResultFrom(response, nodeId);
@@ -388,6 +408,18 @@ export class DcacheNode {
     const entry = this.store.get(key);
     if (entry !== undefined) return { found: true, valueJson: entry.valueJson, nodeId: this.nodeId };
     return { found: false, valueJson: 'null', nodeId: this.nodeId };
+  }
+
+  /**
+   * A hit this node can answer without any await: it is the primary, the partition is not arriving,
+   * and the value is in the store. Counts the hit; a miss here is not counted (node.get will).
+   */
+  localHit(key: string): StoreEntry | undefined {
+    const partition = partitionOf(key, this.options.partitionCount);
+    if (this.tableValue.owners[partition]?.[0] !== this.nodeId || this.incoming.has(partition))
+      return undefined;
+    if (this.store.peek(key) === undefined) return undefined;
+    return this.store.get(key);
   }
 
   localGet(key: string): StoreEntry | undefined {

@@ -46,6 +46,25 @@ export class PeerClient {
     path: string,
     options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
   ): Promise<PeerResponse> {
+    const { statusCode, text, ringVersion } = await this.callRaw(address, method, path, options);
+    let body: unknown;
+    if (text.length > 0) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+    }
+    return { statusCode, body, ringVersion };
+  }
+
+  /** The answer's body as text: a forwarded GET passes it to the client untouched. */
+  async callRaw(
+    address: string,
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<{ statusCode: number; text: string; ringVersion: number | undefined }> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.options.clusterToken !== undefined) headers[TOKEN_HEADER] = this.options.clusterToken;
     let payload: string | undefined;
@@ -64,17 +83,9 @@ export class PeerClient {
       bodyTimeout: timeout,
     });
     const text = await response.body.text();
-    let body: unknown;
-    if (text.length > 0) {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-    }
     const versionHeader = response.headers[RING_VERSION_HEADER];
     const ringVersion = typeof versionHeader === 'string' ? Number(versionHeader) : undefined;
-    return { statusCode: response.statusCode, body, ringVersion };
+    return { statusCode: response.statusCode, text, ringVersion };
   }
 
   async close(): Promise<void> {
