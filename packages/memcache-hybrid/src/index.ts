@@ -1,1 +1,28 @@
-export {};
+export * from './core/codes';
+export {
+  type AllocRequest,
+  type Blob,
+  DEFAULT_META_MANAGER_OPTIONS,
+  isValidKey,
+  type MediumUsage,
+  type MemObject,
+  MetaManager,
+  type MetaManagerOptions,
+  type Segment,
+} from './core/meta-manager';
+export {
+  type BlobLocation,
+  type KeyInfo,
+  MetaService,
+  type MetaServiceOptions,
+  type StateUpdate,
+} from './core/meta-service';
+export {
+  OPERATIONS,
+  type OperationCount,
+  OperationCounters,
+  type OperationId,
+} from './core/operation-counters';
+export { Ptracer, TRACEPOINT_ID, TRACEPOINTS, type Tracepoint } from './core/ptracer';
+export { renderPrometheus, renderSummary } from './core/render-metrics';
+export { alignUp, SegmentAllocator } from './core/segment-allocator';

@@ -1,0 +1,411 @@
+import {
+  BLOB_ACTION,
+  BLOB_STATE,
+  type BlobAction,
+  type BlobState,
+  MAX_BLOB_COPIES,
+  MAX_KEY_LENGTH,
+  MEDIUM,
+  type Medium,
+  MMC,
+  type MmcResult,
+  segmentName,
+} from './codes';
+import { alignUp, SegmentAllocator } from './segment-allocator';
+
+export interface Blob {
+  rank: number;
+  medium: Medium;
+  offset: number;
+  size: number;
+  state: BlobState;
+  /** Readers holding a lease, and when the lease runs out (a crashed reader cannot pin a blob forever). */
+  readers: number;
+  leaseUntil: number;
+}
+
+export interface MemObject {
+  key: string;
+  size: number;
+  prot: number;
+  medium: Medium;
+  blobs: Blob[];
+  allocatedAt: number;
+}
+
+export interface Segment {
+  name: string;
+  rank: number;
+  medium: Medium;
+  allocator: SegmentAllocator;
+}
+
+export interface AllocRequest {
+  size: number;
+  replicas?: number;
+  /** The writer's rank, tried first (-1: none). */
+  preferredRank?: number;
+  /** Requested medium; default the top layer (HBM when any HBM segment is mounted). */
+  medium?: Medium;
+}
+
+export interface MetaManagerOptions {
+  evictThresholdHigh: number;
+  evictThresholdLow: number;
+  leaseMilliseconds: number;
+  /** An object still ALLOCATED this long after its alloc (its writer died) is reclaimed. 0 = never. */
+  allocatedTimeoutMilliseconds: number;
+  now: () => number;
+  random: () => number;
+}
+
+export const DEFAULT_META_MANAGER_OPTIONS: Readonly<MetaManagerOptions> = Object.freeze({
+  evictThresholdHigh: 90,
+  evictThresholdLow: 80,
+  leaseMilliseconds: 2000,
+  allocatedTimeoutMilliseconds: 30_000,
+  now: Date.now,
+  random: Math.random,
+});
+
+export interface MediumUsage {
+  totalBytes: number;
+  usedBytes: number;
+}
+
+/**
+ * The meta service's state: segments, objects and their blobs, per-medium LRU, leases and eviction.
+ * Pure logic — time comes from `options.now`, and `tick()` does the deferred work (freeing blobs whose
+ * leases ended, reclaiming objects whose writer died), so a caller drives it with any timer.
+ */
+export class MetaManager {
+  readonly options: MetaManagerOptions;
+  evictedObjects = 0;
+  private readonly segments = new Map<string, Segment>();
+  private readonly segmentsByMedium: Segment[][] = [[], []];
+  private readonly objects = new Map<string, MemObject>();
+  // Per medium, in LRU order: the first entry is the least recently used.
+  private readonly lru: Map<string, MemObject>[] = [new Map(), new Map()];
+  private pendingFrees: Blob[] = [];
+
+  constructor(options: Partial<MetaManagerOptions> = {}) {
+    this.options = { ...DEFAULT_META_MANAGER_OPTIONS, ...options };
+    if (!(this.options.evictThresholdLow < this.options.evictThresholdHigh)) {
+      throw new RangeError('evictThresholdLow must be below evictThresholdHigh');
+    }
+  }
+
+  get keyCount(): number {
+    return this.objects.size;
+  }
+
+  mount(rank: number, medium: Medium, capacity: number): MmcResult {
+    if (!Number.isInteger(rank) || rank < 0 || !(capacity > 0) || !isMedium(medium)) return MMC.INVALID_PARAM;
+    const name = segmentName(rank, medium);
+    if (this.segments.has(name)) return MMC.OK;
+    const segment: Segment = { name, rank, medium, allocator: new SegmentAllocator(capacity) };
+    this.segments.set(name, segment);
+    const list = this.segmentsByMedium[medium] as Segment[];
+    list.push(segment);
+    list.sort((left, right) => left.rank - right.rank);
+    return MMC.OK;
+  }
+
+  /** Stops a segment: every blob on it is dropped, objects left without blobs disappear. */
+  unmount(rank: number, medium: Medium): MmcResult {
+    const name = segmentName(rank, medium);
+    const segment = this.segments.get(name);
+    if (!segment) return MMC.INVALID_PARAM;
+    for (const object of [...this.objects.values()]) {
+      const kept = object.blobs.filter((blob) => !(blob.rank === rank && blob.medium === medium));
+      if (kept.length === object.blobs.length) continue;
+      object.blobs = kept;
+      if (kept.length === 0) this.forget(object);
+    }
+    this.pendingFrees = this.pendingFrees.filter((blob) => !(blob.rank === rank && blob.medium === medium));
+    this.segments.delete(name);
+    const list = this.segmentsByMedium[medium] as Segment[];
+    list.splice(list.indexOf(segment), 1);
+    return MMC.OK;
+  }
+
+  /** Segments in the spec's order: every HBM segment by rank, then DRAM. */
+  listSegments(): Segment[] {
+    return [
+      ...(this.segmentsByMedium[MEDIUM.HBM] as Segment[]),
+      ...(this.segmentsByMedium[MEDIUM.DRAM] as Segment[]),
+    ];
+  }
+
+  getSegment(name: string): Segment | undefined {
+    return this.segments.get(name);
+  }
+
+  usage(medium: Medium): MediumUsage {
+    let totalBytes = 0;
+    let usedBytes = 0;
+    for (const segment of this.segmentsByMedium[medium] as Segment[]) {
+      totalBytes += segment.allocator.capacity;
+      usedBytes += segment.allocator.usedBytes;
+    }
+    return { totalBytes, usedBytes };
+  }
+
+  alloc(key: string, request: AllocRequest): { result: MmcResult; object?: MemObject } {
+    const replicas = request.replicas ?? 1;
+    if (
+      !isValidKey(key) ||
+      !(request.size > 0) ||
+      !Number.isInteger(replicas) ||
+      replicas < 1 ||
+      replicas > MAX_BLOB_COPIES
+    ) {
+      return { result: MMC.INVALID_PARAM };
+    }
+    const existing = this.objects.get(key);
+    if (existing) {
+      if (!this.isAbandoned(existing)) return { result: MMC.DUPLICATED_OBJECT };
+      this.remove(key);
+    }
+    const medium = request.medium ?? this.topMedium();
+    if (medium === undefined || !isMedium(medium)) return { result: MMC.NOT_ENOUGH_MEMORY };
+    this.evictAboveHighMark(medium);
+    let blobs = this.placeBlobs(medium, request.size, replicas, request.preferredRank ?? -1);
+    if (!blobs) {
+      // Does not fit: make room now and try once more.
+      this.evictBytes(medium, alignUp(request.size) * replicas);
+      blobs = this.placeBlobs(medium, request.size, replicas, request.preferredRank ?? -1);
+      if (!blobs) return { result: MMC.NOT_ENOUGH_MEMORY };
+    }
+    const object: MemObject = {
+      key,
+      size: request.size,
+      prot: 0,
+      medium,
+      blobs,
+      allocatedAt: this.options.now(),
+    };
+    this.objects.set(key, object);
+    (this.lru[medium] as Map<string, MemObject>).set(key, object);
+    return { result: MMC.OK, object };
+  }
+
+  updateState(key: string, rank: number, medium: Medium, action: BlobAction): MmcResult {
+    const object = this.objects.get(key);
+    if (!object) return MMC.UNMATCHED_KEY;
+    const blob = object.blobs.find((candidate) => candidate.rank === rank && candidate.medium === medium);
+    if (!blob) return MMC.UNMATCHED_STATE;
+    switch (action) {
+      case BLOB_ACTION.WRITE_OK:
+        if (blob.state !== BLOB_STATE.ALLOCATED) return MMC.UNMATCHED_RET;
+        blob.state = BLOB_STATE.READABLE;
+        return MMC.OK;
+      case BLOB_ACTION.WRITE_FAIL:
+        if (blob.state !== BLOB_STATE.ALLOCATED) return MMC.UNMATCHED_RET;
+        this.remove(key);
+        return MMC.OK;
+      case BLOB_ACTION.READ_START:
+        if (blob.state !== BLOB_STATE.READABLE) return MMC.UNMATCHED_RET;
+        this.lease(blob);
+        return MMC.OK;
+      case BLOB_ACTION.READ_FINISH:
+        if (blob.readers > 0) blob.readers--;
+        return MMC.OK;
+      default:
+        return MMC.INVALID_PARAM;
+    }
+  }
+
+  /** The first READABLE blob (allocation order), leased to the reader and promoted in the LRU. */
+  get(key: string): { result: MmcResult; object?: MemObject; blob?: Blob } {
+    const object = this.objects.get(key);
+    if (!object) return { result: MMC.UNMATCHED_KEY };
+    const blob = object.blobs.find((candidate) => candidate.state === BLOB_STATE.READABLE);
+    if (!blob) return { result: MMC.ERROR, object };
+    this.lease(blob);
+    this.touch(object);
+    return { result: MMC.OK, object, blob };
+  }
+
+  query(key: string): MemObject | undefined {
+    return this.objects.get(key);
+  }
+
+  exist(key: string): MmcResult {
+    const object = this.objects.get(key);
+    if (!object) return MMC.UNMATCHED_KEY;
+    if (!object.blobs.some((blob) => blob.state === BLOB_STATE.READABLE)) return MMC.OBJECT_NOT_EXISTS;
+    this.touch(object);
+    return MMC.OK;
+  }
+
+  /** The key disappears at once; blobs still leased to readers are freed by `tick` when the lease ends. */
+  remove(key: string): MmcResult {
+    const object = this.objects.get(key);
+    if (!object) return MMC.UNMATCHED_KEY;
+    this.forget(object);
+    const now = this.options.now();
+    for (const blob of object.blobs) {
+      if (blob.readers > 0 && blob.leaseUntil > now) this.pendingFrees.push(blob);
+      else this.freeBlob(blob);
+    }
+    return MMC.OK;
+  }
+
+  removeAll(): MmcResult {
+    for (const key of [...this.objects.keys()]) this.remove(key);
+    return MMC.OK;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.objects.keys();
+  }
+
+  /** Deferred work: free blobs whose readers are gone, reclaim objects whose writer never committed. */
+  tick(): void {
+    const now = this.options.now();
+    if (this.pendingFrees.length > 0) {
+      const waiting: Blob[] = [];
+      for (const blob of this.pendingFrees) {
+        if (blob.readers > 0 && blob.leaseUntil > now) waiting.push(blob);
+        else this.freeBlob(blob);
+      }
+      this.pendingFrees = waiting;
+    }
+    if (this.options.allocatedTimeoutMilliseconds > 0) {
+      for (const object of [...this.objects.values()]) {
+        if (this.isAbandoned(object)) this.remove(object.key);
+      }
+    }
+  }
+
+  get pendingFreeCount(): number {
+    return this.pendingFrees.length;
+  }
+
+  private isAbandoned(object: MemObject): boolean {
+    const timeout = this.options.allocatedTimeoutMilliseconds;
+    return (
+      timeout > 0 &&
+      object.blobs.every((blob) => blob.state === BLOB_STATE.ALLOCATED) &&
+      this.options.now() - object.allocatedAt >= timeout
+    );
+  }
+
+  private topMedium(): Medium | undefined {
+    if ((this.segmentsByMedium[MEDIUM.HBM] as Segment[]).length > 0) return MEDIUM.HBM;
+    if ((this.segmentsByMedium[MEDIUM.DRAM] as Segment[]).length > 0) return MEDIUM.DRAM;
+    return undefined;
+  }
+
+  /** Blobs on distinct ranks: the preferred rank first, then the others from a random start. */
+  private placeBlobs(
+    medium: Medium,
+    size: number,
+    replicas: number,
+    preferredRank: number,
+  ): Blob[] | undefined {
+    const segments = this.segmentsByMedium[medium] as Segment[];
+    if (segments.length < replicas) return undefined;
+    const blobs: Blob[] = [];
+    const tryOn = (segment: Segment): void => {
+      const offset = segment.allocator.allocate(size);
+      if (offset >= 0) {
+        blobs.push({
+          rank: segment.rank,
+          medium,
+          offset,
+          size,
+          state: BLOB_STATE.ALLOCATED,
+          readers: 0,
+          leaseUntil: 0,
+        });
+      }
+    };
+    const preferred =
+      preferredRank >= 0 ? segments.find((segment) => segment.rank === preferredRank) : undefined;
+    if (preferred) tryOn(preferred);
+    const start = Math.floor(this.options.random() * segments.length);
+    for (let step = 0; step < segments.length && blobs.length < replicas; step++) {
+      const segment = segments[(start + step) % segments.length] as Segment;
+      if (segment !== preferred) tryOn(segment);
+    }
+    if (blobs.length === replicas) return blobs;
+    for (const blob of blobs) this.freeBlob(blob);
+    return undefined;
+  }
+
+  private evictAboveHighMark(medium: Medium): void {
+    const { totalBytes, usedBytes } = this.usage(medium);
+    if (totalBytes === 0 || usedBytes * 100 <= totalBytes * this.options.evictThresholdHigh) return;
+    const target = (totalBytes * this.options.evictThresholdLow) / 100;
+    this.evictBytes(medium, usedBytes - target);
+  }
+
+  /**
+   * Evicts least recently used objects of a medium until `bytes` are freed, skipping objects being read
+   * or still being written. HBM victims move down to DRAM when DRAM has room; the rest are removed.
+   */
+  private evictBytes(medium: Medium, bytes: number): void {
+    let freed = 0;
+    const now = this.options.now();
+    const victims: MemObject[] = [];
+    for (const object of (this.lru[medium] as Map<string, MemObject>).values()) {
+      if (freed >= bytes) break;
+      if (
+        object.blobs.some(
+          (blob) => blob.state !== BLOB_STATE.READABLE || (blob.readers > 0 && blob.leaseUntil > now),
+        )
+      ) {
+        continue;
+      }
+      victims.push(object);
+      freed += alignUp(object.size) * object.blobs.length;
+    }
+    for (const victim of victims) {
+      this.evictedObjects++;
+      if (medium === MEDIUM.HBM && this.demote(victim)) continue;
+      this.remove(victim.key);
+    }
+  }
+
+  private demote(object: MemObject): boolean {
+    const blobs = this.placeBlobs(MEDIUM.DRAM, object.size, object.blobs.length, -1);
+    if (!blobs) return false;
+    for (const blob of object.blobs) this.freeBlob(blob);
+    for (const blob of blobs) blob.state = BLOB_STATE.READABLE;
+    (this.lru[object.medium] as Map<string, MemObject>).delete(object.key);
+    object.blobs = blobs;
+    object.medium = MEDIUM.DRAM;
+    (this.lru[MEDIUM.DRAM] as Map<string, MemObject>).set(object.key, object);
+    return true;
+  }
+
+  private lease(blob: Blob): void {
+    blob.readers++;
+    blob.leaseUntil = this.options.now() + this.options.leaseMilliseconds;
+  }
+
+  private touch(object: MemObject): void {
+    const list = this.lru[object.medium] as Map<string, MemObject>;
+    list.delete(object.key);
+    list.set(object.key, object);
+  }
+
+  private forget(object: MemObject): void {
+    this.objects.delete(object.key);
+    (this.lru[object.medium] as Map<string, MemObject>).delete(object.key);
+  }
+
+  private freeBlob(blob: Blob): void {
+    this.segments.get(segmentName(blob.rank, blob.medium))?.allocator.free(blob.offset);
+  }
+}
+
+export function isValidKey(key: unknown): key is string {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH;
+}
+
+function isMedium(medium: unknown): medium is Medium {
+  return medium === MEDIUM.HBM || medium === MEDIUM.DRAM;
+}
