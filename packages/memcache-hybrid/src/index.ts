@@ -26,3 +26,5 @@ export {
 export { Ptracer, TRACEPOINT_ID, TRACEPOINTS, type Tracepoint } from './core/ptracer';
 export { renderPrometheus, renderSummary } from './core/render-metrics';
 export { alignUp, SegmentAllocator } from './core/segment-allocator';
+export { MEMCACHE_ERROR_ENVELOPE, MmcHttpError } from './http/error-envelope';
+export { type HaSnapshot, type MemcacheRestOptions, memcacheRestPlugin } from './http/memcache-rest-plugin';
