@@ -28,3 +28,14 @@ export { renderPrometheus, renderSummary } from './core/render-metrics';
 export { alignUp, SegmentAllocator } from './core/segment-allocator';
 export { MEMCACHE_ERROR_ENVELOPE, MmcHttpError } from './http/error-envelope';
 export { type HaSnapshot, type MemcacheRestOptions, memcacheRestPlugin } from './http/memcache-rest-plugin';
+export { MetaRpcClient } from './rpc/meta-rpc-client';
+export { MetaRpcServer, type MetaRpcServerOptions } from './rpc/meta-rpc-server';
+export {
+  DEFAULT_RPC_LIMITS,
+  encodeFrame,
+  FrameReader,
+  RPC_HEADER_BYTES,
+  RPC_OPCODE,
+  type RpcLimits,
+  type RpcOpcode,
+} from './rpc/rpc-protocol';
