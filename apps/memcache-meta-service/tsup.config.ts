@@ -9,6 +9,10 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   noExternal: [/^@kvforge\//],
+  // CommonJS dependencies of the bundled workspace packages (yaml, …) call require() for builtins.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
   esbuildOptions(options) {
     options.conditions = ['@kvforge/source'];
   },

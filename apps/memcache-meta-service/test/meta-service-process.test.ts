@@ -1,0 +1,73 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BLOB_ACTION, MEDIUM, MetaRpcClient, MMC } from '@kvforge/memcache-hybrid';
+import { getFreePort, startProcess } from '@kvforge/testing';
+import { describe, expect, it } from 'vitest';
+
+const appDirectory = fileURLToPath(new URL('..', import.meta.url));
+
+describe('memcache-meta-service binary (real process)', () => {
+  it('serves meta RPC and REST from its config, and exits cleanly on SIGTERM', async () => {
+    const rpcPort = await getFreePort();
+    const httpPort = await getFreePort();
+    const service = await startProcess({
+      name: 'memcache-meta-service',
+      command: 'node',
+      args: [
+        '--import',
+        'tsx',
+        '--conditions=@kvforge/source',
+        'src/main.ts',
+        `--ock.mmc.meta_service_url=tcp://127.0.0.1:${rpcPort}`,
+        `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
+        '--ock.mmc.log_level=warn',
+      ],
+      cwd: appDirectory,
+      readyWhen: { port: httpPort },
+    });
+    try {
+      const client = await MetaRpcClient.connect(`tcp://127.0.0.1:${rpcPort}`);
+      expect(await client.mount(0, MEDIUM.DRAM, 1 << 20)).toEqual([MMC.OK]);
+      const [result] = await client.alloc('layer-0', 32 * 1024, 1, 0);
+      expect(result).toBe(MMC.OK);
+      expect(await client.updateState('layer-0', 0, MEDIUM.DRAM, BLOB_ACTION.WRITE_OK)).toEqual([MMC.OK]);
+      client.close();
+
+      const base = `http://127.0.0.1:${httpPort}`;
+      const query = await fetch(`${base}/query_key?key=layer-0`);
+      expect(query.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(await query.json()).toEqual({
+        key: 'layer-0',
+        size: 32768,
+        prot: 0,
+        numBlobs: 1,
+        valid: true,
+        blobs: [{ rank: 0, medium: 'DRAM' }],
+      });
+      const segment = await (await fetch(`${base}/query_segment?segment=rank-0-dram`)).json();
+      expect(segment).toMatchObject({ used_bytes: 32768, total_bytes: 1 << 20 });
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('memcache_alloc_successes_total 1\n');
+      expect(metrics).toContain('memcache_mount_requests_total 1\n');
+    } finally {
+      await service.stop();
+    }
+    expect(await service.exited).toBe(0);
+  });
+
+  it('refuses an invalid config before listening, naming the key', () => {
+    const result = spawnSync(
+      'node',
+      [
+        '--import',
+        'tsx',
+        '--conditions=@kvforge/source',
+        'src/main.ts',
+        '--ock.mmc.evict_threshold_high=120',
+      ],
+      { cwd: appDirectory, encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('ock.mmc.evict_threshold_high');
+  });
+});
