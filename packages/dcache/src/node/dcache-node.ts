@@ -258,16 +258,18 @@ export class DcacheNode {
     if (response.statusCode === 200) this.installTable(response.body as PartitionTable);
   }
 
-  /** Calls the node that owns `key` for an internal operation, following one stale-ring answer. */
+  /**
+   * Calls the node that owns `key` for an internal operation. On a stale-ring answer (421) it adopts
+   * the newer table and retries once at the key's primary under that table.
+   */
   private async callOwner(nodeId: string, method: 'GET' | 'PUT' | 'DELETE', key: string, body?: unknown) {
     const address = this.addressOf(nodeId);
     const path = `/internal/cache/${encodeKey(key)}`;
-    let response = await this.peers.call(address, method, path, { body, headers: this.internalHeaders() });
-    if (response.statusCode === 421) {
-      await this.refreshTableFrom(address);
-      response = await this.peers.call(address, method, path, { body, headers: this.internalHeaders() });
-    }
-    return response;
+    const response = await this.peers.call(address, method, path, { body, headers: this.internalHeaders() });
+    if (response.statusCode !== 421) return response;
+    await this.refreshTableFrom(address);
+    const primary = this.holdersOf(key).holders[0] ?? nodeId;
+    return this.peers.call(this.addressOf(primary), method, path, { body, headers: this.internalHeaders() });
   }
 
   // ---------------------------------------------------------------- client operations (any node)
