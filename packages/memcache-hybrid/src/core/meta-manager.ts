@@ -308,27 +308,13 @@ export class MetaManager {
     const segments = this.segmentsByMedium[medium] as Segment[];
     if (segments.length < replicas) return undefined;
     const blobs: Blob[] = [];
-    const tryOn = (segment: Segment): void => {
-      const offset = segment.allocator.allocate(size);
-      if (offset >= 0) {
-        blobs.push({
-          rank: segment.rank,
-          medium,
-          offset,
-          size,
-          state: BLOB_STATE.ALLOCATED,
-          readers: 0,
-          leaseUntil: 0,
-        });
-      }
-    };
     const preferred =
       preferredRank >= 0 ? segments.find((segment) => segment.rank === preferredRank) : undefined;
-    if (preferred) tryOn(preferred);
+    if (preferred) allocateBlobOn(preferred, size, blobs);
     const start = Math.floor(this.options.random() * segments.length);
     for (let step = 0; step < segments.length && blobs.length < replicas; step++) {
       const segment = segments[(start + step) % segments.length] as Segment;
-      if (segment !== preferred) tryOn(segment);
+      if (segment !== preferred) allocateBlobOn(segment, size, blobs);
     }
     if (blobs.length === replicas) return blobs;
     for (const blob of blobs) this.freeBlob(blob);
@@ -400,6 +386,20 @@ export class MetaManager {
   private freeBlob(blob: Blob): void {
     this.segments.get(segmentName(blob.rank, blob.medium))?.allocator.free(blob.offset);
   }
+}
+
+function allocateBlobOn(segment: Segment, size: number, blobs: Blob[]): void {
+  const offset = segment.allocator.allocate(size);
+  if (offset < 0) return;
+  blobs.push({
+    rank: segment.rank,
+    medium: segment.medium,
+    offset,
+    size,
+    state: BLOB_STATE.ALLOCATED,
+    readers: 0,
+    leaseUntil: 0,
+  });
 }
 
 export function isValidKey(key: unknown): key is string {

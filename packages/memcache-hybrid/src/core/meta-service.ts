@@ -37,6 +37,8 @@ export interface MetaServiceOptions extends MetaManagerOptions {
 }
 
 const TP = TRACEPOINT_ID;
+// Blobs are handed out as read-only views of the live metadata: no copy per call.
+const NO_BLOBS: readonly BlobLocation[] = Object.freeze([]);
 
 /**
  * The business API every transport calls (meta RPC, REST): each operation is counted with the spec's
@@ -52,16 +54,19 @@ export class MetaService {
     this.tracer = new Ptracer(options.ptracerEnabled ?? true);
   }
 
-  alloc(key: string, request: AllocRequest): { result: MmcResult; blobs: BlobLocation[] } {
-    const started = this.tracer.begin(TP.TP_MMC_META_PUT);
-    const outcome = this.allocOne(key, request, TP.TP_MMC_META_ALLOC);
-    this.tracer.end(TP.TP_MMC_META_PUT, started, outcome.result === MMC.OK);
-    return outcome;
+  alloc(key: string, request: AllocRequest): { result: MmcResult; blobs: readonly BlobLocation[] } {
+    // META_PUT (the handler) and META_ALLOC (the allocation) share their clock reads.
+    const started = this.tracer.beginAt(TP.TP_MMC_META_ALLOC, this.tracer.begin(TP.TP_MMC_META_PUT));
+    const { result, object } = this.manager.alloc(key, request);
+    const ended = this.tracer.end(TP.TP_MMC_META_ALLOC, started, result === MMC.OK);
+    this.tracer.end(TP.TP_MMC_META_PUT, started, result === MMC.OK, ended);
+    this.counters.record('alloc', result);
+    return { result, blobs: object ? object.blobs : NO_BLOBS };
   }
 
   batchAlloc(items: readonly { key: string; request: AllocRequest }[]): {
     result: MmcResult;
-    items: { result: MmcResult; blobs: BlobLocation[] }[];
+    items: { result: MmcResult; blobs: readonly BlobLocation[] }[];
   } {
     const started = this.tracer.begin(TP.TP_MMC_META_BATCH_PUT);
     if (items.length > MAX_BATCH_OP_COUNT)
@@ -209,18 +214,18 @@ export class MetaService {
     key: string,
     request: AllocRequest,
     tracepoint: number,
-  ): { result: MmcResult; blobs: BlobLocation[] } {
+  ): { result: MmcResult; blobs: readonly BlobLocation[] } {
     const started = this.tracer.begin(tracepoint);
     const { result, object } = this.manager.alloc(key, request);
     this.tracer.end(tracepoint, started, result === MMC.OK);
     this.counters.record('alloc', result);
-    return { result, blobs: object ? object.blobs.map(toLocation) : [] };
+    return { result, blobs: object ? object.blobs : NO_BLOBS };
   }
 
   private getOne(key: string): { result: MmcResult; blob?: BlobLocation; size: number } {
     const { result, object, blob } = this.manager.get(key);
     this.counters.record('get', result);
-    return blob ? { result, blob: toLocation(blob), size: object?.size ?? 0 } : { result, size: 0 };
+    return blob ? { result, blob, size: object?.size ?? 0 } : { result, size: 0 };
   }
 
   private updateOne(update: StateUpdate): MmcResult {
@@ -281,10 +286,6 @@ export class MetaService {
     this.tracer.end(tracepoint, started, false);
     return { result: MMC.INVALID_PARAM, items: [] };
   }
-}
-
-function toLocation(blob: Blob): BlobLocation {
-  return { rank: blob.rank, medium: blob.medium, offset: blob.offset, size: blob.size };
 }
 
 function toKeyInfo(object: MemObject): KeyInfo {

@@ -53,17 +53,25 @@ export class Ptracer {
     return performance.now();
   }
 
-  end(id: number, startedAt: number, good: boolean): void {
-    if (!this.enabled) return;
+  /** Ends a span; returns the end time so a caller can end an enclosing span with it too. */
+  end(id: number, startedAt: number, good: boolean, endedAt = this.enabled ? performance.now() : 0): number {
+    if (!this.enabled) return 0;
     if (!good) {
       this.badEnds[id] = (this.badEnds[id] as number) + 1;
-      return;
+      return endedAt;
     }
-    const nanoseconds = (performance.now() - startedAt) * 1e6;
+    const nanoseconds = (endedAt - startedAt) * 1e6;
     this.goodEnds[id] = (this.goodEnds[id] as number) + 1;
     this.total[id] = (this.total[id] as number) + nanoseconds;
     if (nanoseconds < (this.minimum[id] as number)) this.minimum[id] = nanoseconds;
     if (nanoseconds > (this.maximum[id] as number)) this.maximum[id] = nanoseconds;
+    return endedAt;
+  }
+
+  /** Starts a span at a time taken for an enclosing span (one clock read for both). */
+  beginAt(id: number, startedAt: number): number {
+    if (this.enabled) this.begins[id] = (this.begins[id] as number) + 1;
+    return startedAt;
   }
 
   /** Average good-end time in microseconds (0 without good ends). */
