@@ -1,7 +1,6 @@
 import { type BlobAction, MAX_BATCH_OP_COUNT, type Medium, MMC, type MmcResult } from './codes';
 import {
   type AllocRequest,
-  type Blob,
   type MemObject,
   MetaManager,
   type MetaManagerOptions,
