@@ -130,7 +130,7 @@ const services = [
   {
     name: 'memcache-meta-service',
     command: 'node',
-    args: [app('memcache-meta-service')],
+    args: [app('memcache-meta-service'), '--ock.mmc.mount=0:HBM:1GB,1:HBM:1GB,0:DRAM:4GB,1:DRAM:4GB'],
     port: 8000,
     address: 'http://127.0.0.1:8000/health   (meta RPC tcp://127.0.0.1:5000)',
   },
