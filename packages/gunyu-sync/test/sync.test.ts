@@ -123,7 +123,7 @@ describe('Syncer (standalone → standalone, transaction mode)', () => {
         message: 'delay probe',
       });
       expect(syncer.counters.filteredCommands).toBeGreaterThan(0);
-      // The source restarts (new replication id, empty dataset as it saves nothing): the syncer reconnects.
+      // The source restarts (it reloads the dump its disk-based transfer wrote): the syncer reconnects and full-syncs.
       await from.kill();
       await from.restart();
       await from.client().set('keep:after-restart', 'f');
@@ -131,6 +131,40 @@ describe('Syncer (standalone → standalone, transaction mode)', () => {
         timeoutMs: 30_000,
         message: 'after source restart',
       });
+      expect(syncer.counters.fullSyncs).toBe(2);
+      await syncer.stop();
+    } finally {
+      await Promise.all([from.stop(), to.stop()]);
+    }
+  }, 90_000);
+
+  it('waits while the target is down and converges once it is back', async () => {
+    const [from, to] = await Promise.all([startRedis(), startRedis()]);
+    try {
+      const client = from.client();
+      await client.set('before', '1');
+      const syncer = syncerFor(from, to);
+      syncers.push(syncer);
+      syncer.start();
+      await waitFor(async () => (await to.client().get('before')) === '1', {
+        timeoutMs: 30_000,
+        message: 'first sync',
+      });
+      await to.kill();
+      for (let i = 0; i < 200; i++) await client.incr('while-down');
+      await waitFor(async () => syncer.counters.syncPhase === 0 && syncer.lastError !== undefined, {
+        timeoutMs: 20_000,
+        message: 'syncer noticed the target is down',
+      });
+      expect(syncer.state).not.toBe('stop');
+      await to.restart();
+      // The restarted target lost its data (no persistence) and the checkpoint with it: a new full sync follows.
+      await waitFor(async () => (await to.client().get('while-down')) === '200', {
+        timeoutMs: 30_000,
+        message: 'converged',
+      });
+      const result = await compareRedisDatasets(client, to.client(), { ignoreKey: isCheckpointKey });
+      expect(result.differences).toEqual([]);
       expect(syncer.counters.fullSyncs).toBe(2);
       await syncer.stop();
     } finally {
