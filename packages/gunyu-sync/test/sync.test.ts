@@ -127,10 +127,22 @@ describe('Syncer (standalone → standalone, transaction mode)', () => {
       await from.kill();
       await from.restart();
       await from.client().set('keep:after-restart', 'f');
-      await waitFor(async () => (await to.client().get('keep:after-restart')) === 'f', {
-        timeoutMs: 30_000,
-        message: 'after source restart',
-      });
+      const probe = to.client();
+      try {
+        await waitFor(async () => (await probe.get('keep:after-restart')) === 'f', {
+          timeoutMs: 15_000,
+          message: 'after source restart',
+        });
+      } catch (error) {
+        console.log(
+          'DIAG',
+          JSON.stringify(syncer.counters),
+          JSON.stringify(await probe.keys('*')),
+          JSON.stringify(await from.client().keys('*')),
+          await from.client().info('replication'),
+        );
+        throw error;
+      }
       expect(syncer.counters.fullSyncs).toBe(2);
       await syncer.stop();
     } finally {
