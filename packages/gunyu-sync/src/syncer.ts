@@ -38,6 +38,8 @@ export interface SyncerOptions {
   capaEof: boolean;
   /** Transaction mode (standalone → standalone with replayTransaction). */
   transaction: boolean;
+  /** Longest graceful drain on pause/stop before connections are closed. @default 5000 */
+  drainTimeoutMs?: number;
 }
 
 type SpoolItem =
@@ -144,7 +146,22 @@ export class Syncer {
     this.state = state;
     this.wakeBackoff?.();
     const session = this.session;
-    if (session) await session.finish();
+    if (session) {
+      // Drain gracefully, but never wait forever on a target that stopped answering: closing the
+      // connections rejects whatever is still pending and ends the session.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        session.finish(),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(() => {
+            this.logger.warn({ input: this.options.inputAddress }, 'graceful drain timed out; closing');
+            session.close();
+            resolve();
+          }, this.options.drainTimeoutMs ?? 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     await this.loopPromise;
   }
 
