@@ -74,6 +74,10 @@ export class ReplicaClient {
         resolve();
       });
       socket.once('error', reject);
+      // stop()/close() while connecting destroys the socket without an error: settle anyway.
+      socket.once('close', () =>
+        reject(new GunyuError(GUNYU_ERROR_CODES.stopped, 'connection closed while connecting')),
+      );
       this.socket = socket;
     });
     const socket = this.socket as Socket;
