@@ -1,10 +1,5 @@
 import { type BlobAction, MAX_BATCH_OP_COUNT, type Medium, MMC, type MmcResult } from './codes';
-import {
-  type AllocRequest,
-  type MemObject,
-  MetaManager,
-  type MetaManagerOptions,
-} from './meta-manager';
+import { type AllocRequest, type MemObject, MetaManager, type MetaManagerOptions } from './meta-manager';
 import { OperationCounters, type OperationId } from './operation-counters';
 import { Ptracer, TRACEPOINT_ID } from './ptracer';
 
