@@ -1,6 +1,7 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { RESP_TYPE, ReplyScanner } from '@kvforge/resp';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
+import { openSocket } from '../net/open-socket';
 
 export interface RedisEndpoint {
   host: string;
@@ -48,20 +49,9 @@ export class TargetConnection {
   constructor(private readonly endpoint: RedisEndpoint) {}
 
   async connect(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect({ host: this.endpoint.host, port: this.endpoint.port, noDelay: true });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-      socket.once('error', reject);
-      // stop()/close() while connecting destroys the socket without an error: settle anyway.
-      socket.once('close', () =>
-        reject(new GunyuError(GUNYU_ERROR_CODES.stopped, 'connection closed while connecting')),
-      );
-      this.socket = socket;
+    const socket = await openSocket(this.endpoint, (opening) => {
+      this.socket = opening;
     });
-    const socket = this.socket as Socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.fail(error));
     socket.on('close', () => this.fail(new GunyuError(GUNYU_ERROR_CODES.target, 'target connection closed')));

@@ -1,6 +1,7 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { equalsIgnoreCase, RequestScanner } from '@kvforge/resp';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
+import { openSocket } from '../net/open-socket';
 import type { RedisEndpoint } from '../replay/target-connection';
 
 export interface ReplicaClientOptions {
@@ -67,20 +68,9 @@ export class ReplicaClient {
 
   /** Connects, handshakes and sends PSYNC; resolves once the PSYNC reply was read. */
   async start(replicationId: string, nextOffset: number): Promise<'full' | 'continue'> {
-    await new Promise<void>((resolve, reject) => {
-      const socket = connect({ host: this.endpoint.host, port: this.endpoint.port, noDelay: true });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-      socket.once('error', reject);
-      // stop()/close() while connecting destroys the socket without an error: settle anyway.
-      socket.once('close', () =>
-        reject(new GunyuError(GUNYU_ERROR_CODES.stopped, 'connection closed while connecting')),
-      );
-      this.socket = socket;
+    const socket = await openSocket(this.endpoint, (opening) => {
+      this.socket = opening;
     });
-    const socket = this.socket as Socket;
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (error) => this.close(error));
     socket.on('close', () =>
