@@ -12,6 +12,7 @@ import {
   MetaRpcServer,
   MetaService,
   memcacheRestPlugin,
+  standaloneHaSnapshot,
 } from '@kvforge/memcache-hybrid';
 import { metaServiceConfigSchema, parseMounts, readKeyValueFile } from './config';
 
@@ -70,17 +71,10 @@ runMain(async () => {
   if (httpUrl.protocol !== 'http:')
     throw new Error(`ock.mmc.meta_service.metrics_url: only http:// is supported, got ${metricsUrl}`);
   const app = createHttpServer({ logger, errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
-  // A standalone meta service is the leader of itself (README: HA decisions).
   const advertised = httpUrl.origin;
   await app.register(memcacheRestPlugin, {
     service,
-    ha: () => ({
-      role: 'leader',
-      haState: 'serving',
-      leaderPresent: true,
-      leaderAddress: advertised,
-      viewVersion: 0,
-    }),
+    ha: () => standaloneHaSnapshot(advertised),
   });
   await app.listen({ host: httpUrl.hostname, port: Number(httpUrl.port || 80) });
   logger.info({ rpc: config['ock.mmc.meta_service_url'], http: httpUrl.origin }, 'meta service ready');

@@ -17,6 +17,7 @@ import {
   MetaService,
   memcacheRestPlugin,
   RPC_OPCODE,
+  standaloneHaSnapshot,
   TRACEPOINT_ID,
 } from '../dist/index.js';
 
@@ -149,13 +150,7 @@ async function restRuns() {
   const app = createHttpServer({ errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
   await app.register(memcacheRestPlugin, {
     service,
-    ha: () => ({
-      role: 'leader',
-      haState: 'serving',
-      leaderPresent: true,
-      leaderAddress: 'bench',
-      viewVersion: 0,
-    }),
+    ha: () => standaloneHaSnapshot('bench'),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const bare = Fastify();

@@ -27,7 +27,12 @@ export { Ptracer, TRACEPOINT_ID, TRACEPOINTS, type Tracepoint } from './core/ptr
 export { renderPrometheus, renderSummary } from './core/render-metrics';
 export { alignUp, SegmentAllocator } from './core/segment-allocator';
 export { MEMCACHE_ERROR_ENVELOPE, MmcHttpError } from './http/error-envelope';
-export { type HaSnapshot, type MemcacheRestOptions, memcacheRestPlugin } from './http/memcache-rest-plugin';
+export {
+  type HaSnapshot,
+  type MemcacheRestOptions,
+  memcacheRestPlugin,
+  standaloneHaSnapshot,
+} from './http/memcache-rest-plugin';
 export { MetaRpcClient } from './rpc/meta-rpc-client';
 export { MetaRpcServer, type MetaRpcServerOptions } from './rpc/meta-rpc-server';
 export {

@@ -1,5 +1,12 @@
 import { createHttpServer } from '@kvforge/common-http';
-import { BLOB_ACTION, MEDIUM, MEMCACHE_ERROR_ENVELOPE, MetaService, memcacheRestPlugin } from '../src/index';
+import {
+  BLOB_ACTION,
+  MEDIUM,
+  MEMCACHE_ERROR_ENVELOPE,
+  MetaService,
+  memcacheRestPlugin,
+  standaloneHaSnapshot,
+} from '../src/index';
 
 /** A REST app over a service with two 64 KiB DRAM segments, rank 0 and 1, and one HBM segment. */
 export async function buildRestApp() {
@@ -9,13 +16,7 @@ export async function buildRestApp() {
   const app = createHttpServer({ errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
   await app.register(memcacheRestPlugin, {
     service,
-    ha: () => ({
-      role: 'leader',
-      haState: 'serving',
-      leaderPresent: true,
-      leaderAddress: 'http://127.0.0.1:8000',
-      viewVersion: 0,
-    }),
+    ha: () => standaloneHaSnapshot('http://127.0.0.1:8000'),
   });
   await app.ready();
   const put = (key: string, size: number, replicas = 1) => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MEDIUM, MEDIUM_NAMES, type Medium, MMC } from '../core/codes';
-import type { MetaService } from '../core/meta-service';
+import type { KeyInfo, MetaService } from '../core/meta-service';
 import { renderPrometheus, renderSummary } from '../core/render-metrics';
 import { errorBody, MESSAGES, MmcHttpError } from './error-envelope';
 
@@ -10,6 +10,11 @@ export interface HaSnapshot {
   leaderPresent: boolean;
   leaderAddress: string;
   viewVersion: number;
+}
+
+/** A meta service without HA is the leader of itself (README, decision 1). */
+export function standaloneHaSnapshot(leaderAddress: string): HaSnapshot {
+  return { role: 'leader', haState: 'serving', leaderPresent: true, leaderAddress, viewVersion: 0 };
 }
 
 export interface MemcacheRestOptions {
@@ -175,14 +180,7 @@ function requiredParameter(request: FastifyRequest, name: string, allowEmpty = f
   return value;
 }
 
-function keyInfoJson(info: {
-  key: string;
-  size: number;
-  prot: number;
-  numBlobs: number;
-  valid: boolean;
-  blobs: { rank: number; medium: Medium }[];
-}) {
+function keyInfoJson(info: KeyInfo) {
   return {
     key: info.key,
     size: info.size,
