@@ -687,32 +687,20 @@ export class DcacheNode {
   async ownerBatchSet(
     items: ReadonlyArray<{ key: string; valueJson: string; ttlMs: number }>,
   ): Promise<void> {
-    const byPartition = new Map<number, WireEntry[]>();
-    for (const item of items) {
+    const entries = items.map((item) => {
       this.checkValue(item.key, item.valueJson);
-      const entry = this.store.set(item.key, item.valueJson, item.ttlMs);
-      let list = byPartition.get(entry.partition);
-      if (list === undefined) {
-        list = [];
-        byPartition.set(entry.partition, list);
-      }
-      list.push(toWire(entry));
-    }
+      return this.store.set(item.key, item.valueJson, item.ttlMs);
+    });
+    const byPartition = groupByPartition(entries);
     await this.replicateGroups(byPartition);
   }
 
   async ownerBatchDelete(keys: readonly string[]): Promise<void> {
-    const byPartition = new Map<number, WireEntry[]>();
-    for (const key of keys) {
+    const entries = keys.map((key) => {
       this.store.delete(key);
-      const entry = this.store.peekAny(key)!;
-      let list = byPartition.get(entry.partition);
-      if (list === undefined) {
-        list = [];
-        byPartition.set(entry.partition, list);
-      }
-      list.push(toWire(entry));
-    }
+      return this.store.peekAny(key)!;
+    });
+    const byPartition = groupByPartition(entries);
     await this.replicateGroups(byPartition);
   }
 
@@ -1280,4 +1268,18 @@ export class DcacheNode {
     this.installTable(this.nextTable(remaining));
     this.broadcastTable();
   }
+}
+
+/** Entries grouped by partition, in wire form (one replicate request per replica set follows). */
+function groupByPartition(entries: ReadonlyArray<Parameters<typeof toWire>[0]>): Map<number, WireEntry[]> {
+  const byPartition = new Map<number, WireEntry[]>();
+  for (const entry of entries) {
+    let list = byPartition.get(entry.partition);
+    if (list === undefined) {
+      list = [];
+      byPartition.set(entry.partition, list);
+    }
+    list.push(toWire(entry));
+  }
+  return byPartition;
 }
