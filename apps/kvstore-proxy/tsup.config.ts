@@ -1,19 +1,3 @@
-import { defineConfig } from 'tsup';
+import { defineAppConfig } from '../../tooling/tsup/app-config.js';
 
-// Workspace packages are bundled (from source) so the image needs only third-party deps.
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  target: 'node20',
-  platform: 'node',
-  sourcemap: true,
-  clean: true,
-  noExternal: [/^@kvforge\//],
-  // CommonJS dependencies of the bundled workspace packages (yaml, …) call require() for builtins.
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
-  esbuildOptions(options) {
-    options.conditions = ['@kvforge/source'];
-  },
-});
+export default defineAppConfig();
