@@ -66,7 +66,7 @@ describe('kill -9 and restart (transaction mode)', () => {
       }
     })();
     let seed = 7;
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 20; round++) {
       seed = (seed * 48271) % 2147483647;
       await waitFor(
         async () => lastStatus(syncer as ManagedProcess).full + lastStatus(syncer as ManagedProcess).incr > 0,
