@@ -5,12 +5,13 @@ import { parseAddress } from '../core/address';
 import type { BucketTable } from '../core/bucket-table';
 import { COMMAND_KINDS, type CommandSpec, CommandTable, MERGE_KINDS } from '../core/command-table';
 import { REDIS_COMMAND_VERSION } from '../core/command-table.generated';
-import { KeyRewriter } from '../core/key-rewrite';
-import { murmurHash2 } from '../core/murmur-hash2';
+import type { KeyRewriter } from '../core/key-rewrite';
 import { BackendConnection, type BackendEvents } from './backend-connection';
 import { ClientConnection } from './client-connection';
+import { KeyPlacement } from './key-placement';
 import { NOT_SUPPORTED, runLocalCommand } from './local-commands';
 import { mergeReplies } from './merge-replies';
+import { writeMigrateHeader } from './migrate-command';
 import { DEFAULT_PROXY_RUNTIME_CONFIG, type ProxyRuntimeConfig } from './proxy-config';
 import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
@@ -44,7 +45,6 @@ export const DEFAULT_KV_STORE_PROXY_OPTIONS = {
   maxQueryBufferBytes: 64 * 1024 * 1024,
 };
 
-const CRLF = Buffer.from('\r\n');
 const MIGRATE_TIMEOUT_MS = 5000;
 const EARLY_FLUSH_BYTES = 32 * 1024;
 const ERROR_PROTOCOL = Buffer.from('-ERR parse redis protocol failed\r\n');
@@ -55,10 +55,6 @@ const ERROR_NOAUTH = Buffer.from('-NOAUTH Authentication required.\r\n');
 const ERROR_NO_TABLE = Buffer.from('-ERR no bucket table\r\n');
 const ASTERISK = 0x2a;
 const NO_AUTH_NEEDED = new Set(['AUTH', 'HELLO', 'QUIT']);
-const BULK_HEADERS = Array.from({ length: 1024 }, (_, length) => Buffer.from(`$${length}\r\n`));
-function bulkHeader(length: number): Buffer {
-  return length < BULK_HEADERS.length ? BULK_HEADERS[length]! : Buffer.from(`$${length}\r\n`);
-}
 const SILENT_LOGGER: ProxyLogger = { info() {}, warn() {} };
 
 /**
@@ -70,7 +66,7 @@ export class KvStoreProxy implements BackendEvents {
   readonly namespace: string;
   readonly commands = new CommandTable();
   readonly stats: ProxyStats;
-  readonly keyRewriter = new KeyRewriter();
+  private readonly placement = new KeyPlacement();
   readonly config: ProxyRuntimeConfig;
   private readonly options: typeof DEFAULT_KV_STORE_PROXY_OPTIONS & KvStoreProxyOptions;
   private readonly logger: ProxyLogger;
@@ -82,8 +78,6 @@ export class KvStoreProxy implements BackendEvents {
   private table: BucketTable | undefined;
   private bucketBackends: BackendConnection[] = [];
   private readonly backends = new Map<string, BackendConnection>();
-  /** `$<len>\r\n<bucket>_` is built per request from these cached `<bucket>_` prefixes. */
-  private prefixes: Buffer[] = [];
   private readonly clients = new Set<ClientConnection>();
   private nextClientId = 1;
   private dirtyClients: ClientConnection[] = [];
@@ -103,6 +97,11 @@ export class KvStoreProxy implements BackendEvents {
     this.stats = new ProxyStats(this.commands);
     this.limiter = new QpsLimiter(this.config.max_qps);
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  /** Logical-delete patterns (the del/add_key_patten endpoints). */
+  get keyRewriter(): KeyRewriter {
+    return this.placement.keyRewriter;
   }
 
   get tableVersion(): number {
@@ -128,9 +127,7 @@ export class KvStoreProxy implements BackendEvents {
     if (this.table && this.table.version === table.version) return false;
     const previous = this.table;
     this.table = table;
-    if (this.prefixes.length !== table.owners.length) {
-      this.prefixes = table.owners.map((_, bucket) => Buffer.from(`${bucket}_`));
-    }
+    this.placement.setBucketCount(table.owners.length);
     const used = new Set(table.owners);
     if (table.migratingServerAddr) used.add(table.migratingServerAddr);
     for (const address of used) {
@@ -430,8 +427,8 @@ export class KvStoreProxy implements BackendEvents {
       backend.dirty = true;
       this.dirtyBackends.push(backend);
     }
-    // A large batch goes out early: it is already one big write, and RespWriter's slab copies its
-    // pending bytes each time they outgrow a slab (quadratic for a batch of many slabs).
+    // A large batch goes out early: it is already one big write, and it bounds the memory one
+    // backend's batch can hold within a turn.
     if (backend.output.length >= EARLY_FLUSH_BYTES) backend.flush();
   }
 
@@ -532,37 +529,6 @@ export class KvStoreProxy implements BackendEvents {
     if (end > 0) this.dispatch(client, encoded, 0, end, inline);
   }
 
-  private bucketOfKey(
-    buffer: Buffer,
-    keyStart: number,
-    keyEnd: number,
-    table: BucketTable,
-  ): { bucket: number; key: Buffer | undefined } {
-    const rewritten =
-      this.keyRewriter.size > 0 ? this.keyRewriter.rewrite(buffer, keyStart, keyEnd) : undefined;
-    const hash = rewritten
-      ? murmurHash2(rewritten, 0, rewritten.length)
-      : murmurHash2(buffer, keyStart, keyEnd);
-    return { bucket: hash % table.owners.length, key: rewritten };
-  }
-
-  private writeKey(
-    writer: RespWriter,
-    bucket: number,
-    buffer: Buffer,
-    keyStart: number,
-    keyEnd: number,
-    rewritten: Buffer | undefined,
-  ): void {
-    const prefix = this.prefixes[bucket]!;
-    const keyLength = rewritten ? rewritten.length : keyEnd - keyStart;
-    writer.writeRaw(bulkHeader(prefix.length + keyLength));
-    writer.writeRaw(prefix);
-    if (rewritten) writer.writeRaw(rewritten);
-    else writer.writeRaw(buffer, keyStart, keyEnd);
-    writer.writeRaw(CRLF);
-  }
-
   private routeSingle(
     client: ClientConnection,
     spec: CommandSpec,
@@ -576,12 +542,8 @@ export class KvStoreProxy implements BackendEvents {
     const ends = scanner.argumentEnds;
     const keyStart = starts[1]!;
     const keyEnd = ends[1]!;
-    const rewritten =
-      this.keyRewriter.size > 0 ? this.keyRewriter.rewrite(buffer, keyStart, keyEnd) : undefined;
-    const hash = rewritten
-      ? murmurHash2(rewritten, 0, rewritten.length)
-      : murmurHash2(buffer, keyStart, keyEnd);
-    const bucket = hash % table.owners.length;
+    const bucket = this.placement.bucketOf(buffer, keyStart, keyEnd);
+    const rewritten = this.placement.rewritten;
     const migrating = bucket === table.migratingBucketId;
     const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
     const source = this.bucketBackends[bucket]!;
@@ -595,7 +557,7 @@ export class KvStoreProxy implements BackendEvents {
     // Header and command name as sent, the rewritten key, then the remaining arguments as sent.
     const writer = migrating ? this.scratch : backend.output;
     writer.writeRaw(buffer, start, ends[0]! + 2);
-    this.writeKey(writer, bucket, buffer, keyStart, keyEnd, rewritten);
+    this.placement.writeKey(writer, bucket, buffer, keyStart, keyEnd, rewritten);
     writer.writeRaw(buffer, keyEnd + 2, end);
     if (migrating) {
       const request = this.scratch.take();
@@ -629,21 +591,10 @@ export class KvStoreProxy implements BackendEvents {
     followUp: NonNullable<ReplySlot['followUp']>,
   ): void {
     const destination = parseAddress(this.table!.migratingServerAddr)!;
-    const password = this.config.redis_password;
     const writer = source.output;
-    writer.writeArrayHeader(7 + (password ? 2 : 0) + keys.length);
-    writer.writeBulk('MIGRATE');
-    writer.writeBulk(destination.host);
-    writer.writeBulk(String(destination.port));
-    writer.writeBulk('');
-    writer.writeBulk('0');
-    writer.writeBulk(String(MIGRATE_TIMEOUT_MS));
-    if (password) {
-      writer.writeBulk('AUTH');
-      writer.writeBulk(password);
-    }
-    writer.writeBulk('KEYS');
-    for (const key of keys) this.writeKey(writer, key.bucket, buffer, key.start, key.end, key.rewritten);
+    writeMigrateHeader(writer, destination, this.config.redis_password, keys.length, MIGRATE_TIMEOUT_MS);
+    for (const key of keys)
+      this.placement.writeKey(writer, key.bucket, buffer, key.start, key.end, key.rewritten);
     const step = new ReplySlot(followUp.target.client, followUp.target.commandId, this.now);
     step.followUp = followUp;
     source.expect(step, 0);
@@ -672,7 +623,8 @@ export class KvStoreProxy implements BackendEvents {
       | undefined;
     for (let ordinal = 0; ordinal < keyCount; ordinal++) {
       const index = 1 + ordinal * step;
-      const { bucket, key } = this.bucketOfKey(buffer, starts[index]!, ends[index]!, table);
+      const bucket = this.placement.bucketOf(buffer, starts[index]!, ends[index]!);
+      const key = this.placement.rewritten;
       const migrating = bucket === table.migratingBucketId;
       const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
       if (migrating) {
@@ -707,7 +659,7 @@ export class KvStoreProxy implements BackendEvents {
       writer.writeArrayHeader(1 + keys.length * step);
       writer.writeBulk(name);
       for (const { bucket, index, rewritten } of keys) {
-        this.writeKey(writer, bucket, buffer, starts[index]!, ends[index]!, rewritten);
+        this.placement.writeKey(writer, bucket, buffer, starts[index]!, ends[index]!, rewritten);
         // MSET: the value follows its key as sent (header, bytes, CRLF).
         for (let extra = 1; extra < step; extra++) {
           const valueIndex = index + extra;
