@@ -4,26 +4,34 @@ export function alignUp(size: number): number {
   return Math.ceil(size / ALLOCATION_ALIGNMENT) * ALLOCATION_ALIGNMENT;
 }
 
+/** Free ranges of one size: a min-heap of offsets with lazy deletion (an entry is live while the range is free). */
+interface SizeBucket {
+  heap: number[];
+  live: number;
+}
+
 /**
  * Best-fit range allocator of one segment (the original's rule: smallest free range that fits, lowest
- * offset on ties). Free ranges are kept sorted by offset, so a free finds and merges both neighbours by
- * binary search. Alloc scans the free ranges, which coalescing keeps few; it stops at an exact fit.
+ * offset on ties). Instead of the original's two trees:
+ * - coalescing uses two hash maps, free ranges by start and by end, so a free finds both neighbours in O(1);
+ * - best fit uses the sorted list of distinct free sizes (binary search) and, per size, a min-heap of
+ *   offsets, so an alloc is O(log n). A range leaving the free set (taken or merged) is dropped from its
+ *   heap lazily; heaps are compacted when stale entries dominate.
  * Sizes are aligned up to 4 KiB; `usedBytes` counts aligned bytes.
  */
 export class SegmentAllocator {
   readonly capacity: number;
   usedBytes = 0;
-  // Free ranges sorted by offset.
-  private freeOffsets: number[] = [];
-  private freeSizes: number[] = [];
+  private readonly freeByStart = new Map<number, number>(); // offset → size
+  private readonly freeByEnd = new Map<number, number>(); // offset + size → offset
+  private readonly buckets = new Map<number, SizeBucket>();
+  // Distinct sizes of the free ranges, ascending. Uniform KV block sizes keep it short.
+  private readonly sizes: number[] = [];
   private readonly allocated = new Map<number, number>(); // offset → aligned size
 
   constructor(capacity: number) {
     this.capacity = Math.floor(capacity / ALLOCATION_ALIGNMENT) * ALLOCATION_ALIGNMENT;
-    if (this.capacity > 0) {
-      this.freeOffsets.push(0);
-      this.freeSizes.push(this.capacity);
-    }
+    if (this.capacity > 0) this.addFree(0, this.capacity);
   }
 
   get freeBytes(): number {
@@ -35,32 +43,26 @@ export class SegmentAllocator {
   }
 
   get freeRangeCount(): number {
-    return this.freeOffsets.length;
+    return this.freeByStart.size;
   }
 
   /** The offset of a new range of at least `size` bytes, or -1 when no free range fits. */
   allocate(size: number): number {
     const aligned = alignUp(Math.max(size, 1));
-    let best = -1;
-    let bestSize = Number.POSITIVE_INFINITY;
-    const sizes = this.freeSizes;
-    for (let index = 0; index < sizes.length; index++) {
-      const candidate = sizes[index] as number;
-      if (candidate >= aligned && candidate < bestSize) {
-        best = index;
-        bestSize = candidate;
-        if (candidate === aligned) break;
-      }
+    const sizes = this.sizes;
+    let low = 0;
+    let high = sizes.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sizes[middle] as number) < aligned) low = middle + 1;
+      else high = middle;
     }
-    if (best < 0) return -1;
-    const offset = this.freeOffsets[best] as number;
-    if (bestSize === aligned) {
-      this.freeOffsets.splice(best, 1);
-      this.freeSizes.splice(best, 1);
-    } else {
-      this.freeOffsets[best] = offset + aligned;
-      this.freeSizes[best] = bestSize - aligned;
-    }
+    if (low === sizes.length) return -1;
+    const rangeSize = sizes[low] as number;
+    const offset = this.popLowest(rangeSize);
+    this.freeByStart.delete(offset);
+    this.freeByEnd.delete(offset + rangeSize);
+    if (rangeSize > aligned) this.addFree(offset + aligned, rangeSize - aligned);
     this.allocated.set(offset, aligned);
     this.usedBytes += aligned;
     return offset;
@@ -72,43 +74,137 @@ export class SegmentAllocator {
     if (size === undefined) return false;
     this.allocated.delete(offset);
     this.usedBytes -= size;
-    const offsets = this.freeOffsets;
-    // First free range after the freed one.
-    let low = 0;
-    let high = offsets.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if ((offsets[middle] as number) < offset) low = middle + 1;
-      else high = middle;
+    let start = offset;
+    let end = offset + size;
+    const previousStart = this.freeByEnd.get(start);
+    if (previousStart !== undefined) {
+      this.removeFree(previousStart, start - previousStart);
+      start = previousStart;
     }
-    const previous = low - 1;
-    const joinsPrevious =
-      previous >= 0 && (offsets[previous] as number) + (this.freeSizes[previous] as number) === offset;
-    const joinsNext = low < offsets.length && offset + size === offsets[low];
-    if (joinsPrevious && joinsNext) {
-      this.freeSizes[previous] =
-        (this.freeSizes[previous] as number) + size + (this.freeSizes[low] as number);
-      offsets.splice(low, 1);
-      this.freeSizes.splice(low, 1);
-    } else if (joinsPrevious) {
-      this.freeSizes[previous] = (this.freeSizes[previous] as number) + size;
-    } else if (joinsNext) {
-      offsets[low] = offset;
-      this.freeSizes[low] = (this.freeSizes[low] as number) + size;
-    } else {
-      offsets.splice(low, 0, offset);
-      this.freeSizes.splice(low, 0, size);
+    const nextSize = this.freeByStart.get(end);
+    if (nextSize !== undefined) {
+      this.removeFree(end, nextSize);
+      end += nextSize;
     }
+    this.addFree(start, end - start);
     return true;
   }
 
   /** Free ranges as [offset, size] pairs, in offset order (for tests and diagnostics). */
   freeRanges(): [number, number][] {
-    return this.freeOffsets.map((offset, index) => [offset, this.freeSizes[index] as number]);
+    return [...this.freeByStart].sort((left, right) => left[0] - right[0]);
   }
 
   /** Allocated ranges as [offset, size] pairs, unordered. */
   allocatedRanges(): [number, number][] {
     return [...this.allocated];
   }
+
+  private addFree(offset: number, size: number): void {
+    this.freeByStart.set(offset, size);
+    this.freeByEnd.set(offset + size, offset);
+    let bucket = this.buckets.get(size);
+    if (bucket === undefined) {
+      bucket = { heap: [], live: 0 };
+      this.buckets.set(size, bucket);
+      this.insertSize(size);
+    }
+    bucket.live++;
+    heapPush(bucket.heap, offset);
+  }
+
+  /** Takes a free range out of the free set (its heap entry goes stale). */
+  private removeFree(offset: number, size: number): void {
+    this.freeByStart.delete(offset);
+    this.freeByEnd.delete(offset + size);
+    const bucket = this.buckets.get(size) as SizeBucket;
+    bucket.live--;
+    if (bucket.live === 0) this.dropBucket(size);
+    else if (bucket.heap.length > 2 * bucket.live + 32) this.compact(bucket, size);
+  }
+
+  /** Pops the lowest live offset of a bucket that has one; the caller unlinks it from the maps. */
+  private popLowest(size: number): number {
+    const bucket = this.buckets.get(size) as SizeBucket;
+    const heap = bucket.heap;
+    for (;;) {
+      const offset = heapPop(heap);
+      // Live when that range is still free with this size (a stale entry of a merged/taken range is skipped).
+      if (this.freeByStart.get(offset) === size) {
+        bucket.live--;
+        if (bucket.live === 0) this.dropBucket(size);
+        return offset;
+      }
+    }
+  }
+
+  private dropBucket(size: number): void {
+    this.buckets.delete(size);
+    const sizes = this.sizes;
+    let low = 0;
+    let high = sizes.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sizes[middle] as number) < size) low = middle + 1;
+      else high = middle;
+    }
+    sizes.splice(low, 1);
+  }
+
+  private insertSize(size: number): void {
+    const sizes = this.sizes;
+    // The tail range is usually the largest: append without a search.
+    if (sizes.length === 0 || (sizes[sizes.length - 1] as number) < size) {
+      sizes.push(size);
+      return;
+    }
+    let low = 0;
+    let high = sizes.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((sizes[middle] as number) < size) low = middle + 1;
+      else high = middle;
+    }
+    sizes.splice(low, 0, size);
+  }
+
+  private compact(bucket: SizeBucket, size: number): void {
+    const seen = new Set<number>();
+    for (const offset of bucket.heap) {
+      if (this.freeByStart.get(offset) === size) seen.add(offset);
+    }
+    bucket.heap = [...seen].sort((left, right) => left - right); // a sorted array is a valid min-heap
+  }
+}
+
+function heapPush(heap: number[], value: number): void {
+  let index = heap.length;
+  heap.push(value);
+  while (index > 0) {
+    const parent = (index - 1) >>> 1;
+    const parentValue = heap[parent] as number;
+    if (parentValue <= value) break;
+    heap[index] = parentValue;
+    index = parent;
+  }
+  heap[index] = value;
+}
+
+function heapPop(heap: number[]): number {
+  const top = heap[0] as number;
+  const last = heap.pop() as number;
+  const length = heap.length;
+  if (length === 0) return top;
+  let index = 0;
+  for (;;) {
+    const left = 2 * index + 1;
+    if (left >= length) break;
+    const right = left + 1;
+    const child = right < length && (heap[right] as number) < (heap[left] as number) ? right : left;
+    if ((heap[child] as number) >= last) break;
+    heap[index] = heap[child] as number;
+    index = child;
+  }
+  heap[index] = last;
+  return top;
 }
