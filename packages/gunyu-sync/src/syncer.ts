@@ -314,7 +314,9 @@ export class Syncer {
         this.state = 'run';
         const fullOffset = replica.offset;
         this.logger.info({ input: options.inputAddress, runId, offset: fullOffset }, 'full sync started');
-        // A half-applied RDB must never look synced: drop checkpoints until the RDB is fully replayed.
+        // A half-applied RDB must never look synced: drop checkpoints until the RDB is fully replayed
+        // (the in-memory one too, or a retry after a corrupted RDB could PSYNC from the old offset).
+        this.memoryCheckpoint = undefined;
         await deleteCheckpoints(target, replay.checkpointName, [
           runId,
           replid,
@@ -388,7 +390,7 @@ export class Syncer {
 
   private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
     const { options, counters } = this;
-    const parser = new RdbParser();
+    const parser = new RdbParser({ verifyChecksum: false });
     const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
     let functionsFlushed = false;
     try {

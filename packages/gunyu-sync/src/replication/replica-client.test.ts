@@ -63,7 +63,7 @@ afterEach(() => {
 });
 
 const REPLID = 'a'.repeat(40);
-const MARK = 'M'.repeat(39) + 'Z';
+const MARK = `${'M'.repeat(39)}Z`;
 const wait = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('ReplicaClient', () => {
