@@ -59,10 +59,34 @@ export class SegmentAllocator {
     }
     if (low === sizes.length) return -1;
     const rangeSize = sizes[low] as number;
+    const remainder = rangeSize - aligned;
+    const bucket = this.buckets.get(rangeSize) as SizeBucket;
+    // Fast path (carving from the tail): the only range of its size shrinks in place when its new size
+    // keeps its rank among the sizes — no bucket, heap or size-list churn.
+    if (
+      remainder > 0 &&
+      bucket.live === 1 &&
+      bucket.heap.length === 1 &&
+      (low === 0 || (sizes[low - 1] as number) < remainder) &&
+      !this.buckets.has(remainder)
+    ) {
+      const offset = bucket.heap[0] as number;
+      const end = offset + rangeSize;
+      this.freeByStart.delete(offset);
+      this.freeByStart.set(offset + aligned, remainder);
+      this.freeByEnd.set(end, offset + aligned);
+      this.buckets.delete(rangeSize);
+      this.buckets.set(remainder, bucket);
+      bucket.heap[0] = offset + aligned;
+      sizes[low] = remainder;
+      this.allocated.set(offset, aligned);
+      this.usedBytes += aligned;
+      return offset;
+    }
     const offset = this.popLowest(rangeSize);
     this.freeByStart.delete(offset);
     this.freeByEnd.delete(offset + rangeSize);
-    if (rangeSize > aligned) this.addFree(offset + aligned, rangeSize - aligned);
+    if (remainder > 0) this.addFree(offset + aligned, remainder);
     this.allocated.set(offset, aligned);
     this.usedBytes += aligned;
     return offset;
