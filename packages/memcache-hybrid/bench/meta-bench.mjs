@@ -1,19 +1,17 @@
 // memcache-hybrid benchmark (pnpm -F @kvforge/memcache-hybrid bench): in-process core, meta RPC vs a bare
 // framed TCP echo, REST vs a bare fastify route — same run, same machine, medians of 3.
 
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { createHttpServer } from '@kvforge/common-http';
 import Fastify from 'fastify';
 import {
   BLOB_ACTION,
-  encodeFrame,
-  FrameReader,
   MEDIUM,
   MEMCACHE_ERROR_ENVELOPE,
   MetaRpcClient,
-  MetaRpcServer,
   MetaService,
   memcacheRestPlugin,
   RPC_OPCODE,
@@ -47,22 +45,6 @@ function coreRun() {
   };
 }
 
-/** A server with the same framing that answers every frame with an empty reply: the transport's ceiling. */
-async function startEchoServer() {
-  const server = createServer({ noDelay: true }, (socket) => {
-    const reader = new FrameReader();
-    const replies = [];
-    socket.on('data', (chunk) => {
-      reader.push(chunk, (requestId, opcode) => replies.push(encodeFrame(requestId, opcode, [0])));
-      socket.write(replies.length === 1 ? replies[0] : Buffer.concat(replies));
-      replies.length = 0;
-    });
-    socket.on('error', () => undefined);
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: server.address().port, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
 /** Single ops with a window of `depth` in flight for `milliseconds`; ops/s and p99 latency in ms. */
 async function drive(client, makeCall, depth, milliseconds) {
   const latencies = [];
@@ -87,30 +69,61 @@ async function drive(client, makeCall, depth, milliseconds) {
   };
 }
 
+/** Sends `rate` alloc requests per second for `milliseconds` (open loop) and returns the p99 latency in ms. */
+async function fixedRate(client, prefix, rate, milliseconds) {
+  const latencies = [];
+  const pending = [];
+  const perTick = rate / 1000;
+  let sent = 0;
+  const started = performance.now();
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = performance.now() - started;
+      const due = Math.min(Math.floor(elapsed * perTick), Math.floor(milliseconds * perTick));
+      for (; sent < due; sent++) {
+        const begin = performance.now();
+        pending.push(
+          client.alloc(`${prefix}${sent}`, 4096).then(() => latencies.push(performance.now() - begin)),
+        );
+      }
+      if (elapsed >= milliseconds) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 1);
+  });
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  return {
+    p99: latencies[Math.floor(latencies.length * 0.99)],
+    achieved: latencies.length / (milliseconds / 1000),
+  };
+}
+
 async function rpcRuns() {
-  const service = new MetaService();
-  service.mount(0, MEDIUM.DRAM, 1024 ** 4);
-  const server = new MetaRpcServer({ service });
-  const { port } = await server.listen(0);
-  const echo = await startEchoServer();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./rpc-server-child.mjs', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [port, echoPort] = await new Promise((resolve) =>
+    child.stdout.once('data', (chunk) => resolve(String(chunk).trim().split(' ').map(Number))),
+  );
   const meta = await MetaRpcClient.connect(`tcp://127.0.0.1:${port}`);
-  const bare = await MetaRpcClient.connect(`tcp://127.0.0.1:${echo.port}`);
-  let round = 0;
-  const results = { single: [], echo: [], batch: [], sync: [] };
+  const bare = await MetaRpcClient.connect(`tcp://127.0.0.1:${echoPort}`);
+  const results = { single: [], echo: [], batch: [], sync: [], rate: [] };
   for (let run = 0; run < RUNS; run++) {
-    round++;
     results.single.push(
-      await drive(meta, (client, index) => client.alloc(`r${round}-${index}`, 4096), 64, 1500),
+      await drive(meta, (client, index) => client.alloc(`r${run}-${index}`, 4096), 64, 1500),
     );
     results.echo.push(await drive(bare, (client) => client.call(RPC_OPCODE.PING), 64, 1500));
-    results.sync.push(await drive(meta, (client, index) => client.get(`r${round}-${index}`), 1, 1000));
+    results.sync.push(await drive(meta, (client, index) => client.get(`r${run}-${index}`), 1, 1000));
+    results.rate.push(await fixedRate(meta, `rate${run}-`, 10_000, 2000));
     const batchSize = 128;
     const batch = await drive(
       meta,
       (client, index) =>
         client.call(
           RPC_OPCODE.BATCH_QUERY,
-          Array.from({ length: batchSize }, (_, item) => `r${round}-${index * batchSize + item}`),
+          Array.from({ length: batchSize }, (_, item) => `r${run}-${index * batchSize + item}`),
         ),
       8,
       1500,
@@ -119,8 +132,7 @@ async function rpcRuns() {
   }
   meta.close();
   bare.close();
-  await server.close();
-  await echo.close();
+  child.kill('SIGTERM');
   return results;
 }
 
@@ -188,6 +200,7 @@ const rows = [
     median(rpc.echo.map((r) => r.opsPerSecond)),
   ],
   ['RPC alloc p99 ms at that load', median(rpc.single.map((r) => r.p99)), median(rpc.echo.map((r) => r.p99))],
+  ['RPC alloc p99 ms at a fixed 10 000 ops/s (goal < 1 ms)', median(rpc.rate.map((r) => r.p99)), null],
   ['RPC get ops/s, 1 in flight (sync)', median(rpc.sync.map((r) => r.opsPerSecond)), null],
   ['RPC get p99 ms, 1 in flight', median(rpc.sync.map((r) => r.p99)), null],
   [
@@ -200,7 +213,7 @@ const rows = [
 const format = (value) =>
   value === null ? '—' : value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(3);
 const table = [
-  `memcache-hybrid, median of ${RUNS} runs, Node ${process.version}; peer = bare framed TCP echo (RPC) / bare fastify route (REST)`,
+  `memcache-hybrid, median of ${RUNS} runs, Node ${process.version}; peer = bare framed TCP echo (RPC) / bare fastify route (REST); RPC server in its own process`,
   '',
   '| measure | memcache-hybrid | peer | ratio |',
   '|---|---:|---:|---:|',
