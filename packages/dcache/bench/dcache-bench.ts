@@ -5,12 +5,20 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { getFreePort, type ManagedProcess, startProcess, waitFor } from '@kvforge/testing';
 import { Pool, request } from 'undici';
 import { DcacheClient, partitionOf } from '../src/index';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 2000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+// Bench knobs are flags (`pnpm bench -- --duration-ms 5000 --concurrency 64`); only apps read the environment.
+const { values: flags } = parseArgs({
+  options: {
+    'duration-ms': { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+  },
+});
+const DURATION_MS = Number(flags['duration-ms']);
+const CONCURRENCY = Number(flags.concurrency);
 const RUNS = 3;
 const KEYS = 5000;
 const BATCH = 100;

@@ -3,15 +3,20 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
 import { DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { parseRdb } from '../src/core/rdb/rdb-parser';
 import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
 import { Syncer } from '../src/syncer';
 
-const KEYS = Number(process.env.BENCH_KEYS ?? 300_000);
+// Bench knobs are flags (`pnpm bench -- --keys 1000000`); only apps read the environment.
+const { values: flags } = parseArgs({
+  options: { keys: { type: 'string', default: '300000' }, commands: { type: 'string', default: '200000' } },
+});
+const KEYS = Number(flags.keys);
 const VALUE_SIZE = 100;
-const STREAM_COMMANDS = Number(process.env.BENCH_COMMANDS ?? 200_000);
+const STREAM_COMMANDS = Number(flags.commands);
 const RUNS = 3;
 
 const median = (values: number[]): number =>
