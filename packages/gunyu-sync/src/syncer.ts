@@ -390,7 +390,7 @@ export class Syncer {
 
   private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
     const { options, counters } = this;
-    const parser = new RdbParser({ verifyChecksum: false });
+    const parser = new RdbParser();
     const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
     let functionsFlushed = false;
     try {
