@@ -1,21 +1,20 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeCommand, RequestScanner, RespProtocolError, RespWriter } from '@kvforge/resp';
-import { parseAddress } from '../core/address';
+import { encodeCommand, RequestScanner, RespProtocolError } from '@kvforge/resp';
 import type { BucketTable } from '../core/bucket-table';
 import { COMMAND_KINDS, type CommandSpec, CommandTable, MERGE_KINDS } from '../core/command-table';
 import { REDIS_COMMAND_VERSION } from '../core/command-table.generated';
 import type { KeyRewriter } from '../core/key-rewrite';
 import { BackendConnection, type BackendEvents } from './backend-connection';
 import { ClientConnection } from './client-connection';
-import { KeyPlacement } from './key-placement';
 import { NOT_SUPPORTED, runLocalCommand } from './local-commands';
 import { mergeReplies } from './merge-replies';
-import { writeMigrateHeader } from './migrate-command';
 import { DEFAULT_PROXY_RUNTIME_CONFIG, type ProxyRuntimeConfig } from './proxy-config';
 import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
 import { ReplySlot } from './reply-slot';
+import { RequestRouter, type RouterHost } from './request-router';
+import { WriteScheduler } from './write-scheduler';
 
 export interface ProxyLogger {
   info(details: object, message: string): void;
@@ -45,8 +44,6 @@ export const DEFAULT_KV_STORE_PROXY_OPTIONS = {
   maxQueryBufferBytes: 64 * 1024 * 1024,
 };
 
-const MIGRATE_TIMEOUT_MS = 5000;
-const EARLY_FLUSH_BYTES = 32 * 1024;
 const ERROR_PROTOCOL = Buffer.from('-ERR parse redis protocol failed\r\n');
 const ERROR_QPS = Buffer.from('-ERR reach qps limit\r\n');
 const ERROR_MAX_CLIENTS = Buffer.from('-ERR reach max number of clients\r\n');
@@ -62,32 +59,26 @@ const SILENT_LOGGER: ProxyLogger = { info() {}, warn() {} };
  * and stores it as `<bucket>_<key>`. Raw bytes are forwarded with only the key rewritten; requests are
  * batched per backend per turn; replies return in request order per client.
  */
-export class KvStoreProxy implements BackendEvents {
+export class KvStoreProxy implements BackendEvents, RouterHost {
   readonly namespace: string;
   readonly commands = new CommandTable();
   readonly stats: ProxyStats;
-  private readonly placement = new KeyPlacement();
   readonly config: ProxyRuntimeConfig;
   private readonly options: typeof DEFAULT_KV_STORE_PROXY_OPTIONS & KvStoreProxyOptions;
   private readonly logger: ProxyLogger;
   private readonly server: Server;
   private readonly inlineScanner = new RequestScanner();
-  /** Builds requests that must wait (behind a MIGRATE) before they go to their backend. */
-  private readonly scratch = new RespWriter();
   private readonly limiter: QpsLimiter;
-  private table: BucketTable | undefined;
-  private bucketBackends: BackendConnection[] = [];
   private readonly backends = new Map<string, BackendConnection>();
+  private readonly router: RequestRouter;
+  private readonly writes: WriteScheduler;
   private readonly clients = new Set<ClientConnection>();
   private nextClientId = 1;
-  private dirtyClients: ClientConnection[] = [];
-  private dirtyBackends: BackendConnection[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastTick = performance.now();
   /** Cached per read event: one clock read per batch. */
-  private now = performance.now();
+  now = performance.now();
   private listening = false;
-  private flushScheduled = false;
 
   constructor(options: KvStoreProxyOptions) {
     this.options = { ...DEFAULT_KV_STORE_PROXY_OPTIONS, ...options };
@@ -96,20 +87,22 @@ export class KvStoreProxy implements BackendEvents {
     this.config = { ...DEFAULT_PROXY_RUNTIME_CONFIG, ...options.config };
     this.stats = new ProxyStats(this.commands);
     this.limiter = new QpsLimiter(this.config.max_qps);
+    this.router = new RequestRouter(this, this.backends);
+    this.writes = new WriteScheduler(this.options.maxPendingPerClient);
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
 
   /** Logical-delete patterns (the del/add_key_patten endpoints). */
   get keyRewriter(): KeyRewriter {
-    return this.placement.keyRewriter;
+    return this.router.placement.keyRewriter;
   }
 
   get tableVersion(): number {
-    return this.table?.version ?? 0;
+    return this.router.table?.version ?? 0;
   }
 
   get currentTable(): BucketTable | undefined {
-    return this.table;
+    return this.router.table;
   }
 
   get clientCount(): number {
@@ -124,10 +117,11 @@ export class KvStoreProxy implements BackendEvents {
 
   /** Installs a table; a version the proxy already has is ignored. Returns true when applied. */
   setTable(table: BucketTable): boolean {
-    if (this.table && this.table.version === table.version) return false;
-    const previous = this.table;
-    this.table = table;
-    this.placement.setBucketCount(table.owners.length);
+    const router = this.router;
+    if (router.table && router.table.version === table.version) return false;
+    const previous = router.table;
+    router.table = table;
+    router.placement.setBucketCount(table.owners.length);
     const used = new Set(table.owners);
     if (table.migratingServerAddr) used.add(table.migratingServerAddr);
     for (const address of used) {
@@ -138,7 +132,7 @@ export class KvStoreProxy implements BackendEvents {
         );
       }
     }
-    this.bucketBackends = table.owners.map((address) => this.backends.get(address)!);
+    router.bucketBackends = table.owners.map((address) => this.backends.get(address)!);
     for (const [address, backend] of this.backends) {
       if (!used.has(address)) {
         this.backends.delete(address);
@@ -212,7 +206,7 @@ export class KvStoreProxy implements BackendEvents {
       '',
       '# Proxy',
       `bucket_table_version:${this.tableVersion}`,
-      `bucket_count:${this.table?.owners.length ?? 0}`,
+      `bucket_count:${this.router.table?.owners.length ?? 0}`,
       `backends:${[...this.backends.values()].map((backend) => `${backend.address}=${backend.state}`).join(',')}`,
       '',
     ];
@@ -242,7 +236,7 @@ export class KvStoreProxy implements BackendEvents {
         else {
           backend.output.writeRaw(followUp.request);
           backend.expect(followUp.target, followUp.part);
-          this.markBackend(backend);
+          this.writes.markBackend(backend);
         }
       }
       return;
@@ -267,21 +261,9 @@ export class KvStoreProxy implements BackendEvents {
 
   afterRead(): void {
     this.now = performance.now();
-    this.flushClients();
-    if (this.dirtyBackends.length > 0) this.scheduleFlush();
+    this.writes.flushClients();
+    if (this.writes.hasDirtyBackends) this.writes.schedule();
   }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flushAll);
-  }
-
-  private readonly flushAll = (): void => {
-    this.flushScheduled = false;
-    this.flushBackends();
-    this.flushClients();
-  };
 
   log(level: 'info' | 'warn', message: string, details: Record<string, unknown>): void {
     this.logger[level](details, message);
@@ -303,12 +285,7 @@ export class KvStoreProxy implements BackendEvents {
     );
     this.clients.add(client);
     socket.on('data', (chunk: Buffer) => this.onClientData(client, chunk));
-    socket.on('drain', () => {
-      if (client.paused && client.slots.length < this.options.maxPendingPerClient) {
-        client.paused = false;
-        socket.resume();
-      }
-    });
+    socket.on('drain', () => this.writes.onDrain(client));
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.clients.delete(client);
@@ -346,13 +323,8 @@ export class KvStoreProxy implements BackendEvents {
       input.consumeTo(start);
       if (input.length > this.options.maxQueryBufferBytes) this.protocolError(client);
     }
-    // Backend writes of every client read in this loop iteration go out together (setImmediate runs
-    // after the poll phase): one write per backend per turn, even with many unpipelined clients.
-    this.scheduleFlush();
-    if (client.slots.length >= this.options.maxPendingPerClient && !client.paused) {
-      client.paused = true;
-      client.socket.pause();
-    }
+    this.writes.schedule();
+    this.writes.throttle(client);
   }
 
   private protocolError(client: ClientConnection): void {
@@ -364,15 +336,16 @@ export class KvStoreProxy implements BackendEvents {
     client.closing = true;
   }
 
-  private push(client: ClientConnection, slot: ReplySlot): void {
+  push(client: ClientConnection, slot: ReplySlot): void {
     client.slots.push(slot);
-    if (slot.done && !client.dirty) {
-      client.dirty = true;
-      this.dirtyClients.push(client);
-    }
+    if (slot.done) this.writes.markClient(client);
   }
 
-  private answer(client: ClientConnection, spec: CommandSpec, reply: Buffer, isError: boolean): void {
+  markBackend(backend: BackendConnection): void {
+    this.writes.markBackend(backend);
+  }
+
+  answer(client: ClientConnection, spec: CommandSpec, reply: Buffer, isError: boolean): void {
     const slot = new ReplySlot(client, spec.id, this.now);
     slot.complete(reply, isError);
     this.stats.record(spec.id, 0, this.config.slow_cmd_time * 1000, isError);
@@ -387,49 +360,7 @@ export class KvStoreProxy implements BackendEvents {
       this.config.slow_cmd_time * 1000,
       isError,
     );
-    const client = slot.client;
-    if (!client.dirty && !client.closing) {
-      client.dirty = true;
-      this.dirtyClients.push(client);
-    }
-  }
-
-  private flushClients(): void {
-    const clients = this.dirtyClients;
-    if (clients.length === 0) return;
-    this.dirtyClients = [];
-    for (const client of clients) {
-      client.flush();
-      if (
-        client.paused &&
-        client.slots.length < this.options.maxPendingPerClient / 2 &&
-        client.socket.writableLength < 16 * 1024 * 1024
-      ) {
-        client.paused = false;
-        client.socket.resume();
-      } else if (!client.paused && client.socket.writableLength >= 16 * 1024 * 1024) {
-        // A client that does not read its replies stops being read (bounded memory).
-        client.paused = true;
-        client.socket.pause();
-      }
-    }
-  }
-
-  private flushBackends(): void {
-    const backends = this.dirtyBackends;
-    if (backends.length === 0) return;
-    this.dirtyBackends = [];
-    for (const backend of backends) backend.flush();
-  }
-
-  private markBackend(backend: BackendConnection): void {
-    if (!backend.dirty) {
-      backend.dirty = true;
-      this.dirtyBackends.push(backend);
-    }
-    // A large batch goes out early: it is already one big write, and it bounds the memory one
-    // backend's batch can hold within a turn.
-    if (backend.output.length >= EARLY_FLUSH_BYTES) backend.flush();
+    if (!slot.client.closing) this.writes.markClient(slot.client);
   }
 
   // ---- routing ----
@@ -488,7 +419,7 @@ export class KvStoreProxy implements BackendEvents {
       if (slot.closeAfter) client.closing = true;
       return;
     }
-    const table = this.table;
+    const table = this.router.table;
     if (!table) {
       this.answer(client, spec, ERROR_NO_TABLE, true);
       return;
@@ -498,7 +429,7 @@ export class KvStoreProxy implements BackendEvents {
         this.answer(client, spec, NOT_SUPPORTED, true);
         return;
       }
-      this.routeSingle(client, spec, buffer, start, end, scanner, table);
+      this.router.routeSingle(client, spec, buffer, start, end, scanner, table);
       return;
     }
     if (spec.kind === COMMAND_KINDS.SPLIT) {
@@ -511,10 +442,10 @@ export class KvStoreProxy implements BackendEvents {
         );
         return;
       }
-      this.routeSplit(client, spec, buffer, scanner);
+      this.router.routeSplit(client, spec, buffer, scanner);
       return;
     }
-    this.routeBroadcast(client, spec);
+    this.router.routeBroadcast(client, spec);
   }
 
   /** An inline command (`PING\r\n`) is re-encoded as a multibulk and dispatched as one. */
@@ -527,182 +458,6 @@ export class KvStoreProxy implements BackendEvents {
     const inline = this.inlineScanner;
     const end = inline.scan(encoded, 0, encoded.length);
     if (end > 0) this.dispatch(client, encoded, 0, end, inline);
-  }
-
-  private routeSingle(
-    client: ClientConnection,
-    spec: CommandSpec,
-    buffer: Buffer,
-    start: number,
-    end: number,
-    scanner: RequestScanner,
-    table: BucketTable,
-  ): void {
-    const starts = scanner.argumentStarts;
-    const ends = scanner.argumentEnds;
-    const keyStart = starts[1]!;
-    const keyEnd = ends[1]!;
-    const bucket = this.placement.bucketOf(buffer, keyStart, keyEnd);
-    const rewritten = this.placement.rewritten;
-    const migrating = bucket === table.migratingBucketId;
-    const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
-    const source = this.bucketBackends[bucket]!;
-    if (!backend?.accepting || (migrating && !source.accepting)) {
-      this.stats.backendErrors++;
-      this.answer(client, spec, BackendConnection.downError, true);
-      return;
-    }
-    const slot = new ReplySlot(client, spec.id, this.now);
-    this.push(client, slot);
-    // Header and command name as sent, the rewritten key, then the remaining arguments as sent.
-    const writer = migrating ? this.scratch : backend.output;
-    writer.writeRaw(buffer, start, ends[0]! + 2);
-    this.placement.writeKey(writer, bucket, buffer, keyStart, keyEnd, rewritten);
-    writer.writeRaw(buffer, keyEnd + 2, end);
-    if (migrating) {
-      const request = this.scratch.take();
-      this.sendMigrate(source, [{ bucket, start: keyStart, end: keyEnd, rewritten }], buffer, {
-        backend,
-        request,
-        target: slot,
-        part: 0,
-      });
-      return;
-    }
-    backend.expect(slot, 0);
-    this.markBackend(backend);
-  }
-
-  /** The destination of the migrating bucket (undefined when none). */
-  private get migrationTarget(): BackendConnection | undefined {
-    const address = this.table?.migratingServerAddr;
-    return address ? this.backends.get(address) : undefined;
-  }
-
-  /**
-   * Migrate-on-access: `MIGRATE host port "" 0 timeout [AUTH pw] KEYS k…` to the bucket's old owner,
-   * and only once it answered (OK, or NOKEY when the keys already moved) the real request goes to the
-   * destination — so it never runs before its keys arrived. An error reply fails the request.
-   */
-  private sendMigrate(
-    source: BackendConnection,
-    keys: { bucket: number; start: number; end: number; rewritten: Buffer | undefined }[],
-    buffer: Buffer,
-    followUp: NonNullable<ReplySlot['followUp']>,
-  ): void {
-    const destination = parseAddress(this.table!.migratingServerAddr)!;
-    const writer = source.output;
-    writeMigrateHeader(writer, destination, this.config.redis_password, keys.length, MIGRATE_TIMEOUT_MS);
-    for (const key of keys)
-      this.placement.writeKey(writer, key.bucket, buffer, key.start, key.end, key.rewritten);
-    const step = new ReplySlot(followUp.target.client, followUp.target.commandId, this.now);
-    step.followUp = followUp;
-    source.expect(step, 0);
-    this.markBackend(source);
-  }
-
-  private routeSplit(
-    client: ClientConnection,
-    spec: CommandSpec,
-    buffer: Buffer,
-    scanner: RequestScanner,
-  ): void {
-    const table = this.table!;
-    const argc = scanner.argumentCount;
-    const starts = scanner.argumentStarts;
-    const ends = scanner.argumentEnds;
-    const step = spec.step;
-    const keyCount = (argc - 1) / step;
-    const groups = new Map<
-      BackendConnection,
-      { bucket: number; index: number; rewritten: Buffer | undefined }[]
-    >();
-    // Keys of a migrating bucket go to its destination, after a MIGRATE of those keys from the old owner.
-    let migratingKeys:
-      | { bucket: number; start: number; end: number; rewritten: Buffer | undefined }[]
-      | undefined;
-    for (let ordinal = 0; ordinal < keyCount; ordinal++) {
-      const index = 1 + ordinal * step;
-      const bucket = this.placement.bucketOf(buffer, starts[index]!, ends[index]!);
-      const key = this.placement.rewritten;
-      const migrating = bucket === table.migratingBucketId;
-      const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
-      if (migrating) {
-        migratingKeys ??= [];
-        migratingKeys.push({ bucket, start: starts[index]!, end: ends[index]!, rewritten: key });
-      }
-      if (!backend?.accepting || (migrating && !this.bucketBackends[bucket]!.accepting)) {
-        this.stats.backendErrors++;
-        this.answer(client, spec, BackendConnection.downError, true);
-        return;
-      }
-      let group = groups.get(backend);
-      if (!group) {
-        group = [];
-        groups.set(backend, group);
-      }
-      group.push({ bucket, index, rewritten: key });
-    }
-    const slot = new ReplySlot(client, spec.id, this.now);
-    slot.merge = spec.merge;
-    slot.pendingParts = groups.size;
-    slot.keyCount = keyCount;
-    slot.partReplies = new Array(groups.size);
-    if (spec.merge === MERGE_KINDS.ARRAY) slot.partIndexes = [];
-    this.push(client, slot);
-    const name = buffer.subarray(starts[0]!, ends[0]!);
-    let part = 0;
-    const migrationTarget = migratingKeys ? this.migrationTarget : undefined;
-    for (const [backend, keys] of groups) {
-      const deferred = backend === migrationTarget;
-      const writer = deferred ? this.scratch : backend.output;
-      writer.writeArrayHeader(1 + keys.length * step);
-      writer.writeBulk(name);
-      for (const { bucket, index, rewritten } of keys) {
-        this.placement.writeKey(writer, bucket, buffer, starts[index]!, ends[index]!, rewritten);
-        // MSET: the value follows its key as sent (header, bytes, CRLF).
-        for (let extra = 1; extra < step; extra++) {
-          const valueIndex = index + extra;
-          writer.writeRaw(buffer, ends[valueIndex - 1]! + 2, ends[valueIndex]! + 2);
-        }
-      }
-      if (slot.partIndexes) slot.partIndexes.push(keys.map(({ index }) => (index - 1) / step));
-      if (deferred) {
-        const source = this.bucketBackends[table.migratingBucketId]!;
-        this.sendMigrate(source, migratingKeys!, buffer, {
-          backend,
-          request: this.scratch.take(),
-          target: slot,
-          part,
-        });
-      } else {
-        backend.expect(slot, part);
-        this.markBackend(backend);
-      }
-      part++;
-    }
-  }
-
-  private routeBroadcast(client: ClientConnection, spec: CommandSpec): void {
-    const migrationTarget = this.migrationTarget;
-    const targets = [
-      ...new Set(migrationTarget ? [...this.bucketBackends, migrationTarget] : this.bucketBackends),
-    ];
-    if (targets.some((backend) => !backend.accepting)) {
-      this.stats.backendErrors++;
-      this.answer(client, spec, BackendConnection.downError, true);
-      return;
-    }
-    const slot = new ReplySlot(client, spec.id, this.now);
-    slot.merge = MERGE_KINDS.SUM;
-    slot.pendingParts = targets.length;
-    slot.partReplies = new Array(targets.length);
-    this.push(client, slot);
-    targets.forEach((backend, part) => {
-      backend.output.writeCommand([spec.name]);
-      backend.expect(slot, part);
-      this.markBackend(backend);
-    });
   }
 
   /** A backend no longer in the table is closed once its in-flight requests are answered. */
@@ -739,6 +494,6 @@ export class KvStoreProxy implements BackendEvents {
         if (client.slots.length === 0 && wall - client.lastActive > idleMs) client.socket.destroy();
       }
     }
-    this.flushClients();
+    this.writes.flushClients();
   }
 }

@@ -1,0 +1,216 @@
+import type { RequestScanner } from '@kvforge/resp';
+import { RespWriter } from '@kvforge/resp';
+import { parseAddress } from '../core/address';
+import type { BucketTable } from '../core/bucket-table';
+import { type CommandSpec, MERGE_KINDS } from '../core/command-table';
+import { BackendConnection } from './backend-connection';
+import type { ClientConnection } from './client-connection';
+import { KeyPlacement } from './key-placement';
+import { writeMigrateHeader } from './migrate-command';
+import type { ProxyRuntimeConfig } from './proxy-config';
+import type { ProxyStats } from './proxy-stats';
+import { ReplySlot } from './reply-slot';
+
+const MIGRATE_TIMEOUT_MS = 5000;
+
+/** What the router needs from the proxy that owns it. */
+export interface RouterHost {
+  /** Clock of the current read batch (ms, performance.now). */
+  readonly now: number;
+  readonly stats: ProxyStats;
+  readonly config: ProxyRuntimeConfig;
+  /** Queues an immediate reply (error) for the client, in order. */
+  answer(client: ClientConnection, spec: CommandSpec, reply: Buffer, isError: boolean): void;
+  /** Queues a slot that a backend will fill, in order. */
+  push(client: ClientConnection, slot: ReplySlot): void;
+  markBackend(backend: BackendConnection): void;
+}
+
+/**
+ * Key routing: single-key requests, multi-key split (one sub-request per backend, merged by the
+ * slot), broadcasts, and migrate-on-access for the migrating bucket. Owns the installed table and
+ * the bucket → backend array; the proxy owns the backend connections themselves.
+ */
+export class RequestRouter {
+  readonly placement = new KeyPlacement();
+  table: BucketTable | undefined;
+  bucketBackends: BackendConnection[] = [];
+  /** Builds requests that must wait (behind a MIGRATE) before they go to their backend. */
+  private readonly scratch = new RespWriter();
+
+  constructor(
+    private readonly host: RouterHost,
+    private readonly backends: Map<string, BackendConnection>,
+  ) {}
+
+  routeSingle(
+    client: ClientConnection,
+    spec: CommandSpec,
+    buffer: Buffer,
+    start: number,
+    end: number,
+    scanner: RequestScanner,
+    table: BucketTable,
+  ): void {
+    const starts = scanner.argumentStarts;
+    const ends = scanner.argumentEnds;
+    const keyStart = starts[1]!;
+    const keyEnd = ends[1]!;
+    const bucket = this.placement.bucketOf(buffer, keyStart, keyEnd);
+    const rewritten = this.placement.rewritten;
+    const migrating = bucket === table.migratingBucketId;
+    const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
+    const source = this.bucketBackends[bucket]!;
+    if (!backend?.accepting || (migrating && !source.accepting)) {
+      this.host.stats.backendErrors++;
+      this.host.answer(client, spec, BackendConnection.downError, true);
+      return;
+    }
+    const slot = new ReplySlot(client, spec.id, this.host.now);
+    this.host.push(client, slot);
+    // Header and command name as sent, the rewritten key, then the remaining arguments as sent.
+    const writer = migrating ? this.scratch : backend.output;
+    writer.writeRaw(buffer, start, ends[0]! + 2);
+    this.placement.writeKey(writer, bucket, buffer, keyStart, keyEnd, rewritten);
+    writer.writeRaw(buffer, keyEnd + 2, end);
+    if (migrating) {
+      const request = this.scratch.take();
+      this.sendMigrate(source, [{ bucket, start: keyStart, end: keyEnd, rewritten }], buffer, {
+        backend,
+        request,
+        target: slot,
+        part: 0,
+      });
+      return;
+    }
+    backend.expect(slot, 0);
+    this.host.markBackend(backend);
+  }
+
+  /** The destination of the migrating bucket (undefined when none). */
+  get migrationTarget(): BackendConnection | undefined {
+    const address = this.table?.migratingServerAddr;
+    return address ? this.backends.get(address) : undefined;
+  }
+
+  /**
+   * Migrate-on-access: `MIGRATE host port "" 0 timeout [AUTH pw] KEYS k…` to the bucket's old owner,
+   * and only once it answered (OK, or NOKEY when the keys already moved) the real request goes to the
+   * destination — so it never runs before its keys arrived. An error reply fails the request.
+   */
+  private sendMigrate(
+    source: BackendConnection,
+    keys: { bucket: number; start: number; end: number; rewritten: Buffer | undefined }[],
+    buffer: Buffer,
+    followUp: NonNullable<ReplySlot['followUp']>,
+  ): void {
+    const destination = parseAddress(this.table!.migratingServerAddr)!;
+    const writer = source.output;
+    writeMigrateHeader(writer, destination, this.host.config.redis_password, keys.length, MIGRATE_TIMEOUT_MS);
+    for (const key of keys)
+      this.placement.writeKey(writer, key.bucket, buffer, key.start, key.end, key.rewritten);
+    const step = new ReplySlot(followUp.target.client, followUp.target.commandId, this.host.now);
+    step.followUp = followUp;
+    source.expect(step, 0);
+    this.host.markBackend(source);
+  }
+
+  routeSplit(client: ClientConnection, spec: CommandSpec, buffer: Buffer, scanner: RequestScanner): void {
+    const table = this.table!;
+    const argc = scanner.argumentCount;
+    const starts = scanner.argumentStarts;
+    const ends = scanner.argumentEnds;
+    const step = spec.step;
+    const keyCount = (argc - 1) / step;
+    const groups = new Map<
+      BackendConnection,
+      { bucket: number; index: number; rewritten: Buffer | undefined }[]
+    >();
+    // Keys of a migrating bucket go to its destination, after a MIGRATE of those keys from the old owner.
+    let migratingKeys:
+      | { bucket: number; start: number; end: number; rewritten: Buffer | undefined }[]
+      | undefined;
+    for (let ordinal = 0; ordinal < keyCount; ordinal++) {
+      const index = 1 + ordinal * step;
+      const bucket = this.placement.bucketOf(buffer, starts[index]!, ends[index]!);
+      const key = this.placement.rewritten;
+      const migrating = bucket === table.migratingBucketId;
+      const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
+      if (migrating) {
+        migratingKeys ??= [];
+        migratingKeys.push({ bucket, start: starts[index]!, end: ends[index]!, rewritten: key });
+      }
+      if (!backend?.accepting || (migrating && !this.bucketBackends[bucket]!.accepting)) {
+        this.host.stats.backendErrors++;
+        this.host.answer(client, spec, BackendConnection.downError, true);
+        return;
+      }
+      let group = groups.get(backend);
+      if (!group) {
+        group = [];
+        groups.set(backend, group);
+      }
+      group.push({ bucket, index, rewritten: key });
+    }
+    const slot = new ReplySlot(client, spec.id, this.host.now);
+    slot.merge = spec.merge;
+    slot.pendingParts = groups.size;
+    slot.keyCount = keyCount;
+    slot.partReplies = new Array(groups.size);
+    if (spec.merge === MERGE_KINDS.ARRAY) slot.partIndexes = [];
+    this.host.push(client, slot);
+    const name = buffer.subarray(starts[0]!, ends[0]!);
+    let part = 0;
+    const migrationTarget = migratingKeys ? this.migrationTarget : undefined;
+    for (const [backend, keys] of groups) {
+      const deferred = backend === migrationTarget;
+      const writer = deferred ? this.scratch : backend.output;
+      writer.writeArrayHeader(1 + keys.length * step);
+      writer.writeBulk(name);
+      for (const { bucket, index, rewritten } of keys) {
+        this.placement.writeKey(writer, bucket, buffer, starts[index]!, ends[index]!, rewritten);
+        // MSET: the value follows its key as sent (header, bytes, CRLF).
+        for (let extra = 1; extra < step; extra++) {
+          const valueIndex = index + extra;
+          writer.writeRaw(buffer, ends[valueIndex - 1]! + 2, ends[valueIndex]! + 2);
+        }
+      }
+      if (slot.partIndexes) slot.partIndexes.push(keys.map(({ index }) => (index - 1) / step));
+      if (deferred) {
+        const source = this.bucketBackends[table.migratingBucketId]!;
+        this.sendMigrate(source, migratingKeys!, buffer, {
+          backend,
+          request: this.scratch.take(),
+          target: slot,
+          part,
+        });
+      } else {
+        backend.expect(slot, part);
+        this.host.markBackend(backend);
+      }
+      part++;
+    }
+  }
+
+  routeBroadcast(client: ClientConnection, spec: CommandSpec): void {
+    const migrationTarget = this.migrationTarget;
+    const targets = [
+      ...new Set(migrationTarget ? [...this.bucketBackends, migrationTarget] : this.bucketBackends),
+    ];
+    if (targets.some((backend) => !backend.accepting)) {
+      this.host.stats.backendErrors++;
+      this.host.answer(client, spec, BackendConnection.downError, true);
+      return;
+    }
+    const slot = new ReplySlot(client, spec.id, this.host.now);
+    slot.merge = MERGE_KINDS.SUM;
+    slot.pendingParts = targets.length;
+    slot.partReplies = new Array(targets.length);
+    this.host.push(client, slot);
+    targets.forEach((backend, part) => {
+      backend.output.writeCommand([spec.name]);
+      backend.expect(slot, part);
+      this.host.markBackend(backend);
+    });
+  }
+}
