@@ -22,6 +22,8 @@ export const metaServiceConfigSchema = z
       .int()
       .positive()
       .default(64 * 1024 * 1024),
+    /** The /metadata file (atomic rename + fsync); empty = in memory only. */
+    'ock.mmc.meta_service.metadata_path': z.string().default(''),
     /** Segments to mount at start, `rank:HBM|DRAM:size` (demo and tests; local services mount over RPC). */
     'ock.mmc.mount': z.string().default(''),
   })

@@ -7,6 +7,7 @@ import {
   runMain,
 } from '@kvforge/common-http';
 import {
+  FileMetadataStore,
   MEDIUM,
   MEMCACHE_ERROR_ENVELOPE,
   MetaRpcServer,
@@ -72,9 +73,11 @@ runMain(async () => {
     throw new Error(`ock.mmc.meta_service.metrics_url: only http:// is supported, got ${metricsUrl}`);
   const app = createHttpServer({ logger, errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
   const advertised = httpUrl.origin;
+  const metadataPath = config['ock.mmc.meta_service.metadata_path'];
   await app.register(memcacheRestPlugin, {
     service,
     ha: () => standaloneHaSnapshot(advertised),
+    ...(metadataPath ? { metadata: new FileMetadataStore(metadataPath) } : {}),
   });
   await app.listen({ host: httpUrl.hostname, port: Number(httpUrl.port || 80) });
   logger.info({ rpc: config['ock.mmc.meta_service_url'], http: httpUrl.origin }, 'meta service ready');

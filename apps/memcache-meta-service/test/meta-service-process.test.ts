@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BLOB_ACTION, MEDIUM, MetaRpcClient, MMC } from '@kvforge/memcache-hybrid';
-import { getFreePort, startProcess } from '@kvforge/testing';
+import { getFreePort, makeTempDirectory, removeDirectory, startProcess } from '@kvforge/testing';
 import { describe, expect, it } from 'vitest';
 
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
@@ -53,6 +54,51 @@ describe('memcache-meta-service binary (real process)', () => {
       await service.stop();
     }
     expect(await service.exited).toBe(0);
+  });
+
+  it('keeps /metadata across a restart with ock.mmc.meta_service.metadata_path', async () => {
+    const directory = makeTempDirectory('mmc-metadata');
+    const start = async (httpPort: number) =>
+      startProcess({
+        name: 'memcache-meta-service',
+        command: 'node',
+        args: [
+          '--import',
+          'tsx',
+          '--conditions=@kvforge/source',
+          'src/main.ts',
+          `--ock.mmc.meta_service_url=tcp://127.0.0.1:${await getFreePort()}`,
+          `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
+          `--ock.mmc.meta_service.metadata_path=${join(directory, 'metadata.json')}`,
+          '--ock.mmc.log_level=warn',
+        ],
+        cwd: appDirectory,
+        readyWhen: { port: httpPort },
+      });
+    try {
+      const firstPort = await getFreePort();
+      const first = await start(firstPort);
+      try {
+        const put = await fetch(`http://127.0.0.1:${firstPort}/metadata?key=model`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'qwen-72b {"tp":8}',
+        });
+        expect(await put.text()).toBe('metadata updated');
+      } finally {
+        await first.stop();
+      }
+      const secondPort = await getFreePort();
+      const second = await start(secondPort);
+      try {
+        const get = await fetch(`http://127.0.0.1:${secondPort}/metadata?key=model`);
+        expect(await get.text()).toBe('qwen-72b {"tp":8}');
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      removeDirectory(directory);
+    }
   });
 
   it('refuses an invalid config before listening, naming the key', () => {

@@ -33,6 +33,7 @@ export {
   memcacheRestPlugin,
   standaloneHaSnapshot,
 } from './http/memcache-rest-plugin';
+export { FileMetadataStore, type MetadataStore } from './metadata/file-metadata-store';
 export { MetaRpcClient } from './rpc/meta-rpc-client';
 export { MetaRpcServer, type MetaRpcServerOptions } from './rpc/meta-rpc-server';
 export {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MEDIUM, MEDIUM_NAMES, type Medium, MMC } from '../core/codes';
 import type { KeyInfo, MetaService } from '../core/meta-service';
 import { renderPrometheus, renderSummary } from '../core/render-metrics';
+import type { MetadataStore } from '../metadata/file-metadata-store';
 import { errorBody, MESSAGES, MmcHttpError } from './error-envelope';
 
 export interface HaSnapshot {
@@ -21,8 +22,8 @@ export interface MemcacheRestOptions {
   service: MetaService;
   /** HA view; a standalone meta service is the leader of itself (see README). */
   ha: () => HaSnapshot;
-  /** The /metadata key-value store (raw values). */
-  metadata?: Map<string, Buffer>;
+  /** The /metadata key-value store (raw values): a `FileMetadataStore`, or in memory (a Map) by default. */
+  metadata?: MetadataStore;
   now?: () => Date;
 }
 
@@ -33,7 +34,7 @@ const PROMETHEUS = 'text/plain; version=0.0.4';
 /** All 24 REST endpoints of the memcache-hybrid spec. Register without fastify-plugin: it owns its body parser. */
 export async function memcacheRestPlugin(app: FastifyInstance, options: MemcacheRestOptions): Promise<void> {
   const { service } = options;
-  const metadata = options.metadata ?? new Map<string, Buffer>();
+  const metadata: MetadataStore = options.metadata ?? new Map<string, Buffer>();
   const now = options.now ?? (() => new Date());
 
   // Metadata values are stored byte for byte, whatever the content type (curl --data sends a form type).
