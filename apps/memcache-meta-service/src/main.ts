@@ -26,7 +26,7 @@ const COMMAND_LINE = {
     'Keys: ock.mmc.meta_service_url (tcp://127.0.0.1:5000), ock.mmc.meta_service.metrics_url (http://127.0.0.1:8000),\n' +
     'ock.mmc.evict_threshold_high (90), ock.mmc.evict_threshold_low (80), ock.mmc.log_level (info), ock.mmc.lease_ms (2000),\n' +
     'ock.mmc.allocated_timeout_ms (30000), ock.mmc.ptracer.enable (true), ock.mmc.rpc.max_frame_bytes (64 MiB),\n' +
-    'ock.mmc.mount (e.g. 0:DRAM:1GB,1:HBM:512MB).',
+    'ock.mmc.mount (e.g. 0:DRAM:1GB,1:HBM:512MB), ock.mmc.meta_service.metadata_path (empty = /metadata in memory).',
   flags: {
     config: { type: 'string', description: 'Config file of key = value lines', valueName: 'FILE' },
   },
