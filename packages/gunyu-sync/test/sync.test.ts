@@ -130,7 +130,8 @@ describe('Syncer (standalone → standalone, transaction mode)', () => {
       const probe = to.client();
       try {
         await waitFor(async () => (await probe.get('keep:after-restart')) === 'f', {
-          timeoutMs: 15_000,
+          // Reconnect back-off plus a disk-based full sync: generous, for a loaded CI machine.
+          timeoutMs: 40_000,
           message: 'after source restart',
         });
       } catch (error) {
@@ -148,7 +149,7 @@ describe('Syncer (standalone → standalone, transaction mode)', () => {
     } finally {
       await Promise.all([from.stop(), to.stop()]);
     }
-  }, 90_000);
+  }, 150_000);
 
   it('waits while the target is down and converges once it is back', async () => {
     const [from, to] = await Promise.all([startRedis(), startRedis()]);
