@@ -150,6 +150,10 @@ async function main(): Promise<void> {
   const migrator = new BucketMigrator(configServer, { redisPassword: config.redisPassword });
   await app.register(configServerPlugin, { configServer, migrator, maxWatchMs: config.maxWatchMs });
   await app.listen({ host: config.host, port: config.httpPort });
+  // A migration the previous run left in flight (persisted in the store) continues now.
+  for (const job of migrator.resume()) {
+    logger.info({ namespace: job.namespace, remaining: job.remaining_buckets }, 'migration resumed');
+  }
   logger.info(
     { port: config.httpPort, dataDir: config.dataDir, namespaces: configServer.namespaceList() },
     'config server listening',

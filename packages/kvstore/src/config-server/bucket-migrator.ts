@@ -13,6 +13,11 @@ export interface BucketMigratorOptions {
   migrateTimeoutMs?: number;
   /** Longest wait for every online proxy to poll the new table version. @default 30000 */
   proxyAckTimeoutMs?: number;
+  /**
+   * Called after each MIGRATE batch, before the next SCAN (tests use it to stop a job mid-bucket
+   * deterministically; a rejection fails the job and leaves it persisted for a resume).
+   */
+  onBatch?: (progress: { namespace: string; bucket: number; movedKeys: number }) => void | Promise<void>;
 }
 
 export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
@@ -20,6 +25,7 @@ export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
   batchSize: 1000,
   migrateTimeoutMs: 5000,
   proxyAckTimeoutMs: 30_000,
+  onBatch: undefined as BucketMigratorOptions['onBatch'],
 };
 
 export interface MigrationStatus {
@@ -112,12 +118,42 @@ export class BucketMigrator {
       moved_keys: 0,
       error: '',
     };
-    this.statuses.set(namespace, status);
+    this.launch(status, buckets);
+    return status;
+  }
+
+  /**
+   * Restarts the jobs the ConfigServer persisted (it was stopped or crashed mid-migration). A bucket
+   * already marked migrating is not marked again: its SCAN + MIGRATE pass simply runs again, which is
+   * idempotent (keys already on the destination are not on the source any more).
+   */
+  resume(): MigrationStatus[] {
+    if (!this.server.isMaster) return [];
+    const resumed: MigrationStatus[] = [];
+    for (const job of this.server.migrationJobs()) {
+      if (this.statuses.get(job.namespace)?.state === 'running') continue;
+      const status: MigrationStatus = {
+        namespace: job.namespace,
+        state: 'running',
+        remaining_buckets: job.buckets.length,
+        current_bucket: NO_MIGRATING_BUCKET,
+        destination: job.destination,
+        moved_keys: job.movedKeys,
+        error: '',
+      };
+      this.launch(status, job.buckets);
+      resumed.push(status);
+    }
+    return resumed;
+  }
+
+  private launch(status: MigrationStatus, buckets: number[]): void {
+    this.statuses.set(status.namespace, status);
     void this.run(status, buckets).catch((error: unknown) => {
+      // The persisted job stays: the table still marks the bucket migrating, and a restart resumes it.
       status.state = 'failed';
       status.error = error instanceof Error ? error.message : String(error);
     });
-    return status;
   }
 
   /** data_store scale-out: the buckets `scale_cache_cluster add` would give the new server, moved online. */
@@ -147,36 +183,48 @@ export class BucketMigrator {
   }
 
   private async run(status: MigrationStatus, buckets: number[]): Promise<void> {
+    const job = {
+      namespace: status.namespace,
+      destination: status.destination,
+      buckets: [...buckets],
+      movedKeys: status.moved_keys,
+    };
+    await this.server.saveMigrationJob(job);
     for (const bucket of buckets) {
       const table = this.server.getTable(status.namespace);
       status.current_bucket = bucket;
-      if (table.owners[bucket] === status.destination) {
-        status.remaining_buckets--;
-        continue;
+      if (table.owners[bucket] !== status.destination) {
+        const source = table.owners[bucket]!;
+        // Resumed in the middle of this bucket: it is already marked migrating to this destination.
+        const resumedMidBucket =
+          table.migratingBucketId === bucket && table.migratingServerAddr === status.destination;
+        const started = resumedMidBucket
+          ? table
+          : await this.server.updateTable(status.namespace, (current) =>
+              startMigration(current, bucket, status.destination),
+            );
+        await this.waitForProxies(status.namespace, started.version);
+        await this.moveKeys(source, status, bucket);
+        const completed = await this.server.updateTable(status.namespace, (current) =>
+          completeMigration(current),
+        );
+        await this.waitForProxies(status.namespace, completed.version);
       }
-      const source = table.owners[bucket]!;
-      const started = await this.server.updateTable(status.namespace, (current) =>
-        startMigration(current, bucket, status.destination),
-      );
-      await this.waitForProxies(status.namespace, started.version);
-      status.moved_keys += await this.moveKeys(source, status.destination, bucket);
-      const completed = await this.server.updateTable(status.namespace, (current) =>
-        completeMigration(current),
-      );
-      await this.waitForProxies(status.namespace, completed.version);
       status.remaining_buckets--;
+      job.buckets.shift();
+      job.movedKeys = status.moved_keys;
+      await this.server.saveMigrationJob(job);
     }
     status.current_bucket = NO_MIGRATING_BUCKET;
     status.state = 'success';
   }
 
   /** SCAN + batched MIGRATE until a whole pass finds no key of the bucket on the source. */
-  private async moveKeys(source: string, destination: string, bucket: number): Promise<number> {
-    const target = parseAddress(destination)!;
+  private async moveKeys(source: string, status: MigrationStatus, bucket: number): Promise<void> {
+    const target = parseAddress(status.destination)!;
     const client = connectTo(source, this.options.redisPassword);
     await client.connect();
     const auth = this.options.redisPassword ? ['AUTH', this.options.redisPassword] : [];
-    let moved = 0;
     try {
       for (;;) {
         let found = 0;
@@ -204,7 +252,7 @@ export class BucketMigrator {
               'KEYS',
               ...keys,
             );
-            moved += keys.length;
+            status.moved_keys += keys.length;
           } catch (error) {
             if (!isBusyKey(error)) throw error;
             // The destination already has some keys (moved on access and written since): it is
@@ -220,15 +268,16 @@ export class BucketMigrator {
                   String(this.options.migrateTimeoutMs),
                   ...auth,
                 );
-                moved++;
+                status.moved_keys++;
               } catch (single) {
                 if (!isBusyKey(single)) throw single;
                 await client.del(key);
               }
             }
           }
+          await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
         } while (cursor !== '0');
-        if (found === 0) return moved;
+        if (found === 0) return;
       }
     } finally {
       client.disconnect();

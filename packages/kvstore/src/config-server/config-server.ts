@@ -9,7 +9,7 @@ import {
   scaleUpTable,
 } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
-import type { ConfigStateStore } from './state-store';
+import type { ConfigStateStore, MigrationJobRecord } from './state-store';
 
 export type ProxyState = 'ONLINE' | 'OFFLINE' | 'MIGRATING';
 
@@ -62,6 +62,8 @@ export class ConfigServer {
   /** namespace → down address → proxy → the replica that proxy saw (for data_store failover). */
   private readonly downVotes = new Map<string, Map<string, Map<string, string>>>();
   private supportHaValue: boolean;
+  /** namespace → its in-flight migration job (persisted with the tables). */
+  private readonly migrations = new Map<string, MigrationJobRecord>();
   // Writes run one at a time so each persisted state contains every earlier change.
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -78,6 +80,7 @@ export class ConfigServer {
     if (state) {
       server.supportHaValue = state.supportHa;
       for (const table of state.tables) server.tables.set(table.namespace, table);
+      for (const job of state.migrations ?? []) server.migrations.set(job.namespace, job);
     }
     return server;
   }
@@ -159,6 +162,29 @@ export class ConfigServer {
   /** Applies any table transformation (used by the migration and HA paths). */
   updateTable(namespace: string, change: (table: BucketTable) => BucketTable): Promise<BucketTable> {
     return this.write(() => change(this.getTable(namespace)));
+  }
+
+  /** The migration jobs that were in flight when the state was last saved (resumed at start). */
+  migrationJobs(): MigrationJobRecord[] {
+    return [...this.migrations.values()].filter((job) => this.tables.has(job.namespace));
+  }
+
+  /** Persists a migration job's progress, or drops it (`buckets` empty) once it has ended. */
+  saveMigrationJob(job: MigrationJobRecord): Promise<void> {
+    const run = this.queue.then(async () => {
+      const previous = this.migrations.get(job.namespace);
+      if (job.buckets.length === 0) this.migrations.delete(job.namespace);
+      else this.migrations.set(job.namespace, { ...job, buckets: [...job.buckets] });
+      try {
+        await this.persist();
+      } catch (error) {
+        if (previous) this.migrations.set(job.namespace, previous);
+        else this.migrations.delete(job.namespace);
+        throw error;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   setSupportHa(value: boolean): Promise<void> {
@@ -330,7 +356,11 @@ export class ConfigServer {
   }
 
   private persist(): Promise<void> {
-    return this.options.store.save({ supportHa: this.supportHaValue, tables: [...this.tables.values()] });
+    return this.options.store.save({
+      supportHa: this.supportHaValue,
+      tables: [...this.tables.values()],
+      migrations: this.migrationJobs(),
+    });
   }
 
   private publish(namespace: string, table: BucketTable | undefined): void {

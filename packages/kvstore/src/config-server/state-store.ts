@@ -4,10 +4,23 @@ import { z } from 'zod';
 import { type BucketTable, CLUSTER_TYPES, NO_MIGRATING_BUCKET } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
 
+/**
+ * An in-flight online migration (one per namespace), persisted so a restarted ConfigServer resumes
+ * it: `buckets` are the ones still to move, the first being the one in progress.
+ */
+export interface MigrationJobRecord {
+  namespace: string;
+  destination: string;
+  buckets: number[];
+  movedKeys: number;
+}
+
 /** Everything a ConfigServer must keep across restarts. */
 export interface ConfigServerState {
   supportHa: boolean;
   tables: BucketTable[];
+  /** Absent in states written before migrations were persisted. */
+  migrations?: MigrationJobRecord[];
 }
 
 /** Where the ConfigServer keeps its state: a local file by default, etcd when one machine is outgrown. */
@@ -28,14 +41,27 @@ const tableSchema = z.object({
   migratingServerAddr: z.string().default(''),
 });
 
+const migrationSchema = z.object({
+  namespace: z.string().min(1),
+  destination: z.string().min(1),
+  buckets: z.array(z.number().int().nonnegative()),
+  movedKeys: z.number().int().nonnegative(),
+});
+
 const stateSchema = z.object({
   formatVersion: z.literal(1),
   supportHa: z.boolean(),
   tables: z.array(tableSchema),
+  migrations: z.array(migrationSchema).default([]),
 });
 
 export function serializeState(state: ConfigServerState): string {
-  return `${JSON.stringify({ formatVersion: 1, supportHa: state.supportHa, tables: state.tables })}\n`;
+  return `${JSON.stringify({
+    formatVersion: 1,
+    supportHa: state.supportHa,
+    tables: state.tables,
+    migrations: state.migrations ?? [],
+  })}\n`;
 }
 
 export function parseState(text: string, source: string): ConfigServerState {
@@ -49,7 +75,11 @@ export function parseState(text: string, source: string): ConfigServerState {
   if (!parsed.success) {
     throw new KvstoreError(KVSTORE_ERROR_CODES.STORE_FAILED, `${source}: ${z.prettifyError(parsed.error)}`);
   }
-  return { supportHa: parsed.data.supportHa, tables: parsed.data.tables as BucketTable[] };
+  return {
+    supportHa: parsed.data.supportHa,
+    tables: parsed.data.tables as BucketTable[],
+    migrations: parsed.data.migrations,
+  };
 }
 
 /** In-memory store for tests and embedding. */
