@@ -17,21 +17,22 @@ interface SizeBucket {
  * - best fit uses the sorted list of distinct free sizes (binary search) and, per size, a min-heap of
  *   offsets, so an alloc is O(log n). A range leaving the free set (taken or merged) is dropped from its
  *   heap lazily; heaps are compacted when stale entries dominate.
- * Sizes are aligned up to 4 KiB; `usedBytes` counts aligned bytes.
+ * Sizes are aligned up to 4 KiB; `usedBytes` counts aligned bytes. Inside, offsets and sizes are counted in
+ * 4 KiB blocks, so every map key is a small integer (V8 Smi) instead of a heap number past 2^31 bytes.
  */
 export class SegmentAllocator {
   readonly capacity: number;
   usedBytes = 0;
-  private readonly freeByStart = new Map<number, number>(); // offset → size
-  private readonly freeByEnd = new Map<number, number>(); // offset + size → offset
+  private readonly freeByStart = new Map<number, number>(); // start block → blocks
+  private readonly freeByEnd = new Map<number, number>(); // end block → start block
   private readonly buckets = new Map<number, SizeBucket>();
   // Distinct sizes of the free ranges, ascending. Uniform KV block sizes keep it short.
   private readonly sizes: number[] = [];
-  private readonly allocated = new Map<number, number>(); // offset → aligned size
+  private readonly allocated = new Map<number, number>(); // start block → blocks
 
   constructor(capacity: number) {
     this.capacity = Math.floor(capacity / ALLOCATION_ALIGNMENT) * ALLOCATION_ALIGNMENT;
-    if (this.capacity > 0) this.addFree(0, this.capacity);
+    if (this.capacity > 0) this.addFree(0, this.capacity / ALLOCATION_ALIGNMENT);
   }
 
   get freeBytes(): number {
@@ -48,7 +49,7 @@ export class SegmentAllocator {
 
   /** The offset of a new range of at least `size` bytes, or -1 when no free range fits. */
   allocate(size: number): number {
-    const aligned = alignUp(Math.max(size, 1));
+    const aligned = Math.ceil(Math.max(size, 1) / ALLOCATION_ALIGNMENT); // in blocks
     const sizes = this.sizes;
     let low = 0;
     let high = sizes.length;
@@ -80,24 +81,25 @@ export class SegmentAllocator {
       bucket.heap[0] = offset + aligned;
       sizes[low] = remainder;
       this.allocated.set(offset, aligned);
-      this.usedBytes += aligned;
-      return offset;
+      this.usedBytes += aligned * ALLOCATION_ALIGNMENT;
+      return offset * ALLOCATION_ALIGNMENT;
     }
     const offset = this.popLowest(rangeSize);
     this.freeByStart.delete(offset);
     this.freeByEnd.delete(offset + rangeSize);
     if (remainder > 0) this.addFree(offset + aligned, remainder);
     this.allocated.set(offset, aligned);
-    this.usedBytes += aligned;
-    return offset;
+    this.usedBytes += aligned * ALLOCATION_ALIGNMENT;
+    return offset * ALLOCATION_ALIGNMENT;
   }
 
   /** Frees a range returned by allocate; false on a double or unknown free. */
-  free(offset: number): boolean {
-    const size = this.allocated.get(offset);
+  free(offsetBytes: number): boolean {
+    const offset = offsetBytes / ALLOCATION_ALIGNMENT;
+    const size = this.allocated.get(offset); // undefined for a fractional (unaligned) offset too
     if (size === undefined) return false;
     this.allocated.delete(offset);
-    this.usedBytes -= size;
+    this.usedBytes -= size * ALLOCATION_ALIGNMENT;
     let start = offset;
     let end = offset + size;
     const previousStart = this.freeByEnd.get(start);
@@ -116,12 +118,17 @@ export class SegmentAllocator {
 
   /** Free ranges as [offset, size] pairs, in offset order (for tests and diagnostics). */
   freeRanges(): [number, number][] {
-    return [...this.freeByStart].sort((left, right) => left[0] - right[0]);
+    return [...this.freeByStart]
+      .sort((left, right) => left[0] - right[0])
+      .map(([start, blocks]) => [start * ALLOCATION_ALIGNMENT, blocks * ALLOCATION_ALIGNMENT]);
   }
 
   /** Allocated ranges as [offset, size] pairs, unordered. */
   allocatedRanges(): [number, number][] {
-    return [...this.allocated];
+    return [...this.allocated].map(([start, blocks]) => [
+      start * ALLOCATION_ALIGNMENT,
+      blocks * ALLOCATION_ALIGNMENT,
+    ]);
   }
 
   private addFree(offset: number, size: number): void {
