@@ -9,6 +9,7 @@ import { BackendConnection, type BackendEvents } from './backend-connection';
 import { ClientConnection } from './client-connection';
 import { NOT_SUPPORTED, runLocalCommand } from './local-commands';
 import { mergeReplies } from './merge-replies';
+import { continueAfterMigrate } from './migrate-on-access';
 import { DEFAULT_PROXY_RUNTIME_CONFIG, type ProxyRuntimeConfig } from './proxy-config';
 import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
@@ -228,17 +229,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
   deliver(slot: ReplySlot, part: number, reply: Buffer, isError: boolean): void {
     const followUp = slot.followUp;
     if (followUp) {
-      if (isError) this.deliver(followUp.target, followUp.part, reply, true);
-      else {
-        const backend = followUp.backend as BackendConnection;
-        if (!backend.accepting)
-          this.deliver(followUp.target, followUp.part, BackendConnection.downError, true);
-        else {
-          backend.output.writeRaw(followUp.request);
-          backend.expect(followUp.target, followUp.part);
-          this.writes.markBackend(backend);
-        }
-      }
+      continueAfterMigrate(this, followUp, reply, isError);
       return;
     }
     if (slot.abandoned) return;

@@ -1,17 +1,14 @@
 import type { RequestScanner } from '@kvforge/resp';
 import { RespWriter } from '@kvforge/resp';
-import { parseAddress } from '../core/address';
 import type { BucketTable } from '../core/bucket-table';
 import { type CommandSpec, MERGE_KINDS } from '../core/command-table';
 import { BackendConnection } from './backend-connection';
 import type { ClientConnection } from './client-connection';
 import { KeyPlacement } from './key-placement';
-import { writeMigrateHeader } from './migrate-command';
+import { type MigratingKey, sendMigrate } from './migrate-on-access';
 import type { ProxyRuntimeConfig } from './proxy-config';
 import type { ProxyStats } from './proxy-stats';
 import { ReplySlot } from './reply-slot';
-
-const MIGRATE_TIMEOUT_MS = 5000;
 
 /** What the router needs from the proxy that owns it. */
 export interface RouterHost {
@@ -24,6 +21,7 @@ export interface RouterHost {
   /** Queues a slot that a backend will fill, in order. */
   push(client: ClientConnection, slot: ReplySlot): void;
   markBackend(backend: BackendConnection): void;
+  deliver(slot: ReplySlot, part: number, reply: Buffer, isError: boolean): void;
 }
 
 /**
@@ -75,12 +73,20 @@ export class RequestRouter {
     writer.writeRaw(buffer, keyEnd + 2, end);
     if (migrating) {
       const request = this.scratch.take();
-      this.sendMigrate(source, [{ bucket, start: keyStart, end: keyEnd, rewritten }], buffer, {
-        backend,
-        request,
-        target: slot,
-        part: 0,
-      });
+      sendMigrate(
+        this.host,
+        this.placement,
+        this.table!.migratingServerAddr,
+        source,
+        [{ bucket, start: keyStart, end: keyEnd, rewritten }],
+        buffer,
+        {
+          backend,
+          request,
+          target: slot,
+          part: 0,
+        },
+      );
       return;
     }
     backend.expect(slot, 0);
@@ -91,28 +97,6 @@ export class RequestRouter {
   get migrationTarget(): BackendConnection | undefined {
     const address = this.table?.migratingServerAddr;
     return address ? this.backends.get(address) : undefined;
-  }
-
-  /**
-   * Migrate-on-access: `MIGRATE host port "" 0 timeout [AUTH pw] KEYS k…` to the bucket's old owner,
-   * and only once it answered (OK, or NOKEY when the keys already moved) the real request goes to the
-   * destination — so it never runs before its keys arrived. An error reply fails the request.
-   */
-  private sendMigrate(
-    source: BackendConnection,
-    keys: { bucket: number; start: number; end: number; rewritten: Buffer | undefined }[],
-    buffer: Buffer,
-    followUp: NonNullable<ReplySlot['followUp']>,
-  ): void {
-    const destination = parseAddress(this.table!.migratingServerAddr)!;
-    const writer = source.output;
-    writeMigrateHeader(writer, destination, this.host.config.redis_password, keys.length, MIGRATE_TIMEOUT_MS);
-    for (const key of keys)
-      this.placement.writeKey(writer, key.bucket, buffer, key.start, key.end, key.rewritten);
-    const step = new ReplySlot(followUp.target.client, followUp.target.commandId, this.host.now);
-    step.followUp = followUp;
-    source.expect(step, 0);
-    this.host.markBackend(source);
   }
 
   routeSplit(client: ClientConnection, spec: CommandSpec, buffer: Buffer, scanner: RequestScanner): void {
@@ -127,9 +111,7 @@ export class RequestRouter {
       { bucket: number; index: number; rewritten: Buffer | undefined }[]
     >();
     // Keys of a migrating bucket go to its destination, after a MIGRATE of those keys from the old owner.
-    let migratingKeys:
-      | { bucket: number; start: number; end: number; rewritten: Buffer | undefined }[]
-      | undefined;
+    let migratingKeys: MigratingKey[] | undefined;
     for (let ordinal = 0; ordinal < keyCount; ordinal++) {
       const index = 1 + ordinal * step;
       const bucket = this.placement.bucketOf(buffer, starts[index]!, ends[index]!);
@@ -178,12 +160,20 @@ export class RequestRouter {
       if (slot.partIndexes) slot.partIndexes.push(keys.map(({ index }) => (index - 1) / step));
       if (deferred) {
         const source = this.bucketBackends[table.migratingBucketId]!;
-        this.sendMigrate(source, migratingKeys!, buffer, {
-          backend,
-          request: this.scratch.take(),
-          target: slot,
-          part,
-        });
+        sendMigrate(
+          this.host,
+          this.placement,
+          this.table!.migratingServerAddr,
+          source,
+          migratingKeys!,
+          buffer,
+          {
+            backend,
+            request: this.scratch.take(),
+            target: slot,
+            part,
+          },
+        );
       } else {
         backend.expect(slot, part);
         this.host.markBackend(backend);
