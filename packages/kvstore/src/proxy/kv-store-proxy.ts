@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import { encodeCommand, RequestScanner, RespProtocolError } from '@kvforge/resp';
 import type { BucketTable } from '../core/bucket-table';
 import { COMMAND_KINDS, type CommandSpec, CommandTable, MERGE_KINDS } from '../core/command-table';
-import { REDIS_COMMAND_VERSION } from '../core/command-table.generated';
 import type { KeyRewriter } from '../core/key-rewrite';
 import { BackendConnection, type BackendEvents } from './backend-connection';
 import { ClientConnection } from './client-connection';
@@ -11,6 +10,7 @@ import { NOT_SUPPORTED, runLocalCommand } from './local-commands';
 import { mergeReplies } from './merge-replies';
 import { continueAfterMigrate } from './migrate-on-access';
 import { DEFAULT_PROXY_RUNTIME_CONFIG, type ProxyRuntimeConfig } from './proxy-config';
+import { renderInfo } from './proxy-info';
 import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
 import { ReplySlot } from './reply-slot';
@@ -187,41 +187,16 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
   }
 
   info(section: string): string {
-    const lines = [
-      '# Server',
-      `redis_version:${REDIS_COMMAND_VERSION}`,
-      'redis_mode:standalone',
-      'kvstore_proxy:1',
-      `namespace:${this.namespace}`,
-      `tcp_port:${this.listening ? this.address.port : 0}`,
-      `uptime_in_seconds:${Math.floor(process.uptime())}`,
-      '',
-      '# Clients',
-      `connected_clients:${this.clients.size}`,
-      `maxclients:${this.config.max_client_num}`,
-      '',
-      '# Stats',
-      `total_commands_processed:${this.stats.totalCommands}`,
-      `instantaneous_ops_per_sec:${this.stats.qps}`,
-      `slow_commands:${this.stats.slowCommands}`,
-      '',
-      '# Proxy',
-      `bucket_table_version:${this.tableVersion}`,
-      `bucket_count:${this.router.table?.owners.length ?? 0}`,
-      `backends:${[...this.backends.values()].map((backend) => `${backend.address}=${backend.state}`).join(',')}`,
-      '',
-    ];
-    if (section !== 'default' && section !== 'all' && section !== 'everything') {
-      const wanted = section.toLowerCase();
-      const filtered: string[] = [];
-      let keep = false;
-      for (const line of lines) {
-        if (line.startsWith('# ')) keep = line.slice(2).toLowerCase() === wanted;
-        if (keep) filtered.push(line);
-      }
-      return filtered.join('\r\n');
-    }
-    return lines.join('\r\n');
+    return renderInfo(section, {
+      namespace: this.namespace,
+      port: this.listening ? this.address.port : 0,
+      clients: this.clients.size,
+      maxClients: this.config.max_client_num,
+      stats: this.stats,
+      tableVersion: this.tableVersion,
+      bucketCount: this.router.table?.owners.length ?? 0,
+      backends: this.backends.values(),
+    });
   }
 
   // ---- BackendEvents ----
