@@ -1,12 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { encodeCommand, RequestScanner, RespProtocolError } from '@kvforge/resp';
+import { RespProtocolError } from '@kvforge/resp';
 import type { BucketTable } from '../core/bucket-table';
-import { COMMAND_KINDS, type CommandSpec, CommandTable, MERGE_KINDS } from '../core/command-table';
+import { type CommandSpec, CommandTable, MERGE_KINDS } from '../core/command-table';
 import type { KeyRewriter } from '../core/key-rewrite';
 import { BackendConnection, type BackendEvents } from './backend-connection';
 import { ClientConnection } from './client-connection';
-import { NOT_SUPPORTED, runLocalCommand } from './local-commands';
 import { mergeReplies } from './merge-replies';
 import { continueAfterMigrate } from './migrate-on-access';
 import { DEFAULT_PROXY_RUNTIME_CONFIG, type ProxyRuntimeConfig } from './proxy-config';
@@ -14,6 +13,7 @@ import { renderInfo } from './proxy-info';
 import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
 import { ReplySlot } from './reply-slot';
+import { RequestDispatcher } from './request-dispatcher';
 import { RequestRouter, type RouterHost } from './request-router';
 import { WriteScheduler } from './write-scheduler';
 
@@ -46,13 +46,8 @@ export const DEFAULT_KV_STORE_PROXY_OPTIONS = {
 };
 
 const ERROR_PROTOCOL = Buffer.from('-ERR parse redis protocol failed\r\n');
-const ERROR_QPS = Buffer.from('-ERR reach qps limit\r\n');
 const ERROR_MAX_CLIENTS = Buffer.from('-ERR reach max number of clients\r\n');
 const ERROR_TIMEOUT = Buffer.from('-ERR request timeout\r\n');
-const ERROR_NOAUTH = Buffer.from('-NOAUTH Authentication required.\r\n');
-const ERROR_NO_TABLE = Buffer.from('-ERR no bucket table\r\n');
-const ASTERISK = 0x2a;
-const NO_AUTH_NEEDED = new Set(['AUTH', 'HELLO', 'QUIT']);
 const SILENT_LOGGER: ProxyLogger = { info() {}, warn() {} };
 
 /**
@@ -68,10 +63,10 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
   private readonly options: typeof DEFAULT_KV_STORE_PROXY_OPTIONS & KvStoreProxyOptions;
   private readonly logger: ProxyLogger;
   private readonly server: Server;
-  private readonly inlineScanner = new RequestScanner();
   private readonly limiter: QpsLimiter;
   private readonly backends = new Map<string, BackendConnection>();
   private readonly router: RequestRouter;
+  private readonly dispatcher: RequestDispatcher;
   private readonly writes: WriteScheduler;
   private readonly clients = new Set<ClientConnection>();
   private nextClientId = 1;
@@ -89,6 +84,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
     this.stats = new ProxyStats(this.commands);
     this.limiter = new QpsLimiter(this.config.max_qps);
     this.router = new RequestRouter(this, this.backends);
+    this.dispatcher = new RequestDispatcher(this, this.router, this.limiter, this.options.password);
     this.writes = new WriteScheduler(this.options.maxPendingPerClient);
     this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
@@ -281,7 +277,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
         break;
       }
       if (requestEnd < 0) break;
-      if (scanner.argumentCount > 0) this.dispatch(client, buffer, start, requestEnd, scanner);
+      if (scanner.argumentCount > 0) this.dispatcher.dispatch(client, buffer, start, requestEnd, scanner);
       start = requestEnd;
     }
     if (client.closing) input.clear();
@@ -327,103 +323,6 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
       isError,
     );
     if (!slot.client.closing) this.writes.markClient(slot.client);
-  }
-
-  // ---- routing ----
-
-  private dispatch(
-    client: ClientConnection,
-    buffer: Buffer,
-    start: number,
-    end: number,
-    scanner: RequestScanner,
-  ): void {
-    if (buffer[start] !== ASTERISK) {
-      this.dispatchInline(client, buffer, scanner);
-      return;
-    }
-    const argc = scanner.argumentCount;
-    const starts = scanner.argumentStarts;
-    const ends = scanner.argumentEnds;
-    const spec =
-      this.commands.lookup(buffer.toString('latin1', starts[0]!, ends[0]!)) ?? this.commands.unknown;
-    if (!client.authenticated && !NO_AUTH_NEEDED.has(spec.name)) {
-      this.answer(client, spec, ERROR_NOAUTH, true);
-      return;
-    }
-    if (spec.kind === COMMAND_KINDS.UNSUPPORTED) {
-      this.answer(client, spec, NOT_SUPPORTED, true);
-      return;
-    }
-    if (spec.arity > 0 ? argc !== spec.arity : argc < -spec.arity) {
-      this.answer(
-        client,
-        spec,
-        Buffer.from(`-ERR wrong number of arguments for '${spec.name.toLowerCase()}' command\r\n`),
-        true,
-      );
-      return;
-    }
-    if (!this.limiter.tryAcquire(this.now)) {
-      this.stats.rejectedQps++;
-      this.answer(client, spec, ERROR_QPS, true);
-      return;
-    }
-    if (spec.kind === COMMAND_KINDS.LOCAL) {
-      const args: Buffer[] = [];
-      for (let index = 0; index < argc; index++) args.push(buffer.subarray(starts[index]!, ends[index]!));
-      const local = runLocalCommand(spec.name, args, client, {
-        password: this.options.password,
-        info: (section) => this.info(section),
-        commandCount: this.commands.commands.length - 1,
-      });
-      const slot = new ReplySlot(client, spec.id, this.now);
-      slot.complete(local.reply, local.isError);
-      slot.closeAfter = local.closeAfter === true;
-      this.stats.record(spec.id, 0, this.config.slow_cmd_time * 1000, local.isError);
-      this.push(client, slot);
-      if (slot.closeAfter) client.closing = true;
-      return;
-    }
-    const table = this.router.table;
-    if (!table) {
-      this.answer(client, spec, ERROR_NO_TABLE, true);
-      return;
-    }
-    if (spec.kind === COMMAND_KINDS.SINGLE_KEY) {
-      if (spec.oneKeyOnly && argc !== 2) {
-        this.answer(client, spec, NOT_SUPPORTED, true);
-        return;
-      }
-      this.router.routeSingle(client, spec, buffer, start, end, scanner, table);
-      return;
-    }
-    if (spec.kind === COMMAND_KINDS.SPLIT) {
-      if ((argc - 1) % spec.step !== 0) {
-        this.answer(
-          client,
-          spec,
-          Buffer.from(`-ERR wrong number of arguments for '${spec.name.toLowerCase()}' command\r\n`),
-          true,
-        );
-        return;
-      }
-      this.router.routeSplit(client, spec, buffer, scanner);
-      return;
-    }
-    this.router.routeBroadcast(client, spec);
-  }
-
-  /** An inline command (`PING\r\n`) is re-encoded as a multibulk and dispatched as one. */
-  private dispatchInline(client: ClientConnection, buffer: Buffer, scanner: RequestScanner): void {
-    const args: Buffer[] = [];
-    for (let index = 0; index < scanner.argumentCount; index++) {
-      args.push(buffer.subarray(scanner.argumentStarts[index]!, scanner.argumentEnds[index]!));
-    }
-    const encoded = encodeCommand(args);
-    const inline = this.inlineScanner;
-    const end = inline.scan(encoded, 0, encoded.length);
-    if (end > 0) this.dispatch(client, encoded, 0, end, inline);
   }
 
   /** A backend no longer in the table is closed once its in-flight requests are answered. */
