@@ -1,192 +1,498 @@
-// gunyu-sync vs native REPLICAOF on the same machine, same run: full sync of a populated source and
-// catch-up time of a live write stream; plus RDB parse throughput. Medians of 3. Bounded (< 2 min).
-import { execFileSync } from 'node:child_process';
+// gunyu-sync vs native REPLICAOF on the same machine, in one run:
+// 1. full sync of 1 000 000 small keys (one run each; ratio of wall times, goal gunyu ≤ 2× native);
+// 2. incremental sync under a sustained redis-benchmark load (applied cmd/s, goal ≥ 50 000) with the
+//    p50/p99 of the syncer's sync_delay (probe every 10 ms, goal p99 < 50 ms), plus the delay until a
+//    probe is applied on the target / native replica, and the max-throughput (-P 16) catch-up;
+// 3. peak RSS of a syncer (in a child process) during the full sync of one 1 000 000-member zset
+//    (goal < 200 MB);
+// 4. RDB parse throughput in memory (median of 3, goal ≥ 100 MiB/s).
+// Bounded: every wait has a timeout and a watchdog ends the run after 6 minutes.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
-import { DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
+import type { Redis } from 'ioredis';
 import { parseRdb } from '../src/core/rdb/rdb-parser';
-import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
-import { Syncer } from '../src/syncer';
+import type { Syncer } from '../src/syncer';
+import { benchSyncer } from './bench-syncer';
+import {
+  DelayProbe,
+  type Distribution,
+  distribution,
+  killBenchmarks,
+  recordSyncDelays,
+  runRedisBenchmark,
+  type SyncDelayRecorder,
+} from './load';
 
-// Bench knobs are flags (`pnpm bench -- --keys 1000000`); only apps read the environment.
+// Bench knobs are flags (`pnpm bench --keys 1000000`; pnpm 10 passes a `--` through, ignored here);
+// only apps read the environment.
 const { values: flags } = parseArgs({
-  options: { keys: { type: 'string', default: '300000' }, commands: { type: 'string', default: '200000' } },
+  args: process.argv.slice(2).filter((argument) => argument !== '--'),
+  options: {
+    keys: { type: 'string', default: '1000000' },
+    commands: { type: 'string', default: '200000' },
+    'load-commands': { type: 'string', default: '600000' },
+    'load-clients': { type: 'string', default: '4' },
+    'load-pipeline': { type: 'string', default: '2' },
+    'zset-members': { type: 'string', default: '1000000' },
+  },
 });
 const KEYS = Number(flags.keys);
 const VALUE_SIZE = 100;
 const STREAM_COMMANDS = Number(flags.commands);
-const RUNS = 3;
+const LOAD_COMMANDS = Number(flags['load-commands']);
+const LOAD_ARGS = ['-c', flags['load-clients'], '-P', flags['load-pipeline']] as string[];
+const ZSET_MEMBERS = Number(flags['zset-members']);
+const PARSE_RUNS = 3;
+const PROBE_INTERVAL_MS = 10;
+const SYNC_DELAY_KEY = 'gunyu-bench:sync-delay';
+const E2E_KEY = 'gunyu-bench:applied';
+const ZSET_KEY = 'gunyu-bench:zset';
+const WATCHDOG_MS = 360_000;
+const PACKAGE_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
+const CHILD_SCRIPT = fileURLToPath(new URL('./zset-rss-child.ts', import.meta.url));
 
 const median = (values: number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
+const cleanups: (() => Promise<void> | void)[] = [];
+/** Registers a cleanup (run in reverse order in `finally`, errors ignored). */
+function onCleanup(cleanup: () => Promise<void> | void): void {
+  cleanups.push(cleanup);
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+const adminClients = new WeakMap<RedisProcess, Redis>();
+/** One ioredis connection per server for polling (server.client() opens a new one each call). */
+function admin(server: RedisProcess): Redis {
+  let client = adminClients.get(server);
+  if (!client) {
+    client = server.client();
+    adminClients.set(server, client);
+  }
+  return client;
+}
+
+async function info(server: RedisProcess, section: string): Promise<string> {
+  return admin(server).info(section);
+}
+
+function infoNumber(text: string, field: string): number {
+  return Number(new RegExp(`${field}:(\\d+)`).exec(text)?.[1] ?? 0);
+}
+
 async function masterOffset(source: RedisProcess): Promise<number> {
-  return Number(/master_repl_offset:(\d+)/.exec(await source.client().info('replication'))?.[1]);
+  return infoNumber(await info(source, 'replication'), 'master_repl_offset');
 }
 
-function newSyncer(source: RedisProcess, target: RedisProcess): Syncer {
-  return new Syncer({
-    inputAddress: source.address,
-    input: { host: source.host, port: source.port },
-    output: { host: target.host, port: target.port },
-    listeningPort: 18001,
-    replay: { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 8 },
-    filter: DEFAULT_FILTER_OPTIONS,
-    syncDelayTestKey: '',
-    reconnectBackoffMs: 500,
-    capaEof: true,
-    transaction: true,
-  });
+async function replicaOffset(replica: RedisProcess): Promise<number> {
+  return infoNumber(await info(replica, 'replication'), 'slave_repl_offset');
 }
 
-async function nativeFullSync(source: RedisProcess): Promise<{ ms: number; replica: RedisProcess }> {
-  const replica = await startRedis();
+/** SET calls the server executed (on a replica these are the replicated ones). */
+async function setCalls(server: RedisProcess): Promise<number> {
+  return Number(/cmdstat_set:calls=(\d+)/.exec(await info(server, 'commandstats'))?.[1] ?? 0);
+}
+
+async function startServer(args: string[] = []): Promise<RedisProcess> {
+  const server = await startRedis({ args });
+  onCleanup(() => server.stop());
+  return server;
+}
+
+async function nativeFullSync(
+  source: RedisProcess,
+  synced: (replica: RedisProcess) => Promise<boolean>,
+): Promise<{ ms: number; replica: RedisProcess }> {
+  const replica = await startServer();
   const started = performance.now();
-  await replica.client().replicaof(source.host, String(source.port));
+  await admin(replica).replicaof(source.host, String(source.port));
   await waitFor(
-    async () =>
-      /master_link_status:up/.test(await replica.client().info('replication')) &&
-      (await replica.client().dbsize()) >= KEYS,
-    {
-      timeoutMs: 120_000,
-      message: 'native full sync',
-    },
+    async () => /master_link_status:up/.test(await info(replica, 'replication')) && (await synced(replica)),
+    { timeoutMs: 120_000, intervalMs: 10, message: 'native full sync' },
   );
   return { ms: performance.now() - started, replica };
 }
 
 async function gunyuFullSync(
   source: RedisProcess,
-): Promise<{ ms: number; target: RedisProcess; syncer: Syncer }> {
-  const target = await startRedis();
-  const syncer = newSyncer(source, target);
+): Promise<{ ms: number; target: RedisProcess; syncer: Syncer; delays: SyncDelayRecorder }> {
+  const target = await startServer();
+  const syncer = benchSyncer(source, target, SYNC_DELAY_KEY);
+  const delays = recordSyncDelays(syncer.counters);
+  onCleanup(() => syncer.stop());
   const started = performance.now();
   syncer.start();
-  await waitFor(async () => syncer.counters.syncPhase === 2 && (await target.client().dbsize()) >= KEYS, {
+  await waitFor(async () => syncer.counters.syncPhase === 2 && (await admin(target).dbsize()) >= KEYS, {
     timeoutMs: 120_000,
+    intervalMs: 10,
     message: 'gunyu full sync',
   });
-  return { ms: performance.now() - started, target, syncer };
+  return { ms: performance.now() - started, target, syncer, delays };
 }
 
-function runBenchmark(source: RedisProcess): void {
-  execFileSync(
-    'redis-benchmark',
-    [
-      '-h',
-      source.host,
-      '-p',
-      String(source.port),
-      '-t',
-      'set',
-      '-n',
-      String(STREAM_COMMANDS),
-      '-r',
-      '100000',
-      '-P',
-      '16',
-      '-c',
-      '4',
-      '-q',
-    ],
-    { stdio: 'ignore' },
-  );
-}
-
+/** Max-throughput stream (-P 16) and the time until the replica has applied all of it. */
 async function streamCatchUp(source: RedisProcess, applied: () => Promise<number>): Promise<number> {
   const started = performance.now();
-  runBenchmark(source);
+  await runRedisBenchmark(
+    source.host,
+    source.port,
+    ['-t', 'set', '-n', String(STREAM_COMMANDS), '-r', '100000', '-P', '16', '-c', '4'],
+    60_000,
+  );
   const offset = await masterOffset(source);
-  await waitFor(async () => (await applied()) >= offset, { timeoutMs: 120_000, message: 'stream catch-up' });
+  await waitFor(async () => (await applied()) >= offset, {
+    timeoutMs: 120_000,
+    intervalMs: 5,
+    message: 'stream catch-up',
+  });
   return performance.now() - started;
 }
 
-async function main(): Promise<void> {
-  const source = await startRedis({
-    args: ['--repl-backlog-size', '256mb', '--enable-debug-command', 'yes'],
-  });
+interface LoadResult {
+  /** SET/s the source executed while redis-benchmark ran. */
+  sourceRate: number;
+  /** Commands/s the replica (native: replicated SETs; gunyu: counters.successCommands) applied. */
+  appliedRate: number;
+  windowMs: number;
+  benchmarkSummary: string;
+  /** Replication bytes not yet applied when the load stopped. */
+  lagBytesAtEnd: number;
+  /** Time after the load stopped until everything was applied. */
+  catchUpMs: number;
+  /** Probe writes → applied on the target / replica (keyspace notification), ms. */
+  applied: Distribution;
+  probesSent: number;
+  probesFailed: number;
+  /** gunyu only: every sync_delay the syncer computed (its own 1 s probe and ours), ms. */
+  syncDelay?: Distribution;
+}
+
+/** Sustained redis-benchmark load on the source while the probe runs; one replica attached. */
+async function loadUnderProbe(
+  source: RedisProcess,
+  replica: RedisProcess,
+  applied: { commands: () => Promise<number>; offset: () => Promise<number> },
+  delays?: SyncDelayRecorder,
+): Promise<LoadResult> {
+  const probe = new DelayProbe(
+    source.client(),
+    replica.client(),
+    { syncKey: SYNC_DELAY_KEY, inputAddress: source.address, e2eKey: E2E_KEY },
+    PROBE_INTERVAL_MS,
+  );
+  onCleanup(() => probe.stop());
+  await probe.start();
+  if (delays) {
+    delays.samples.length = 0;
+    delays.recording = true;
+  }
   try {
-    await source.client().call('DEBUG', 'POPULATE', String(KEYS), 'key', String(VALUE_SIZE));
-    await source.client().save();
-    const rdb = await readFile(join(source.directory, 'dump.rdb'));
-    const parseTimes: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const started = performance.now();
-      parseRdb(rdb);
-      parseTimes.push(performance.now() - started);
-    }
-    const native: number[] = [];
-    const gunyu: number[] = [];
-    const nativeStream: number[] = [];
-    const gunyuStream: number[] = [];
-    for (let run = 0; run < RUNS; run++) {
-      const nativeRun = await nativeFullSync(source);
-      native.push(nativeRun.ms);
-      nativeStream.push(
-        await streamCatchUp(source, async () =>
-          Number(
-            /slave_repl_offset:(\d+)/.exec(await nativeRun.replica.client().info('replication'))?.[1] ?? 0,
-          ),
-        ),
-      );
-      await nativeRun.replica.stop();
-      const gunyuRun = await gunyuFullSync(source);
-      gunyu.push(gunyuRun.ms);
-      gunyuStream.push(await streamCatchUp(source, async () => gunyuRun.syncer.counters.ackOffset));
-      await gunyuRun.syncer.stop();
-      await gunyuRun.target.stop();
-    }
-    const rdbMb = rdb.length / 1024 / 1024;
-    const rows = [
-      {
-        case: `full sync, ${KEYS} keys × ${VALUE_SIZE} B (RDB ${rdbMb.toFixed(1)} MiB)`,
-        native: median(native),
-        gunyu: median(gunyu),
-        unit: 'ms',
-      },
-      {
-        case: `live stream, ${STREAM_COMMANDS} SET (redis-benchmark -P 16), until caught up`,
-        native: median(nativeStream),
-        gunyu: median(gunyuStream),
-        unit: 'ms',
-      },
-    ];
-    const parseMbPerSecond = rdbMb / (median(parseTimes) / 1000);
-    const lines = [
-      '| case | native REPLICAOF | gunyu-sync | ratio (gunyu / native) |',
-      '|---|---|---|---|',
-      ...rows.map(
-        (row) =>
-          `| ${row.case} | ${row.native.toFixed(0)} ${row.unit} | ${row.gunyu.toFixed(0)} ${row.unit} | ${(row.gunyu / row.native).toFixed(2)}× |`,
-      ),
-      `| RDB parse (in memory, CRC verified) | — | ${parseMbPerSecond.toFixed(0)} MiB/s | — |`,
-      '',
-      `Medians of ${RUNS} runs on one shared 2-core machine, redis-server 7.0.15, loopback. Full-sync keys/s: native ${((KEYS / median(native)) * 1000).toFixed(0)}, gunyu ${((KEYS / median(gunyu)) * 1000).toFixed(0)}. Stream cmd/s until caught up: native ${((STREAM_COMMANDS / median(nativeStream)) * 1000).toFixed(0)}, gunyu ${((STREAM_COMMANDS / median(gunyuStream)) * 1000).toFixed(0)}.`,
-    ];
-    const markdown = `${lines.join('\n')}\n`;
-    process.stdout.write(markdown);
-    const results = {
-      date: new Date().toISOString(),
-      keys: KEYS,
-      valueSize: VALUE_SIZE,
-      streamCommands: STREAM_COMMANDS,
-      runs: RUNS,
-      rdbBytes: rdb.length,
-      native,
-      gunyu,
-      nativeStream,
-      gunyuStream,
-      parseTimes,
-      parseMbPerSecond,
+    const setCalls0 = await setCalls(source);
+    const applied0 = await applied.commands();
+    const started = performance.now();
+    const run = await runRedisBenchmark(
+      source.host,
+      source.port,
+      ['-t', 'set', '-n', String(LOAD_COMMANDS), '-r', '100000', ...LOAD_ARGS],
+      90_000,
+    );
+    const ended = performance.now();
+    const [setCalls1, applied1, offsetAtEnd, appliedOffsetAtEnd] = await Promise.all([
+      setCalls(source),
+      applied.commands(),
+      masterOffset(source),
+      applied.offset(),
+    ]);
+    probe.stop();
+    const finalOffset = await masterOffset(source);
+    await waitFor(async () => (await applied.offset()) >= finalOffset, {
+      timeoutMs: 120_000,
+      intervalMs: 5,
+      message: 'catch-up after the load',
+    });
+    const catchUpMs = performance.now() - ended;
+    await probe.settle(10_000);
+    const windowMs = ended - started;
+    return {
+      sourceRate: ((setCalls1 - setCalls0) / windowMs) * 1000,
+      appliedRate: ((applied1 - applied0) / windowMs) * 1000,
+      windowMs,
+      benchmarkSummary: run.summary,
+      lagBytesAtEnd: Math.max(0, offsetAtEnd - appliedOffsetAtEnd),
+      catchUpMs,
+      applied: distribution(probe.appliedDelaysMs()),
+      probesSent: probe.sent,
+      probesFailed: probe.failed + (probe.sent - probe.applied),
+      ...(delays ? { syncDelay: distribution(delays.samples) } : {}),
     };
-    const directory = new URL('./results/', import.meta.url);
-    await writeFile(new URL('full-sync.json', directory), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(new URL('full-sync.md', directory), markdown);
   } finally {
-    await source.stop();
+    probe.stop();
+    if (delays) delays.recording = false;
   }
 }
 
-await main();
+interface ZsetResult {
+  members: number;
+  rdbBytes: number;
+  nativeMs: number;
+  gunyuMs: number;
+  gunyuWallMs: number;
+  targetCard: number;
+  /** Peak RSS of the child (its own VmHWM at the end), bytes. */
+  peakRssBytes: number;
+  /** Highest VmHWM this process read from /proc/<child>/status (sampled every 50 ms), bytes. */
+  parentSampledHwmBytes: number;
+  child: {
+    syncMs: number;
+    vmHwmKb: number;
+    maxRssKb: number;
+    baselineHwmKb: number;
+    baseline: Record<string, number>;
+    peak: Record<string, number>;
+    max: Record<string, number>;
+    samples: number;
+  };
+}
+
+/** Builds one zset of `members` members with pipelined ZADDs of 1000. */
+async function buildZset(source: RedisProcess, members: number): Promise<void> {
+  const client = admin(source);
+  const batch = 1000;
+  for (let first = 0; first < members; first += batch * 50) {
+    const pipeline = client.pipeline();
+    for (let start = first; start < Math.min(members, first + batch * 50); start += batch) {
+      const args: (string | number)[] = [];
+      for (let i = start; i < Math.min(members, start + batch); i++) args.push(i, `member:${i}`);
+      pipeline.zadd(ZSET_KEY, ...args);
+    }
+    await pipeline.exec();
+  }
+  const card = await client.zcard(ZSET_KEY);
+  if (card !== members) throw new Error(`zset has ${card} members, expected ${members}`);
+}
+
+function procStatusKb(pid: number, field: string): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(
+      readFileSync(`/proc/${pid}/status`, 'latin1'),
+    );
+    return Number(match?.[1] ?? 0);
+  } catch {
+    return 0; // the child already exited
+  }
+}
+
+/** Runs zset-rss-child.ts against source → target; resolves with its JSON line. */
+async function runChildSync(
+  source: RedisProcess,
+  target: RedisProcess,
+): Promise<{ result: ZsetResult['child']; wallMs: number; sampledHwmKb: number }> {
+  const started = performance.now();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--conditions=@kvforge/source', '--import', 'tsx', CHILD_SCRIPT, source.address, target.address],
+    { cwd: PACKAGE_DIRECTORY, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  onCleanup(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString('utf8')).slice(-8192);
+  });
+  let sampledHwmKb = 0;
+  const pid = child.pid as number;
+  const sampler = setInterval(() => {
+    sampledHwmKb = Math.max(sampledHwmKb, procStatusKb(pid, 'VmHWM'));
+  }, 50);
+  const timeout = setTimeout(() => child.kill('SIGKILL'), 150_000);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (exitCode) => resolve(exitCode));
+    });
+    const line = stdout.split('\n').find((candidate) => candidate.startsWith('{'));
+    if (code !== 0 || !line) throw new Error(`zset-rss-child exited with ${code}: ${stderr.trim()}`);
+    return {
+      result: JSON.parse(line) as ZsetResult['child'],
+      wallMs: performance.now() - started,
+      sampledHwmKb,
+    };
+  } finally {
+    clearInterval(sampler);
+    clearTimeout(timeout);
+  }
+}
+
+async function zsetSync(): Promise<ZsetResult> {
+  const source = await startServer(['--enable-debug-command', 'yes']);
+  log(`zset: building ${ZSET_MEMBERS} members`);
+  await buildZset(source, ZSET_MEMBERS);
+  await admin(source).save();
+  const rdbBytes = (await readFile(join(source.directory, 'dump.rdb'))).length;
+  log('zset: native REPLICAOF');
+  const native = await nativeFullSync(
+    source,
+    async (replica) => (await admin(replica).zcard(ZSET_KEY)) === ZSET_MEMBERS,
+  );
+  await native.replica.stop();
+  log('zset: gunyu-sync in a child process');
+  const target = await startServer();
+  const child = await runChildSync(source, target);
+  const targetCard = await admin(target).zcard(ZSET_KEY);
+  if (targetCard !== ZSET_MEMBERS) throw new Error(`target zset has ${targetCard} members`);
+  await target.stop();
+  await source.stop();
+  return {
+    members: ZSET_MEMBERS,
+    rdbBytes,
+    nativeMs: native.ms,
+    gunyuMs: child.result.syncMs,
+    gunyuWallMs: child.wallMs,
+    targetCard,
+    peakRssBytes: child.result.vmHwmKb * 1024,
+    parentSampledHwmBytes: child.sampledHwmKb * 1024,
+    child: child.result,
+  };
+}
+
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
+const ms = (value: number): string => `${value.toFixed(0)} ms`;
+const rate = (value: number): string => `${Math.round(value).toLocaleString('en-US')}`;
+const delayText = (d: Distribution): string =>
+  `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / ${d.max.toFixed(1)} ms`;
+const verdict = (met: boolean): string => (met ? 'met' : '**missed**');
+
+async function main(): Promise<void> {
+  const source = await startServer(['--repl-backlog-size', '256mb', '--enable-debug-command', 'yes']);
+  const version = /redis_version:([\d.]+)/.exec(await info(source, 'server'))?.[1] ?? '?';
+  log(`populating ${KEYS} keys`);
+  await admin(source).call('DEBUG', 'POPULATE', String(KEYS), 'key', String(VALUE_SIZE));
+  await admin(source).save();
+  const rdb = await readFile(join(source.directory, 'dump.rdb'));
+
+  // 1. Full sync, one run each, of the same 1M-key dataset (the native replica leaves before gunyu starts).
+  log('native full sync');
+  const native = await nativeFullSync(source, async (replica) => (await admin(replica).dbsize()) >= KEYS);
+  await native.replica.stop();
+  log(`native full sync ${ms(native.ms)}; gunyu full sync`);
+  const gunyu = await gunyuFullSync(source);
+  log(`gunyu full sync ${ms(gunyu.ms)}`);
+
+  // 2. Incremental: gunyu first (it is attached), then a fresh native replica.
+  const gunyuApplied = {
+    commands: async () => gunyu.syncer.counters.successCommands,
+    offset: async () => gunyu.syncer.counters.ackOffset,
+  };
+  log('gunyu -P 16 catch-up');
+  const gunyuStream = await streamCatchUp(source, gunyuApplied.offset);
+  log(`gunyu under load (${LOAD_ARGS.join(' ')})`);
+  const gunyuLoad = await loadUnderProbe(source, gunyu.target, gunyuApplied, gunyu.delays);
+  await gunyu.syncer.stop();
+  await gunyu.target.stop();
+  log('native replica for the incremental cases');
+  const { replica } = await nativeFullSync(
+    source,
+    async (candidate) => (await replicaOffset(candidate)) >= (await masterOffset(source)),
+  );
+  const nativeApplied = { commands: () => setCalls(replica), offset: () => replicaOffset(replica) };
+  log('native -P 16 catch-up');
+  const nativeStream = await streamCatchUp(source, nativeApplied.offset);
+  log(`native under load (${LOAD_ARGS.join(' ')})`);
+  const nativeLoad = await loadUnderProbe(source, replica, nativeApplied);
+  await replica.stop();
+  await source.stop();
+
+  // 3. RSS during a 1M-member zset sync.
+  const zset = await zsetSync();
+
+  // 4. RDB parse throughput (last, so the garbage of 3 × 1M parsed entries does not slow the syncs).
+  log('RDB parse');
+  const parseTimes: number[] = [];
+  for (let run = 0; run < PARSE_RUNS; run++) {
+    const started = performance.now();
+    parseRdb(rdb);
+    parseTimes.push(performance.now() - started);
+  }
+  const rdbMb = rdb.length / 1024 / 1024;
+  const parseMbPerSecond = rdbMb / (median(parseTimes) / 1000);
+
+  const fullRatio = gunyu.ms / native.ms;
+  const syncDelay = gunyuLoad.syncDelay as Distribution;
+  const peak = zset.child.peak;
+  const loadCommand = `redis-benchmark -t set -r 100000 ${LOAD_ARGS.join(' ')} -n ${LOAD_COMMANDS}`;
+  const lines = [
+    '| case | native REPLICAOF | gunyu-sync | ratio / goal |',
+    '|---|---|---|---|',
+    `| full sync, ${KEYS} keys × ${VALUE_SIZE} B (RDB ${rdbMb.toFixed(1)} MiB), wall time | ${ms(native.ms)} | ${ms(gunyu.ms)} | ${fullRatio.toFixed(2)}× (goal ≤ 2×: ${verdict(fullRatio <= 2)}) |`,
+    `| RDB parse in memory (CRC verified, median of ${PARSE_RUNS}) | — | ${parseMbPerSecond.toFixed(0)} MiB/s | goal ≥ 100: ${verdict(parseMbPerSecond >= 100)} |`,
+    `| incremental under load (\`${loadCommand}\`): source received ${rate(gunyuLoad.sourceRate)} SET/s (gunyu run), ${rate(nativeLoad.sourceRate)} SET/s (native run); applied cmd/s | ${rate(nativeLoad.appliedRate)} | ${rate(gunyuLoad.appliedRate)} | goal ≥ 50 000: ${verdict(gunyuLoad.appliedRate >= 50_000)} |`,
+    `| sync_delay p50 / p99 / max (syncer counter, ${syncDelay.count} probes every ${PROBE_INTERVAL_MS} ms) | — | ${delayText(syncDelay)} | goal p99 < 50 ms: ${verdict(syncDelay.p99 < 50)} |`,
+    `| probe SET → applied on target (keyspace notification) p50 / p99 / max | ${delayText(nativeLoad.applied)} | ${delayText(gunyuLoad.applied)} | p99 ${(gunyuLoad.applied.p99 / nativeLoad.applied.p99).toFixed(1)}× |`,
+    `| lag when the load stopped → time to catch up | ${(nativeLoad.lagBytesAtEnd / 1e6).toFixed(1)} MB → ${ms(nativeLoad.catchUpMs)} | ${(gunyuLoad.lagBytesAtEnd / 1e6).toFixed(1)} MB → ${ms(gunyuLoad.catchUpMs)} | — |`,
+    `| max-throughput stream: ${STREAM_COMMANDS} SET (redis-benchmark -P 16 -c 4), until applied | ${ms(nativeStream)} | ${ms(gunyuStream)} | ${(gunyuStream / nativeStream).toFixed(2)}× |`,
+    `| zset of ${zset.members} members (RDB ${(zset.rdbBytes / 1024 / 1024).toFixed(1)} MiB): full sync time | ${ms(zset.nativeMs)} | ${ms(zset.gunyuMs)} | ${(zset.gunyuMs / zset.nativeMs).toFixed(2)}× |`,
+    `| zset sync: peak RSS of the syncer process (VmHWM) | — | ${mb(zset.peakRssBytes)} MB | goal < 200 MB: ${verdict(zset.peakRssBytes < 200e6)} |`,
+    '',
+    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine; redis-server ${version}, loopback; ${new Date().toISOString()}. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset case, where it runs alone in a child process (\`node --import tsx bench/zset-rss-child.ts\`).`,
+    '',
+    `- Full sync keys/s: native ${rate((KEYS / native.ms) * 1000)}, gunyu ${rate((KEYS / gunyu.ms) * 1000)}.`,
+    `- Load window: gunyu ${ms(gunyuLoad.windowMs)}, native ${ms(nativeLoad.windowMs)}; redis-benchmark said: gunyu run "${gunyuLoad.benchmarkSummary}", native run "${nativeLoad.benchmarkSummary}". gunyu applied = \`counters.successCommands\`; native applied = replicated SET calls on the replica (\`cmdstat_set\`).`,
+    `- sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) before the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target). The "applied" row stamps the same moment and stops when the target/replica executes the SET (keyspace notification), so it includes the replay batch and the notification delivery; probes lost or unmatched: native ${nativeLoad.probesFailed}, gunyu ${gunyuLoad.probesFailed}.`,
+    `- zset child: sync ${ms(zset.gunyuMs)} (wall incl. node+tsx start ${ms(zset.gunyuWallMs)}); target ZCARD ${zset.targetCard}. RSS before the sync ${mb(zset.child.baseline.rss as number)} MB (VmHWM ${mb(zset.child.baselineHwmKb * 1024)} MB); at the highest 50 ms sample: rss ${mb(peak.rss as number)} MB = heapUsed ${mb(peak.heapUsed as number)} / heapTotal ${mb(peak.heapTotal as number)} MB, external ${mb(peak.external as number)} MB (arrayBuffers ${mb(peak.arrayBuffers as number)} MB); max of each over the run: heapUsed ${mb(zset.child.max.heapUsed as number)} MB, external ${mb(zset.child.max.external as number)} MB, arrayBuffers ${mb(zset.child.max.arrayBuffers as number)} MB. VmHWM sampled from outside: ${mb(zset.parentSampledHwmBytes)} MB.`,
+  ];
+  const markdown = `${lines.join('\n')}\n`;
+  const results = {
+    date: new Date().toISOString(),
+    machine: '2 cores, shared',
+    redisVersion: version,
+    runs: 1,
+    keys: KEYS,
+    valueSize: VALUE_SIZE,
+    rdbBytes: rdb.length,
+    fullSync: { nativeMs: native.ms, gunyuMs: gunyu.ms, ratio: fullRatio },
+    parse: { times: parseTimes, mibPerSecond: parseMbPerSecond },
+    stream: { commands: STREAM_COMMANDS, nativeMs: nativeStream, gunyuMs: gunyuStream },
+    load: { command: loadCommand, native: nativeLoad, gunyu: gunyuLoad },
+    zset,
+  };
+  const directory = new URL('./results/', import.meta.url);
+  await writeFile(new URL('full-sync.json', directory), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(new URL('full-sync.md', directory), markdown);
+  process.stdout.write(`\n${markdown}`);
+}
+
+const watchdog = setTimeout(() => {
+  log(`watchdog: still running after ${WATCHDOG_MS / 1000} s, exiting`);
+  killBenchmarks();
+  process.exit(1); // @kvforge/testing SIGKILLs its redis-server children on exit
+}, WATCHDOG_MS);
+watchdog.unref();
+try {
+  await main();
+} catch (error) {
+  process.exitCode = 1;
+  log(`failed: ${(error as Error).stack ?? String(error)}`);
+} finally {
+  killBenchmarks();
+  for (const cleanup of cleanups.reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // already stopped
+    }
+  }
+  clearTimeout(watchdog);
+}
