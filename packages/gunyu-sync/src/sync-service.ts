@@ -33,6 +33,7 @@ export function replayOptionsFromConfig(config: GunyuConfig): ReplayOptions {
     keyExistsLog: replay.keyExistsLog,
     functionExists: replay.functionExists,
     maxProtoBulkLen: replay.maxProtoBulkLen,
+    maxBufferedValueBytes: replay.maxBufferedValueBytes,
     targetDb: replay.targetDb,
     targetDbMap: replay.targetDbMap,
     batchCmdCount: replay.batchCmdCount,

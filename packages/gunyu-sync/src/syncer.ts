@@ -310,6 +310,8 @@ export class Syncer {
       let start: { sourceDb: number; targetDb: number; offset: number };
       if (mode === 'full') {
         counters.fullSyncs++;
+        counters.rdbKeysBefore = counters.rdbKeysSent + counters.rdbKeysFiltered;
+        counters.rdbKeysExpected = keyspaceSize(await source.info('keyspace'));
         counters.syncPhase = 1;
         this.state = 'run';
         const fullOffset = replica.offset;
@@ -390,7 +392,9 @@ export class Syncer {
 
   private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
     const { options, counters } = this;
-    const parser = new RdbParser();
+    const parser = new RdbParser({
+      maxBufferedValueBytes: Math.min(options.replay.maxBufferedValueBytes, options.replay.maxProtoBulkLen),
+    });
     const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
     let functionsFlushed = false;
     try {
@@ -415,6 +419,7 @@ export class Syncer {
         }
         for (const event of parser.push(item.chunk)) {
           if (event.kind === 'entry') await lanes.add(event);
+          else if (event.kind === 'value-part') await lanes.addPart(event);
           else if (event.kind === 'function') {
             const policy = options.replay.functionExists;
             if (policy === 'flush' && !functionsFlushed) {
@@ -433,4 +438,11 @@ export class Syncer {
       lanes.close();
     }
   }
+}
+
+/** Keys in all DBs of an INFO keyspace reply (`db0:keys=12,expires=0,...`). */
+function keyspaceSize(info: string): number {
+  let keys = 0;
+  for (const match of info.matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(match[1]);
+  return keys;
 }

@@ -71,10 +71,11 @@ describe('RdbParser on a dump written by redis-server 7.0', () => {
 
   it('emits the same events fed byte by byte and at seeded random splits', () => {
     const expected = summary(parseRdb(rdb));
+    // Keys and values are views valid until the next push: summarise each push's events at once.
     const byteParser = new RdbParser();
-    const byteEvents: RdbEvent[] = [];
-    for (let i = 0; i < rdb.length; i++) byteParser.push(rdb.subarray(i, i + 1), byteEvents);
-    expect(summary(byteEvents)).toEqual(expected);
+    const byteEvents: string[] = [];
+    for (let i = 0; i < rdb.length; i++) byteEvents.push(...summary(byteParser.push(rdb.subarray(i, i + 1))));
+    expect(byteEvents).toEqual(expected);
     let seed = 12345;
     const random = (): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -82,15 +83,15 @@ describe('RdbParser on a dump written by redis-server 7.0', () => {
     };
     for (let round = 0; round < 5; round++) {
       const parser = new RdbParser();
-      const events: RdbEvent[] = [];
+      const events: string[] = [];
       let at = 0;
       while (at < rdb.length) {
         const size = 1 + Math.floor(random() * 4096);
-        parser.push(rdb.subarray(at, at + size), events);
+        events.push(...summary(parser.push(rdb.subarray(at, at + size))));
         at += size;
       }
       expect(parser.done).toBe(true);
-      expect(summary(events)).toEqual(expected);
+      expect(events).toEqual(expected);
     }
   });
 

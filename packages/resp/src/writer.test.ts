@@ -43,6 +43,14 @@ describe('RespWriter', () => {
     expect(writer.length).toBe(0);
   });
 
+  it('writes one bulk from several parts, across a slab boundary', () => {
+    const writer = new RespWriter({ slabBytes: 16 });
+    writer.writeBulk('ab');
+    writer.writeBulkParts([Buffer.from('0123456789'), new Uint8Array([0x41]), Buffer.from('xyz')]);
+    writer.writeBulkParts([]);
+    expect(writer.take().toString()).toBe('$2\r\nab\r\n$14\r\n0123456789Axyz\r\n$0\r\n\r\n');
+  });
+
   it('round-trips through the scanners', () => {
     const args = ['MSET', 'k1', 'v\r\n1', 'k2', ''];
     const bytes = encodeCommand(args);

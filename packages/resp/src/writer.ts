@@ -77,6 +77,20 @@ export class RespWriter {
     return this;
   }
 
+  /** One bulk string made of several pieces, copied once (no concatenation first). */
+  writeBulkParts(parts: readonly Uint8Array[]): this {
+    let length = 0;
+    for (const part of parts) length += part.length;
+    this.writeHeaderReserving(0x24, length, length + 2);
+    for (const part of parts) {
+      this.slab.set(part, this.offset);
+      this.offset += part.length;
+    }
+    this.slab[this.offset++] = CRLF_HIGH;
+    this.slab[this.offset++] = CRLF_LOW;
+    return this;
+  }
+
   writeNullBulk(): this {
     return this.writeAscii('$-1\r\n');
   }

@@ -47,6 +47,12 @@ const replaySchema = z
       .int()
       .positive()
       .default(512 * 1024 * 1024),
+    /** kvforge extension (not in GunYu): memory bound of one RDB value, see README. */
+    maxBufferedValueBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(32 * 1024 * 1024),
     targetDb: z.number().int().min(-1).default(-1),
     targetDbMap: z.record(z.string().regex(/^\d+$/), z.number().int().min(0)).default({}),
     batchCmdCount: z.number().int().min(1).max(200).default(100),

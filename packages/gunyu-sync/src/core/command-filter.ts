@@ -58,6 +58,8 @@ const KEYLESS = new Set([
 
 export type FilterVerdict = 'pass' | 'drop';
 
+const RESERVED_FIRST_BYTES = RESERVED_KEY_PREFIXES.map((prefix) => prefix.charCodeAt(0));
+
 /** Pure decisions on the command stream and RDB keys; the key is compared as latin1 text. */
 export class CommandFilter {
   private readonly blacklist: Set<string>;
@@ -73,6 +75,15 @@ export class CommandFilter {
     for (const prefix of this.options.prefixKeyBlacklist) if (key.startsWith(prefix)) return false;
     if (this.options.prefixKeyWhitelist.length === 0) return true;
     return this.options.prefixKeyWhitelist.some((prefix) => key.startsWith(prefix));
+  }
+
+  /** `keyAllowed` for raw key bytes; skips the text conversion when no prefix list can match. */
+  keyBytesAllowed(key: Buffer): boolean {
+    const first = key[0];
+    const noLists =
+      this.options.prefixKeyBlacklist.length === 0 && this.options.prefixKeyWhitelist.length === 0;
+    if (noLists && first !== RESERVED_FIRST_BYTES[0] && first !== RESERVED_FIRST_BYTES[1]) return true;
+    return this.keyAllowed(key.toString('latin1'));
   }
 
   dbAllowed(db: number): boolean {

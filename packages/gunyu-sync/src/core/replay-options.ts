@@ -8,6 +8,8 @@ export interface ReplayOptions {
   keyExistsLog: boolean;
   functionExists: FunctionExistsPolicy;
   maxProtoBulkLen: number;
+  /** kvforge: a value above this (or maxProtoBulkLen) is streamed as commands, never held whole. */
+  maxBufferedValueBytes: number;
   targetDb: number;
   targetDbMap: Record<string, number>;
   batchCmdCount: number;
@@ -28,6 +30,7 @@ export const DEFAULT_REPLAY_OPTIONS: Readonly<ReplayOptions> = Object.freeze({
   keyExistsLog: false,
   functionExists: '',
   maxProtoBulkLen: 512 * 1024 * 1024,
+  maxBufferedValueBytes: 32 * 1024 * 1024,
   targetDb: -1,
   targetDbMap: {},
   batchCmdCount: 100,

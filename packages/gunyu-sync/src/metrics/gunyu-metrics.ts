@@ -111,7 +111,7 @@ export function registerGunyuMetrics(registry: Registry, service: SyncService): 
     collect() {
       this.reset();
       for (const syncer of service.syncers)
-        this.set({ input: syncer.options.inputAddress }, syncer.counters.syncPhase === 2 ? 100 : 0);
+        this.set({ input: syncer.options.inputAddress }, syncer.counters.fullSyncPercent());
     },
   });
 }

@@ -1,8 +1,10 @@
 import { RespWriter } from '@kvforge/resp';
 import type { CommandFilter } from '../core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
-import { buildDumpPayload } from '../core/rdb/dump-payload';
-import type { RdbEntry } from '../core/rdb/rdb-parser';
+import { appendCommandOf } from '../core/rdb/aggregate-walker';
+import { DUMP_FOOTER_BYTES, writeDumpFooter } from '../core/rdb/dump-payload';
+import { RDB_TYPE } from '../core/rdb/rdb-constants';
+import type { RdbEntry, RdbValuePart } from '../core/rdb/rdb-parser';
 import { decodeValue, valueToCommands } from '../core/rdb/value-decoder';
 import { laneOf, mapDb, type ReplayOptions, stripHashTag } from '../core/replay-options';
 import type { SyncCounters } from './sync-counters';
@@ -11,13 +13,32 @@ import { type RedisEndpoint, TargetConnection } from './target-connection';
 const LANE_BATCH_ENTRIES = 100;
 const LANE_BATCH_BYTES = 1024 * 1024;
 const LANE_MAX_IN_FLIGHT = 2;
+/** Elements per command when a value is rebuilt with commands (GunYu flushes every 100). */
+const COMMAND_CHUNK = 100;
+
+/**
+ * What a reply of a batch answers: a SELECT (undefined), a RESTORE (its key and value found again in
+ * the sent bytes, offsets relative to the batch) or a rebuild command of `key`.
+ */
+type ReplyTag =
+  | undefined
+  | {
+      kind: 'restore';
+      db: number;
+      type: number;
+      expireAtMs: number;
+      keyStart: number;
+      keyEnd: number;
+      valueStart: number;
+      valueEnd: number;
+    }
+  | { kind: 'command'; key: Buffer };
 
 interface Lane {
   connection: TargetConnection;
   writer: RespWriter;
   db: number;
-  /** Entry for each reply of the pending batch (undefined for a SELECT). */
-  replies: (RdbEntry | undefined)[];
+  replies: ReplyTag[];
   inFlight: Promise<void>[];
 }
 
@@ -25,14 +46,24 @@ export interface RdbReplayerLogger {
   warn(object: object, message: string): void;
 }
 
+const RESTORE = Buffer.from('RESTORE');
+const REPLACE = Buffer.from('REPLACE');
+const ABSTTL = Buffer.from('ABSTTL');
+const TYPE_BYTES = Array.from({ length: 256 }, (_, type) => Uint8Array.of(type));
+
 /**
  * Replays RDB entries as RESTORE … ABSTTL in parallel lanes (one connection each, chosen by key hash
  * so a key's commands stay ordered); falls back to plain commands on `Bad data format`, for values
- * above maxProtoBulkLen, or when RESTORE is disabled.
+ * above maxProtoBulkLen, or when RESTORE is disabled. Values the parser streams as parts become
+ * commands part by part. The payload is written straight into the lane's batch (no copy of the value
+ * is kept): on `Bad data format` the value is read back from the bytes that were sent.
  */
 export class RdbReplayer {
   private readonly lanes: Lane[] = [];
+  private readonly footer = new Uint8Array(DUMP_FOOTER_BYTES);
   private failure: Error | undefined;
+  /** The value being received as parts was filtered out: drop its remaining parts. */
+  private droppingParts = false;
 
   constructor(
     private readonly endpoint: RedisEndpoint,
@@ -55,38 +86,61 @@ export class RdbReplayer {
     for (const lane of this.lanes) lane.connection.close();
   }
 
-  /** Queues one entry; resolves when the lane has room (backpressure on the parser, not the socket). */
+  /**
+   * Queues one entry (its key/value views are only read before this returns); resolves when the lane
+   * has room (backpressure on the parser, not the socket).
+   */
   async add(entry: RdbEntry): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.filter.dbAllowed(entry.db) || !this.filter.keyAllowed(entry.key.toString('latin1'))) {
+    if (!this.filter.dbAllowed(entry.db) || !this.filter.keyBytesAllowed(entry.key)) {
       this.counters.rdbKeysFiltered++;
       return;
     }
     const key = this.options.replaceHashTag ? stripHashTag(entry.key) : entry.key;
-    const target = { ...entry, key, db: mapDb(this.options, entry.db) };
-    const lane = this.lanes[laneOf(key, this.lanes.length)] as Lane;
-    this.selectDb(lane, target.db);
-    const payloadSize = entry.value.length + 11;
+    const db = mapDb(this.options, entry.db);
+    const lane = this.laneFor(key, db);
+    const payloadSize = 1 + entry.value.length + DUMP_FOOTER_BYTES;
     if (!this.options.replayRdbEnableRestore || payloadSize > this.options.maxProtoBulkLen) {
       await this.flushLane(lane);
       await Promise.all(lane.inFlight);
-      await this.sendAsCommands(lane, target);
+      await this.sendAsCommands(lane, key, db, entry.type, entry.value, entry.expireAtMs);
     } else {
-      const args: (string | Buffer)[] = [
-        'RESTORE',
-        key,
-        String(Math.max(entry.expireAtMs, 0)),
-        buildDumpPayload(entry.type, entry.value),
-      ];
-      if (this.options.keyExists === 'replace') args.push('REPLACE');
-      if (entry.expireAtMs >= 0) args.push('ABSTTL');
-      lane.writer.writeCommand(args);
-      lane.replies.push(target);
+      this.writeRestore(lane, key, db, entry);
     }
     this.counters.rdbKeysSent++;
-    if (lane.replies.length >= LANE_BATCH_ENTRIES || lane.writer.length >= LANE_BATCH_BYTES) {
-      await this.flushLane(lane);
+    await this.flushIfFull(lane);
+  }
+
+  /** Queues one part of a value too large to buffer, as the commands that rebuild it. */
+  async addPart(part: RdbValuePart): Promise<void> {
+    if (this.failure) throw this.failure;
+    if (part.first) {
+      this.droppingParts = !this.filter.dbAllowed(part.db) || !this.filter.keyBytesAllowed(part.key);
+      if (this.droppingParts) this.counters.rdbKeysFiltered++;
+      else this.counters.rdbKeysSent++;
     }
+    if (this.droppingParts) return;
+    const key = this.options.replaceHashTag ? stripHashTag(part.key) : part.key;
+    const lane = this.laneFor(key, mapDb(this.options, part.db));
+    const tag: ReplyTag = { kind: 'command', key };
+    const command = appendCommandOf(part.type);
+    const step = command === 'ZADD' || command === 'HSET' ? 2 : 1;
+    let elements = part.elements;
+    if (part.first && part.type === RDB_TYPE.string) {
+      this.writeTagged(lane, tag, ['SET', key, elements[0] as Buffer]);
+      elements = elements.slice(1);
+    } else if (part.first && this.options.keyExists === 'replace') {
+      this.writeTagged(lane, tag, ['DEL', key]);
+    }
+    const chunk = part.type === RDB_TYPE.string ? 1 : COMMAND_CHUNK * step; // APPEND takes one value
+    for (let i = 0; i < elements.length; i += chunk) {
+      this.writeTagged(lane, tag, [command, key, ...elements.slice(i, i + chunk)]);
+    }
+    if (part.last && part.expireAtMs >= 0) {
+      this.writeTagged(lane, tag, ['PEXPIREAT', key, String(part.expireAtMs)]);
+    }
+    // A part's element views die with the next parser push: its bytes must be in the writer by now.
+    await this.flushIfFull(lane);
   }
 
   /** Sends what is pending and waits for every reply. */
@@ -96,11 +150,53 @@ export class RdbReplayer {
     if (this.failure) throw this.failure;
   }
 
-  private selectDb(lane: Lane, db: number): void {
-    if (lane.db === db) return;
-    lane.writer.writeCommand(['SELECT', String(db)]);
-    lane.replies.push(undefined);
-    lane.db = db;
+  private laneFor(key: Buffer, db: number): Lane {
+    const lane = this.lanes[laneOf(key, this.lanes.length)] as Lane;
+    if (lane.db !== db) {
+      lane.writer.writeCommand(['SELECT', String(db)]);
+      lane.replies.push(undefined);
+      lane.db = db;
+    }
+    return lane;
+  }
+
+  private writeTagged(lane: Lane, tag: ReplyTag, args: readonly (string | Buffer)[]): void {
+    lane.writer.writeCommand(args);
+    lane.replies.push(tag);
+  }
+
+  /** `RESTORE key ttl [type][value][footer] [REPLACE] [ABSTTL]`, remembering where key and value went. */
+  private writeRestore(lane: Lane, key: Buffer, db: number, entry: RdbEntry): void {
+    const writer = lane.writer;
+    const replace = this.options.keyExists === 'replace';
+    const absolute = entry.expireAtMs >= 0;
+    writer
+      .writeArrayHeader(4 + (replace ? 1 : 0) + (absolute ? 1 : 0))
+      .writeBulk(RESTORE)
+      .writeBulk(key);
+    const keyEnd = writer.length - 2;
+    writer.writeBulk(absolute ? String(entry.expireAtMs) : '0');
+    writeDumpFooter(entry.type, entry.value, this.footer);
+    writer.writeBulkParts([TYPE_BYTES[entry.type] as Uint8Array, entry.value, this.footer]);
+    const valueEnd = writer.length - 2 - DUMP_FOOTER_BYTES;
+    if (replace) writer.writeBulk(REPLACE);
+    if (absolute) writer.writeBulk(ABSTTL);
+    lane.replies.push({
+      kind: 'restore',
+      db,
+      type: entry.type,
+      expireAtMs: entry.expireAtMs,
+      keyStart: keyEnd - key.length,
+      keyEnd,
+      valueStart: valueEnd - entry.value.length,
+      valueEnd,
+    });
+  }
+
+  private async flushIfFull(lane: Lane): Promise<void> {
+    if (lane.replies.length >= LANE_BATCH_ENTRIES || lane.writer.length >= LANE_BATCH_BYTES) {
+      await this.flushLane(lane);
+    }
   }
 
   private async flushLane(lane: Lane): Promise<void> {
@@ -113,22 +209,8 @@ export class RdbReplayer {
     const done = lane.connection
       .send(bytes, replies.length)
       .then(async (result) => {
-        for (const error of result.errors) {
-          const entry = replies[error.index];
-          if (!entry)
-            throw new GunyuError(GUNYU_ERROR_CODES.target, `SELECT failed on the target: ${error.message}`);
-          if (error.message.includes('Bad data format')) {
-            await this.sendAsCommands(lane, entry);
-          } else if (error.message.startsWith('BUSYKEY')) {
-            if (this.options.keyExists === 'error') this.counters.failedCommands++;
-            if (this.options.keyExistsLog || this.options.keyExists === 'error') {
-              this.logger.warn({ key: entry.key.toString('latin1') }, 'key exists on the target');
-            }
-          } else {
-            this.counters.failedCommands++;
-            this.logger.warn({ key: entry.key.toString('latin1'), error: error.message }, 'RESTORE failed');
-          }
-        }
+        for (const error of result.errors)
+          await this.handleError(lane, replies[error.index], bytes, error.message);
       })
       .catch((error: Error) => {
         this.failure ??= error;
@@ -139,20 +221,43 @@ export class RdbReplayer {
     lane.inFlight.push(done);
   }
 
-  /** The command rewrite of one value (GunYu: RPUSH/HSET/SADD/ZADD/XADD in chunks, then the expiry). */
-  private async sendAsCommands(lane: Lane, entry: RdbEntry): Promise<void> {
-    const commands = valueToCommands(entry.key, decodeValue(entry.type, entry.value), entry.expireAtMs);
+  private async handleError(lane: Lane, tag: ReplyTag, sent: Buffer, message: string): Promise<void> {
+    if (!tag) throw new GunyuError(GUNYU_ERROR_CODES.target, `SELECT failed on the target: ${message}`);
+    const key = tag.kind === 'restore' ? sent.subarray(tag.keyStart, tag.keyEnd) : tag.key;
+    if (tag.kind === 'restore' && message.includes('Bad data format')) {
+      const value = sent.subarray(tag.valueStart, tag.valueEnd);
+      await this.sendAsCommands(lane, key, tag.db, tag.type, value, tag.expireAtMs);
+    } else if (tag.kind === 'restore' && message.startsWith('BUSYKEY')) {
+      if (this.options.keyExists === 'error') this.counters.failedCommands++;
+      if (this.options.keyExistsLog || this.options.keyExists === 'error') {
+        this.logger.warn({ key: key.toString('latin1') }, 'key exists on the target');
+      }
+    } else {
+      this.counters.failedCommands++;
+      this.logger.warn({ key: key.toString('latin1'), error: message }, `${tag.kind} failed`);
+    }
+  }
+
+  /** The command rewrite of one whole value (GunYu: RPUSH/HSET/SADD/ZADD/XADD in chunks, then the expiry). */
+  private async sendAsCommands(
+    lane: Lane,
+    key: Buffer,
+    db: number,
+    type: number,
+    value: Buffer,
+    expireAtMs: number,
+  ): Promise<void> {
+    const commands = valueToCommands(key, decodeValue(type, value), expireAtMs, COMMAND_CHUNK);
     if (this.options.keyExists !== 'replace') commands.shift();
     const writer = new RespWriter();
-    writer.writeCommand(['SELECT', String(entry.db)]);
+    writer.writeCommand(['SELECT', String(db)]);
     for (const command of commands) writer.writeCommand(command);
     // Later batches were built assuming the lane's tracked DB: switch back to it.
-    const restoreDb = lane.db >= 0 ? lane.db : entry.db;
-    writer.writeCommand(['SELECT', String(restoreDb)]);
+    writer.writeCommand(['SELECT', String(lane.db >= 0 ? lane.db : db)]);
     const result = await lane.connection.send(writer.take(), commands.length + 2);
     for (const error of result.errors) {
       this.counters.failedCommands++;
-      this.logger.warn({ key: entry.key.toString('latin1'), error: error.message }, 'command rewrite failed');
+      this.logger.warn({ key: key.toString('latin1'), error: error.message }, 'command rewrite failed');
     }
   }
 }

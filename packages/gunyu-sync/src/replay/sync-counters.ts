@@ -5,7 +5,10 @@ export class SyncCounters {
   rdbKeysSent = 0;
   rdbKeysFiltered = 0;
   rdbBytes = 0;
-  rdbTotalBytes = 0;
+  /** Keys the source held when the full sync started (INFO keyspace), for the progress gauge. */
+  rdbKeysExpected = 0;
+  /** rdbKeysSent + rdbKeysFiltered when the current full sync started (they are running totals). */
+  rdbKeysBefore = 0;
   receivedCommands = 0;
   sentCommands = 0;
   filteredCommands = 0;
@@ -28,4 +31,12 @@ export class SyncCounters {
   syncDelayNs = 0;
   /** 0 aborted, 1 full syncing, 2 incremental. */
   syncPhase = 0;
+
+  /** redisGunYu_output_full_sync: 100 once streaming, else RDB keys handled / keys expected (≤ 99). */
+  fullSyncPercent(): number {
+    if (this.syncPhase === 2) return 100;
+    if (this.syncPhase === 0 || this.rdbKeysExpected === 0) return 0;
+    const handled = this.rdbKeysSent + this.rdbKeysFiltered - this.rdbKeysBefore;
+    return Math.min(99, Math.floor((100 * handled) / this.rdbKeysExpected));
+  }
 }

@@ -136,4 +136,13 @@ describe('ReplicaClient', () => {
     expect(commands[0]).toBe('*1 $4 PING@514');
     expect(master.received.join('')).toContain(`PSYNC\r\n$40\r\n${REPLID}\r\n$3\r\n501`);
   });
+
+  it('rejects start() after stop() instead of waiting for a reply that cannot come', async () => {
+    const master = await fakeMaster(() => {});
+    masters.push(master);
+    const client = new ReplicaClient({ host: '127.0.0.1', port: master.port }, recorder().listener);
+    clients.push(client);
+    client.stop(); // e.g. a pause that lands between two handshake steps
+    await expect(client.start('?', -1)).rejects.toThrow(/closed/);
+  });
 });

@@ -141,6 +141,8 @@ export class ReplicaClient {
   }
 
   private readLine(): Promise<string> {
+    // Closed between two handshake steps (stop() while start() runs): no reply will ever come.
+    if (this.phase === 'closed') return Promise.resolve('-ERR closed');
     return new Promise((resolve) => {
       this.lineWaiters.push(resolve);
       this.processBuffer();

@@ -33,6 +33,18 @@ function buildTables(): void {
   }
 }
 buildTables();
+type Tables = [
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+  Uint32Array,
+];
+const [, L1, L2, L3, L4, L5, L6, L7] = TABLE_LO as Tables;
+const [, H1, H2, H3, H4, H5, H6, H7] = TABLE_HI as Tables;
 
 /** Incremental CRC64; `update` any number of times, read with `value()` / `low`/`high`. */
 export class Crc64 {
@@ -45,54 +57,32 @@ export class Crc64 {
     let i = start;
     const t0l = TABLE_LO[0] as Uint32Array;
     const t0h = TABLE_HI[0] as Uint32Array;
-    if (end - i >= 8) {
-      const [l1, l2, l3, l4, l5, l6, l7] = TABLE_LO.slice(1) as Uint32Array[];
-      const [h1, h2, h3, h4, h5, h6, h7] = TABLE_HI.slice(1) as Uint32Array[];
-      while (end - i >= 8) {
-        const a =
-          (lo ^
-            ((data[i] as number) |
-              ((data[i + 1] as number) << 8) |
-              ((data[i + 2] as number) << 16) |
-              ((data[i + 3] as number) << 24))) >>>
-          0;
-        const b =
-          (hi ^
-            ((data[i + 4] as number) |
-              ((data[i + 5] as number) << 8) |
-              ((data[i + 6] as number) << 16) |
-              ((data[i + 7] as number) << 24))) >>>
-          0;
-        const i7 = a & 0xff;
-        const i6 = (a >>> 8) & 0xff;
-        const i5 = (a >>> 16) & 0xff;
-        const i4 = a >>> 24;
-        const i3 = b & 0xff;
-        const i2 = (b >>> 8) & 0xff;
-        const i1 = (b >>> 16) & 0xff;
-        const i0 = b >>> 24;
-        lo =
-          ((l7 as Uint32Array)[i7]! ^
-            (l6 as Uint32Array)[i6]! ^
-            (l5 as Uint32Array)[i5]! ^
-            (l4 as Uint32Array)[i4]! ^
-            (l3 as Uint32Array)[i3]! ^
-            (l2 as Uint32Array)[i2]! ^
-            (l1 as Uint32Array)[i1]! ^
-            t0l[i0]!) >>>
-          0;
-        hi =
-          ((h7 as Uint32Array)[i7]! ^
-            (h6 as Uint32Array)[i6]! ^
-            (h5 as Uint32Array)[i5]! ^
-            (h4 as Uint32Array)[i4]! ^
-            (h3 as Uint32Array)[i3]! ^
-            (h2 as Uint32Array)[i2]! ^
-            (h1 as Uint32Array)[i1]! ^
-            t0h[i0]!) >>>
-          0;
-        i += 8;
-      }
+    while (end - i >= 8) {
+      const a =
+        (lo ^
+          ((data[i] as number) |
+            ((data[i + 1] as number) << 8) |
+            ((data[i + 2] as number) << 16) |
+            ((data[i + 3] as number) << 24))) >>>
+        0;
+      const b =
+        (hi ^
+          ((data[i + 4] as number) |
+            ((data[i + 5] as number) << 8) |
+            ((data[i + 6] as number) << 16) |
+            ((data[i + 7] as number) << 24))) >>>
+        0;
+      const i7 = a & 0xff;
+      const i6 = (a >>> 8) & 0xff;
+      const i5 = (a >>> 16) & 0xff;
+      const i4 = a >>> 24;
+      const i3 = b & 0xff;
+      const i2 = (b >>> 8) & 0xff;
+      const i1 = (b >>> 16) & 0xff;
+      const i0 = b >>> 24;
+      lo = (L7[i7]! ^ L6[i6]! ^ L5[i5]! ^ L4[i4]! ^ L3[i3]! ^ L2[i2]! ^ L1[i1]! ^ t0l[i0]!) >>> 0;
+      hi = (H7[i7]! ^ H6[i6]! ^ H5[i5]! ^ H4[i4]! ^ H3[i3]! ^ H2[i2]! ^ H1[i1]! ^ t0h[i0]!) >>> 0;
+      i += 8;
     }
     for (; i < end; i++) {
       const index = (lo ^ (data[i] as number)) & 0xff;
@@ -109,10 +99,12 @@ export class Crc64 {
   }
 
   /** Writes the checksum as 8 little-endian bytes (the RDB footer / DUMP payload layout). */
-  writeLittleEndian(target: Uint8Array, offset: number): void {
-    const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
-    view.setUint32(offset, this.low, true);
-    view.setUint32(offset + 4, this.high, true);
+  writeLittleEndian(target: Uint8Array, offset: number): this {
+    for (let i = 0; i < 4; i++) {
+      target[offset + i] = (this.low >>> (8 * i)) & 0xff;
+      target[offset + 4 + i] = (this.high >>> (8 * i)) & 0xff;
+    }
+    return this;
   }
 }
 

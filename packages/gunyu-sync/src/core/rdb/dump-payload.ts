@@ -12,11 +12,30 @@ export function buildDumpPayload(
   value: Uint8Array,
   rdbVersion = DUMP_PAYLOAD_RDB_VERSION,
 ): Buffer {
-  const payload = Buffer.allocUnsafe(1 + value.length + 2 + 8);
+  const payload = Buffer.allocUnsafe(1 + value.length + DUMP_FOOTER_BYTES);
   payload[0] = type;
   payload.set(value, 1);
-  payload.writeUInt16LE(rdbVersion, 1 + value.length);
-  const crc = new Crc64().update(payload, 0, 1 + value.length + 2);
-  crc.writeLittleEndian(payload, 1 + value.length + 2);
+  writeDumpFooter(type, value, payload.subarray(1 + value.length), rdbVersion);
   return payload;
+}
+
+/** Bytes after `[type][value]` in a DUMP payload. */
+export const DUMP_FOOTER_BYTES = 10;
+
+const crc = new Crc64();
+const typeByte = new Uint8Array(1);
+
+/** Writes `[u16 LE rdb version][u64 LE crc64 of type+value+version]` into `footer` (10 bytes). */
+export function writeDumpFooter(
+  type: number,
+  value: Uint8Array,
+  footer: Uint8Array,
+  rdbVersion = DUMP_PAYLOAD_RDB_VERSION,
+): void {
+  footer[0] = rdbVersion & 0xff;
+  footer[1] = rdbVersion >> 8;
+  typeByte[0] = type;
+  crc.low = 0;
+  crc.high = 0;
+  crc.update(typeByte).update(value).update(footer, 0, 2).writeLittleEndian(footer, 2);
 }

@@ -1,7 +1,8 @@
 import { GUNYU_ERROR_CODES, GunyuError } from '../errors';
+import { AggregateWalker, isAggregateType } from './aggregate-walker';
 import { ByteCursor, NEED_MORE, NeedMoreData } from './byte-cursor';
 import { Crc64 } from './crc64';
-import { RDB_MAX_VERSION, RDB_OPCODE } from './rdb-constants';
+import { RDB_MAX_VERSION, RDB_OPCODE, RDB_TYPE } from './rdb-constants';
 import { skipModuleOpcodes, skipValue } from './value-skipper';
 
 export interface RdbEntry {
@@ -14,8 +15,30 @@ export interface RdbEntry {
   expireAtMs: number;
   idleSeconds: number;
   frequency: number;
-  /** The serialized value exactly as in the RDB (type byte excluded), a copy owned by the caller. */
+  /**
+   * The serialized value exactly as in the RDB (type byte excluded). `key` and `value` are views of the
+   * parser's buffer, valid until the next `push()`: copy them to keep them longer.
+   */
   value: Buffer;
+}
+
+/**
+ * A piece of a value too large to buffer (`maxBufferedValueBytes`), decoded as the arguments of the
+ * command that appends it (`appendCommandOf(type)`: RPUSH/SADD/ZADD score member/HSET field value, or
+ * SET then APPEND chunks of a plain string). `key` is owned; `elements` are views valid until the next
+ * `push()`.
+ */
+export interface RdbValuePart {
+  kind: 'value-part';
+  db: number;
+  key: Buffer;
+  type: number;
+  expireAtMs: number;
+  elements: Buffer[];
+  /** The first part of this key (the caller replaces the old value here). */
+  first: boolean;
+  /** The last part of this key (the caller sets the expiry here). */
+  last: boolean;
 }
 
 export type RdbEvent =
@@ -24,6 +47,7 @@ export type RdbEvent =
   | { kind: 'select-db'; db: number }
   | { kind: 'resize-db'; size: number; expiresSize: number }
   | RdbEntry
+  | RdbValuePart
   | { kind: 'function'; code: Buffer }
   | { kind: 'module-aux'; moduleId: number }
   | { kind: 'end'; checksum: bigint | null; computed: bigint };
@@ -31,16 +55,53 @@ export type RdbEvent =
 export interface RdbParserOptions {
   /** Verify the CRC64 footer and throw GUNYU_ERR_RDB_CHECKSUM on mismatch. */
   verifyChecksum: boolean;
+  /**
+   * A list, set, hash, zset or plain string larger than this is not buffered whole: it is emitted as
+   * `value-part` events, so memory stays bounded by this, not by the largest value.
+   */
+  maxBufferedValueBytes: number;
 }
 
-export const DEFAULT_RDB_PARSER_OPTIONS: Readonly<RdbParserOptions> = Object.freeze({ verifyChecksum: true });
+export const DEFAULT_RDB_PARSER_OPTIONS: Readonly<RdbParserOptions> = Object.freeze({
+  verifyChecksum: true,
+  maxBufferedValueBytes: 32 * 1024 * 1024,
+});
 
 const INITIAL_CAPACITY = 64 * 1024;
+/** An aggregate value still incomplete after this many buffered bytes is walked item by item from then on. */
+const RESUMABLE_WALK_BYTES = 256 * 1024;
+/** Bounds of one `value-part` event. */
+const PART_MAX_ELEMENTS = 1024;
+const PART_MAX_BYTES = 1024 * 1024;
+
+/** Header of the entry being read in several pushes (positions relative to `start`, which stays put). */
+interface ResumableEntry {
+  key: Buffer;
+  type: number;
+  count: number;
+  valueAt: number;
+  itemsAt: number;
+  walkedTo: number;
+  walker: AggregateWalker;
+}
+
+/** A value being emitted as parts (its header is consumed; bytes are consumed part by part). */
+interface StreamedValue {
+  key: Buffer;
+  type: number;
+  db: number;
+  expireAtMs: number;
+  /** Items (aggregates) still to read, or undefined for a plain string. */
+  walker: AggregateWalker | undefined;
+  stringBytesLeft: number;
+  first: boolean;
+}
 
 /**
  * Streaming RDB parser: `push()` chunks of any size, get back the complete events they finish.
- * Memory stays bounded by the largest single value (a value is emitted as one raw slice); bytes are
- * dropped from the buffer as soon as an event is emitted. After the EOF opcode (and footer) the
+ * A value is emitted as one raw slice up to `maxBufferedValueBytes`, and as decoded parts beyond, so
+ * memory stays bounded; bytes are dropped from the buffer as soon as an event is emitted. An entry
+ * spread over many pushes is walked item by item, never re-scanned from its start. After the EOF opcode (and footer) the
  * parser is done and `push` returns the number of trailing bytes that belong to whatever follows.
  */
 export class RdbParser {
@@ -59,6 +120,8 @@ export class RdbParser {
   private idleSeconds = -1;
   private frequency = -1;
   private finished = false;
+  private resumable: ResumableEntry | undefined;
+  private streamed: StreamedValue | undefined;
 
   constructor(options: Partial<RdbParserOptions> = {}) {
     this.options = { ...DEFAULT_RDB_PARSER_OPTIONS, ...options };
@@ -71,6 +134,11 @@ export class RdbParser {
 
   get rdbVersion(): number {
     return this.version;
+  }
+
+  /** Size of the parser's buffer: what it holds in memory at most right now. */
+  get bufferCapacity(): number {
+    return this.buffer.length;
   }
 
   /** Bytes of the RDB consumed so far. */
@@ -133,11 +201,10 @@ export class RdbParser {
         const event = this.parseOne(cursor);
         if (event) events.push(event);
       } catch (error) {
-        if (error instanceof NeedMoreData) {
-          this.needed = NEED_MORE.needed;
-          return;
-        }
-        throw error;
+        if (!(error instanceof NeedMoreData)) throw error;
+        this.needed = NEED_MORE.needed;
+        if (!this.beginLargeValue(cursor)) return;
+        this.needed = 0;
       }
     }
   }
@@ -158,6 +225,8 @@ export class RdbParser {
       this.consume(cursor.position);
       return { kind: 'header', version };
     }
+    if (this.streamed) return this.readPart(cursor, this.streamed);
+    if (this.resumable) return this.resumeWalk(cursor, this.resumable);
     const opcode = cursor.readByte();
     let event: RdbEvent | null = null;
     switch (opcode) {
@@ -229,26 +298,154 @@ export class RdbParser {
         return { kind: 'end', checksum: checksum === 0n ? null : checksum, computed };
       }
       default: {
-        const key = Buffer.from(cursor.readString());
+        const key = cursor.readString();
         const valueStart = cursor.position;
         skipValue(cursor, opcode);
-        event = {
-          kind: 'entry',
-          db: this.db,
-          key,
-          type: opcode,
-          expireAtMs: this.expireAtMs,
-          idleSeconds: this.idleSeconds,
-          frequency: this.frequency,
-          value: Buffer.from(this.buffer.subarray(valueStart, cursor.position)),
-        };
-        this.expireAtMs = -1;
-        this.idleSeconds = -1;
-        this.frequency = -1;
+        event = this.entry(key, opcode, this.buffer.subarray(valueStart, cursor.position));
       }
     }
     this.consume(cursor.position);
     return event;
+  }
+
+  private entry(key: Buffer, type: number, value: Buffer): RdbEntry {
+    const entry: RdbEntry = {
+      kind: 'entry',
+      db: this.db,
+      key,
+      type,
+      expireAtMs: this.expireAtMs,
+      idleSeconds: this.idleSeconds,
+      frequency: this.frequency,
+      value,
+    };
+    this.expireAtMs = -1;
+    this.idleSeconds = -1;
+    this.frequency = -1;
+    return entry;
+  }
+
+  /**
+   * Called when the buffered bytes end inside an item. A big aggregate entry switches to a resumable
+   * walk (no re-scan of what is already buffered), and a value beyond `maxBufferedValueBytes` to parts.
+   * Returns true when parsing can go on with the bytes at hand.
+   */
+  private beginLargeValue(cursor: ByteCursor): boolean {
+    const buffered = this.end - this.start;
+    const limit = this.options.maxBufferedValueBytes;
+    if (this.streamed) return false;
+    if (this.resumable) {
+      if (buffered <= limit) return false;
+      // Walked so far without finding the end: emit it as parts from its first item on.
+      const { key, type, count, itemsAt } = this.resumable;
+      this.resumable = undefined;
+      this.consume(this.start + itemsAt);
+      this.streamValue(key, type, new AggregateWalker(type, count), 0);
+      return true;
+    }
+    if (buffered < Math.min(RESUMABLE_WALK_BYTES, limit) && this.needed - this.start <= limit) return false;
+    cursor.position = this.start;
+    try {
+      const type = cursor.readByte();
+      if (isAggregateType(type)) {
+        const key = Buffer.from(cursor.readString());
+        const valueAt = cursor.position - this.start;
+        const count = cursor.readPlainLength();
+        const itemsAt = cursor.position - this.start;
+        const walker = new AggregateWalker(type, count);
+        this.resumable = { key, type, count, valueAt, itemsAt, walkedTo: itemsAt, walker };
+        return true;
+      }
+      if (type !== RDB_TYPE.string) return false;
+      const key = Buffer.from(cursor.readString());
+      const length = cursor.readLength();
+      if (cursor.lastEncoded || length <= limit) return false; // LZF strings are buffered whole
+      this.consume(cursor.position);
+      this.streamValue(key, type, undefined, length);
+      return true;
+    } catch (error) {
+      if (error instanceof NeedMoreData) return false; // the header itself is not complete yet
+      throw error;
+    }
+  }
+
+  private streamValue(
+    key: Buffer,
+    type: number,
+    walker: AggregateWalker | undefined,
+    stringBytes: number,
+  ): void {
+    this.streamed = {
+      key,
+      type,
+      db: this.db,
+      expireAtMs: this.expireAtMs,
+      walker,
+      stringBytesLeft: stringBytes,
+      first: true,
+    };
+    this.expireAtMs = -1;
+    this.idleSeconds = -1;
+    this.frequency = -1;
+  }
+
+  /** Continues walking a big entry from the last complete item; emits it whole once it ends. */
+  private resumeWalk(cursor: ByteCursor, entry: ResumableEntry): RdbEntry {
+    cursor.position = this.start + entry.walkedTo;
+    while (entry.walker.remaining > 0) {
+      entry.walker.skipItem(cursor);
+      entry.walkedTo = cursor.position - this.start;
+    }
+    this.resumable = undefined;
+    const event = this.entry(
+      entry.key,
+      entry.type,
+      this.buffer.subarray(this.start + entry.valueAt, cursor.position),
+    );
+    this.consume(cursor.position);
+    return event;
+  }
+
+  /** The next part of a streamed value: the complete items at hand, bounded by PART_MAX_*. */
+  private readPart(cursor: ByteCursor, value: StreamedValue): RdbValuePart {
+    const elements: Buffer[] = [];
+    const walker = value.walker;
+    let committed = cursor.position;
+    let committedElements = 0;
+    try {
+      while (committed - this.start < PART_MAX_BYTES && committedElements < PART_MAX_ELEMENTS) {
+        if (walker) {
+          if (walker.remaining === 0) break;
+          walker.readItem(cursor, elements);
+        } else {
+          if (value.stringBytesLeft === 0) break;
+          cursor.require(1);
+          const take = Math.min(value.stringBytesLeft, cursor.end - cursor.position, PART_MAX_BYTES);
+          elements.push(cursor.readBytes(take));
+          value.stringBytesLeft -= take;
+        }
+        committed = cursor.position;
+        committedElements = elements.length;
+      }
+    } catch (error) {
+      if (!(error instanceof NeedMoreData) || committedElements === 0) throw error;
+      elements.length = committedElements; // drop a half-read pair (remaining counts whole items only)
+    }
+    const last = walker ? walker.remaining === 0 : value.stringBytesLeft === 0;
+    const part: RdbValuePart = {
+      kind: 'value-part',
+      db: value.db,
+      key: value.key,
+      type: value.type,
+      expireAtMs: value.expireAtMs,
+      elements,
+      first: value.first,
+      last,
+    };
+    value.first = false;
+    if (last) this.streamed = undefined;
+    this.consume(committed);
+    return part;
   }
 }
 

@@ -1,4 +1,5 @@
 import { GUNYU_ERROR_CODES, GunyuError } from '../errors';
+import { formatScore } from './aggregate-walker';
 import { ByteCursor } from './byte-cursor';
 import { decodeIntset, decodeListpack, decodeZiplist, decodeZipmap, type Element } from './encodings';
 import { RDB_TYPE } from './rdb-constants';
@@ -137,14 +138,6 @@ export function decodeValue(type: number, raw: Buffer): DecodedValue {
     default:
       throw new GunyuError(GUNYU_ERROR_CODES.rdbUnsupported, `cannot rewrite RDB type ${type} as commands`);
   }
-}
-
-/** Shortest text that round-trips the double, as Redis accepts it. */
-function formatScore(score: number): string {
-  if (Number.isNaN(score)) return 'nan';
-  if (score === Number.POSITIVE_INFINITY) return 'inf';
-  if (score === Number.NEGATIVE_INFINITY) return '-inf';
-  return String(score);
 }
 
 const CHUNK = 100;

@@ -1,4 +1,5 @@
 import { GUNYU_ERROR_CODES, GunyuError } from '../errors';
+import { AggregateWalker } from './aggregate-walker';
 import type { ByteCursor } from './byte-cursor';
 import { RDB_MODULE_OPCODE, RDB_TYPE } from './rdb-constants';
 
@@ -80,39 +81,13 @@ export function skipValue(cursor: ByteCursor, type: number): void {
       return;
     case RDB_TYPE.list:
     case RDB_TYPE.set:
-    case RDB_TYPE.listQuicklist: {
-      const count = cursor.readPlainLength();
-      for (let i = 0; i < count; i++) cursor.skipString();
-      return;
-    }
+    case RDB_TYPE.zset:
+    case RDB_TYPE.hash:
+    case RDB_TYPE.zset2:
+    case RDB_TYPE.listQuicklist:
     case RDB_TYPE.listQuicklist2: {
-      const count = cursor.readPlainLength();
-      for (let i = 0; i < count; i++) {
-        cursor.readPlainLength();
-        cursor.skipString();
-      }
-      return;
-    }
-    case RDB_TYPE.zset: {
-      const count = cursor.readPlainLength();
-      for (let i = 0; i < count; i++) {
-        cursor.skipString();
-        const length = cursor.readByte();
-        if (length < 253) cursor.skip(length);
-      }
-      return;
-    }
-    case RDB_TYPE.zset2: {
-      const count = cursor.readPlainLength();
-      for (let i = 0; i < count; i++) {
-        cursor.skipString();
-        cursor.skip(8);
-      }
-      return;
-    }
-    case RDB_TYPE.hash: {
-      const count = cursor.readPlainLength();
-      for (let i = 0; i < count * 2; i++) cursor.skipString();
+      const walker = new AggregateWalker(type, cursor.readPlainLength());
+      while (walker.remaining > 0) walker.skipItem(cursor);
       return;
     }
     case RDB_TYPE.module2:

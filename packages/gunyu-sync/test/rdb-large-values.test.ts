@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { compareRedisDatasets, type RedisProcess, startRedis } from '@kvforge/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
+import { parseRdb, type RdbEvent, RdbParser } from '../src/core/rdb/rdb-parser';
+import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
+import { RdbReplayer } from '../src/replay/rdb-replayer';
+import { SyncCounters } from '../src/replay/sync-counters';
+import { fillEveryType } from './fill-dataset';
+
+const HUGE_KEYS = ['huge:zset', 'huge:hash', 'huge:list', 'huge:set', 'huge:string'];
+
+let source: RedisProcess;
+let rdb: Buffer;
+
+/** Every 7.0 encoding plus five values of about 0.3-1.5 MB each (one with a TTL). */
+async function fillHugeValues(): Promise<void> {
+  const client = source.client();
+  await fillEveryType(client);
+  for (let i = 0; i < 100_000; i += 1000) {
+    const pipeline = client.pipeline();
+    const ids = Array.from({ length: 1000 }, (_, j) => i + j);
+    pipeline.rpush('huge:list', ...ids.map((id) => `element-${id}`));
+    if (i < 60_000) pipeline.zadd('huge:zset', ...ids.flatMap((id) => [id / 3, `member-${id}`]));
+    if (i < 30_000) pipeline.hset('huge:hash', ...ids.flatMap((id) => [`field-${id}`, `value-${id}`]));
+    if (i < 50_000) pipeline.sadd('huge:set', ...ids.map((id) => `member-${id}`));
+    await pipeline.exec();
+  }
+  await client.pexpire('huge:zset', 3_600_000);
+  await client.set('huge:string', randomBytes(300_000)); // incompressible: stored raw, not LZF
+  await client.save();
+}
+
+beforeAll(async () => {
+  source = await startRedis();
+  await fillHugeValues();
+  rdb = await readFile(join(source.directory, 'dump.rdb'));
+}, 60_000);
+
+afterAll(async () => {
+  await source?.stop();
+});
+
+const describeEvent = (event: RdbEvent): string =>
+  event.kind === 'entry'
+    ? `${event.db}/${event.key.toString('hex')}/${event.type}/${event.expireAtMs}/${event.value.toString('hex')}`
+    : event.kind === 'end'
+      ? `end/${event.computed}`
+      : JSON.stringify(event);
+
+describe('RDB values larger than the parser buffer bound', () => {
+  it('walks entries spread over many pushes item by item and emits them whole below the bound', () => {
+    const expected = parseRdb(rdb).map(describeEvent);
+    const parser = new RdbParser();
+    const seen: string[] = [];
+    for (let at = 0; at < rdb.length; at += 64 * 1024) {
+      for (const event of parser.push(rdb.subarray(at, at + 64 * 1024))) {
+        expect(event.kind).not.toBe('value-part');
+        seen.push(describeEvent(event)); // views: read before the next push
+      }
+    }
+    expect(parser.done).toBe(true);
+    expect(seen).toEqual(expected);
+  });
+
+  it('streams values above the bound as parts in bounded memory; the replayer rebuilds the dataset exactly', async () => {
+    const target = await startRedis();
+    const counters = new SyncCounters();
+    const warnings: object[] = [];
+    const replayer = new RdbReplayer(
+      { host: target.host, port: target.port },
+      { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 4 },
+      new CommandFilter(DEFAULT_FILTER_OPTIONS),
+      counters,
+      { warn: (object) => warnings.push(object) },
+    );
+    const limit = 128 * 1024;
+    const parser = new RdbParser({ maxBufferedValueBytes: limit });
+    const parts = new Map<string, { first: number; last: number; parts: number }>();
+    let largestBuffer = 0;
+    try {
+      await replayer.open();
+      const functions = target.client();
+      for (let at = 0; at < rdb.length; at += 16 * 1024) {
+        for (const event of parser.push(rdb.subarray(at, at + 16 * 1024))) {
+          if (event.kind === 'entry') await replayer.add(event);
+          else if (event.kind === 'value-part') {
+            const seen = parts.get(event.key.toString()) ?? { first: 0, last: 0, parts: 0 };
+            seen.parts++;
+            if (event.first) seen.first++;
+            if (event.last) seen.last++;
+            parts.set(event.key.toString(), seen);
+            await replayer.addPart(event);
+          } else if (event.kind === 'function') {
+            await functions.call('FUNCTION', 'LOAD', 'REPLACE', event.code);
+          }
+        }
+        largestBuffer = Math.max(largestBuffer, parser.bufferCapacity);
+      }
+      await replayer.drain();
+      expect(parser.done).toBe(true);
+      expect([...parts.keys()].sort()).toEqual([...HUGE_KEYS].sort());
+      for (const seen of parts.values()) {
+        expect(seen).toMatchObject({ first: 1, last: 1 });
+        expect(seen.parts).toBeGreaterThan(1);
+      }
+      // Values of up to 1.5 MB went through a buffer that never outgrew a few times the bound.
+      expect(largestBuffer).toBeLessThanOrEqual(4 * limit);
+      expect(warnings).toEqual([]);
+      expect(counters.rdbKeysSent).toBe(22 + HUGE_KEYS.length);
+      const comparison = await compareRedisDatasets(source.client(), target.client());
+      expect(comparison.differences).toEqual([]);
+      expect(await target.client().ttl('huge:zset')).toBeGreaterThan(3000);
+    } finally {
+      replayer.close();
+      await target.stop();
+    }
+  }, 60_000);
+});
