@@ -5,17 +5,16 @@
 //    probe is applied on the target / native replica, and the max-throughput (-P 16) catch-up;
 // 3. peak RSS of a syncer (in a child process) during the full sync of one 1 000 000-member zset
 //    (goal < 200 MB);
-// 4. RDB parse throughput in memory (median of 3, goal ≥ 100 MiB/s).
+// 4. RDB parse throughput in memory, in a fresh child process (median of 3, goal ≥ 100 MiB/s).
 // Bounded: every wait has a timeout and a watchdog ends the run after 6 minutes.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
 import type { Redis } from 'ioredis';
-import { parseRdb } from '../src/core/rdb/rdb-parser';
 import type { Syncer } from '../src/syncer';
 import { benchSyncer } from './bench-syncer';
 import {
@@ -23,6 +22,8 @@ import {
   type Distribution,
   distribution,
   killBenchmarks,
+  ResourceMeter,
+  type ResourceUsage,
   recordSyncDelays,
   runRedisBenchmark,
   type SyncDelayRecorder,
@@ -36,8 +37,11 @@ const { values: flags } = parseArgs({
     keys: { type: 'string', default: '1000000' },
     commands: { type: 'string', default: '200000' },
     'load-commands': { type: 'string', default: '600000' },
-    'load-clients': { type: 'string', default: '4' },
-    'load-pipeline': { type: 'string', default: '2' },
+    // redis-benchmark -c × -P of each load level (it has no rate limit; the rate the source received is reported).
+    load: { type: 'string', default: '4x4,4x8' },
+    // Niceness of the load generator: on 2 shared cores it would otherwise take the CPU the source,
+    // target and syncer need (clients run elsewhere in production). 0 = same priority.
+    'load-nice': { type: 'string', default: '10' },
     'zset-members': { type: 'string', default: '1000000' },
   },
 });
@@ -45,8 +49,15 @@ const KEYS = Number(flags.keys);
 const VALUE_SIZE = 100;
 const STREAM_COMMANDS = Number(flags.commands);
 const LOAD_COMMANDS = Number(flags['load-commands']);
-const LOAD_ARGS = ['-c', flags['load-clients'], '-P', flags['load-pipeline']] as string[];
+const LOAD_LEVELS = (flags.load as string).split(',').map((level) => {
+  const [clients, pipeline] = level.split('x').map(Number);
+  if (!(clients && pipeline))
+    throw new Error(`--load ${flags.load}: expected e.g. 4x2,4x4 (clients x pipeline)`);
+  return { clients, pipeline, args: ['-c', String(clients), '-P', String(pipeline)] };
+});
+type LoadLevel = (typeof LOAD_LEVELS)[number];
 const ZSET_MEMBERS = Number(flags['zset-members']);
+const LOAD_NICE = Number(flags['load-nice']);
 const PARSE_RUNS = 3;
 const PROBE_INTERVAL_MS = 10;
 const SYNC_DELAY_KEY = 'gunyu-bench:sync-delay';
@@ -54,7 +65,6 @@ const E2E_KEY = 'gunyu-bench:applied';
 const ZSET_KEY = 'gunyu-bench:zset';
 const WATCHDOG_MS = 360_000;
 const PACKAGE_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
-const CHILD_SCRIPT = fileURLToPath(new URL('./zset-rss-child.ts', import.meta.url));
 
 const median = (values: number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
@@ -157,6 +167,9 @@ async function streamCatchUp(source: RedisProcess, applied: () => Promise<number
 }
 
 interface LoadResult {
+  /** redis-benchmark -c … -P … */
+  level: string;
+  resources: ResourceUsage;
   /** SET/s the source executed while redis-benchmark ran. */
   sourceRate: number;
   /** Commands/s the replica (native: replicated SETs; gunyu: counters.successCommands) applied. */
@@ -173,10 +186,13 @@ interface LoadResult {
   probesFailed: number;
   /** gunyu only: every sync_delay the syncer computed (its own 1 s probe and ours), ms. */
   syncDelay?: Distribution;
+  /** gunyu only: [ms since the load started, sync_delay ms] of the samples above 10 ms. */
+  slowSyncDelays?: [number, number][];
 }
 
 /** Sustained redis-benchmark load on the source while the probe runs; one replica attached. */
 async function loadUnderProbe(
+  level: LoadLevel,
   source: RedisProcess,
   replica: RedisProcess,
   applied: { commands: () => Promise<number>; offset: () => Promise<number> },
@@ -188,23 +204,28 @@ async function loadUnderProbe(
     { syncKey: SYNC_DELAY_KEY, inputAddress: source.address, e2eKey: E2E_KEY },
     PROBE_INTERVAL_MS,
   );
-  onCleanup(() => probe.stop());
+  onCleanup(() => probe.close());
   await probe.start();
+  const meter = new ResourceMeter(admin(source), admin(replica));
   if (delays) {
     delays.samples.length = 0;
+    delays.times.length = 0;
     delays.recording = true;
   }
   try {
     const setCalls0 = await setCalls(source);
     const applied0 = await applied.commands();
+    await meter.start();
     const started = performance.now();
     const run = await runRedisBenchmark(
       source.host,
       source.port,
-      ['-t', 'set', '-n', String(LOAD_COMMANDS), '-r', '100000', ...LOAD_ARGS],
+      ['-t', 'set', '-n', String(LOAD_COMMANDS), '-r', '100000', ...level.args],
       90_000,
+      LOAD_NICE,
     );
     const ended = performance.now();
+    const resources = await meter.stop();
     const [setCalls1, applied1, offsetAtEnd, appliedOffsetAtEnd] = await Promise.all([
       setCalls(source),
       applied.commands(),
@@ -222,6 +243,8 @@ async function loadUnderProbe(
     await probe.settle(10_000);
     const windowMs = ended - started;
     return {
+      level: level.args.join(' '),
+      resources,
       sourceRate: ((setCalls1 - setCalls0) / windowMs) * 1000,
       appliedRate: ((applied1 - applied0) / windowMs) * 1000,
       windowMs,
@@ -231,10 +254,17 @@ async function loadUnderProbe(
       applied: distribution(probe.appliedDelaysMs()),
       probesSent: probe.sent,
       probesFailed: probe.failed + (probe.sent - probe.applied),
-      ...(delays ? { syncDelay: distribution(delays.samples) } : {}),
+      ...(delays
+        ? {
+            syncDelay: distribution(delays.samples),
+            slowSyncDelays: delays.samples.flatMap((delay, i): [number, number][] =>
+              delay > 10 ? [[Math.round((delays.times[i] as number) - started), delay]] : [],
+            ),
+          }
+        : {}),
     };
   } finally {
-    probe.stop();
+    probe.close();
     if (delays) delays.recording = false;
   }
 }
@@ -290,20 +320,27 @@ function procStatusKb(pid: number, field: string): number {
   }
 }
 
-/** Runs zset-rss-child.ts against source → target; resolves with its JSON line. */
-async function runChildSync(
-  source: RedisProcess,
-  target: RedisProcess,
-): Promise<{ result: ZsetResult['child']; wallMs: number; sampledHwmKb: number }> {
-  const started = performance.now();
-  const child: ChildProcess = spawn(
+/** `node --conditions=@kvforge/source --import tsx <script> …args` in the package directory. */
+function spawnTsChild(script: string, args: string[]): ChildProcess {
+  const child = spawn(
     process.execPath,
-    ['--conditions=@kvforge/source', '--import', 'tsx', CHILD_SCRIPT, source.address, target.address],
+    [
+      '--conditions=@kvforge/source',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL(script, import.meta.url)),
+      ...args,
+    ],
     { cwd: PACKAGE_DIRECTORY, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   onCleanup(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
+  return child;
+}
+
+/** Collects a child's output; resolves with its first JSON line once it exited with 0. */
+async function childResult<T>(child: ChildProcess, name: string): Promise<T> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -312,11 +349,6 @@ async function runChildSync(
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString('utf8')).slice(-8192);
   });
-  let sampledHwmKb = 0;
-  const pid = child.pid as number;
-  const sampler = setInterval(() => {
-    sampledHwmKb = Math.max(sampledHwmKb, procStatusKb(pid, 'VmHWM'));
-  }, 50);
   const timeout = setTimeout(() => child.kill('SIGKILL'), 150_000);
   try {
     const code = await new Promise<number | null>((resolve, reject) => {
@@ -324,15 +356,30 @@ async function runChildSync(
       child.once('exit', (exitCode) => resolve(exitCode));
     });
     const line = stdout.split('\n').find((candidate) => candidate.startsWith('{'));
-    if (code !== 0 || !line) throw new Error(`zset-rss-child exited with ${code}: ${stderr.trim()}`);
-    return {
-      result: JSON.parse(line) as ZsetResult['child'],
-      wallMs: performance.now() - started,
-      sampledHwmKb,
-    };
+    if (code !== 0 || !line) throw new Error(`${name} exited with ${code}: ${stderr.trim()}`);
+    return JSON.parse(line) as T;
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+/** Runs zset-rss-child.ts against source → target; resolves with its JSON line. */
+async function runChildSync(
+  source: RedisProcess,
+  target: RedisProcess,
+): Promise<{ result: ZsetResult['child']; wallMs: number; sampledHwmKb: number }> {
+  const started = performance.now();
+  const child = spawnTsChild('./zset-rss-child.ts', [source.address, target.address]);
+  let sampledHwmKb = 0;
+  const pid = child.pid as number;
+  const sampler = setInterval(() => {
+    sampledHwmKb = Math.max(sampledHwmKb, procStatusKb(pid, 'VmHWM'));
+  }, 50);
+  try {
+    const result = await childResult<ZsetResult['child']>(child, 'zset-rss-child');
+    return { result, wallMs: performance.now() - started, sampledHwmKb };
   } finally {
     clearInterval(sampler);
-    clearTimeout(timeout);
   }
 }
 
@@ -341,7 +388,7 @@ async function zsetSync(): Promise<ZsetResult> {
   log(`zset: building ${ZSET_MEMBERS} members`);
   await buildZset(source, ZSET_MEMBERS);
   await admin(source).save();
-  const rdbBytes = (await readFile(join(source.directory, 'dump.rdb'))).length;
+  const rdbBytes = (await stat(join(source.directory, 'dump.rdb'))).size;
   log('zset: native REPLICAOF');
   const native = await nativeFullSync(
     source,
@@ -381,7 +428,17 @@ async function main(): Promise<void> {
   log(`populating ${KEYS} keys`);
   await admin(source).call('DEBUG', 'POPULATE', String(KEYS), 'key', String(VALUE_SIZE));
   await admin(source).save();
-  const rdb = await readFile(join(source.directory, 'dump.rdb'));
+  const rdbPath = join(source.directory, 'dump.rdb');
+  const rdbBytes = (await stat(rdbPath)).size;
+  // RDB parse throughput in a fresh process (median of 3), before anything else runs.
+  log('RDB parse');
+  const parse = await childResult<{ bytes: number; events: number; times: number[] }>(
+    spawnTsChild('./parse-child.ts', [rdbPath, String(PARSE_RUNS)]),
+    'parse-child',
+  );
+  const parseTimes = parse.times;
+  const rdbMb = rdbBytes / 1024 / 1024;
+  const parseMbPerSecond = rdbMb / (median(parseTimes) / 1000);
 
   // 1. Full sync, one run each, of the same 1M-key dataset (the native replica leaves before gunyu starts).
   log('native full sync');
@@ -398,8 +455,11 @@ async function main(): Promise<void> {
   };
   log('gunyu -P 16 catch-up');
   const gunyuStream = await streamCatchUp(source, gunyuApplied.offset);
-  log(`gunyu under load (${LOAD_ARGS.join(' ')})`);
-  const gunyuLoad = await loadUnderProbe(source, gunyu.target, gunyuApplied, gunyu.delays);
+  const gunyuLoads: LoadResult[] = [];
+  for (const level of LOAD_LEVELS) {
+    log(`gunyu under load (${level.args.join(' ')})`);
+    gunyuLoads.push(await loadUnderProbe(level, source, gunyu.target, gunyuApplied, gunyu.delays));
+  }
   await gunyu.syncer.stop();
   await gunyu.target.stop();
   log('native replica for the incremental cases');
@@ -410,48 +470,56 @@ async function main(): Promise<void> {
   const nativeApplied = { commands: () => setCalls(replica), offset: () => replicaOffset(replica) };
   log('native -P 16 catch-up');
   const nativeStream = await streamCatchUp(source, nativeApplied.offset);
-  log(`native under load (${LOAD_ARGS.join(' ')})`);
-  const nativeLoad = await loadUnderProbe(source, replica, nativeApplied);
+  const nativeLoads: LoadResult[] = [];
+  for (const level of LOAD_LEVELS) {
+    log(`native under load (${level.args.join(' ')})`);
+    nativeLoads.push(await loadUnderProbe(level, source, replica, nativeApplied));
+  }
   await replica.stop();
   await source.stop();
 
   // 3. RSS during a 1M-member zset sync.
   const zset = await zsetSync();
 
-  // 4. RDB parse throughput (last, so the garbage of 3 × 1M parsed entries does not slow the syncs).
-  log('RDB parse');
-  const parseTimes: number[] = [];
-  for (let run = 0; run < PARSE_RUNS; run++) {
-    const started = performance.now();
-    parseRdb(rdb);
-    parseTimes.push(performance.now() - started);
-  }
-  const rdbMb = rdb.length / 1024 / 1024;
-  const parseMbPerSecond = rdbMb / (median(parseTimes) / 1000);
-
   const fullRatio = gunyu.ms / native.ms;
-  const syncDelay = gunyuLoad.syncDelay as Distribution;
   const peak = zset.child.peak;
-  const loadCommand = `redis-benchmark -t set -r 100000 ${LOAD_ARGS.join(' ')} -n ${LOAD_COMMANDS}`;
+  const loadRows = LOAD_LEVELS.flatMap((level, i) => {
+    const g = gunyuLoads[i] as LoadResult;
+    const n = nativeLoads[i] as LoadResult;
+    const syncDelay = g.syncDelay as Distribution;
+    const name = `load \`-c ${level.clients} -P ${level.pipeline}\``;
+    return [
+      `| ${name}: SET/s the source received | ${rate(n.sourceRate)} | ${rate(g.sourceRate)} | goal ≥ 50 000: ${verdict(g.sourceRate >= 50_000)} |`,
+      `| ${name}: cmd/s applied (gunyu: successCommands; native: replicated SETs) | ${rate(n.appliedRate)} | ${rate(g.appliedRate)} | goal ≥ 50 000: ${verdict(g.appliedRate >= 50_000)} |`,
+      `| ${name}: sync_delay p50 / p99 / max (syncer counter, ${syncDelay.count} samples) | — | ${delayText(syncDelay)} | goal p99 < 50 ms: ${verdict(syncDelay.p99 < 50)} |`,
+      `| ${name}: probe SET → applied on target/replica, p50 / p99 / max | ${delayText(n.applied)} | ${delayText(g.applied)} | p99 ${(g.applied.p99 / n.applied.p99).toFixed(1)}× |`,
+    ];
+  });
+  const loadNotes = LOAD_LEVELS.flatMap((level, i) => {
+    const g = gunyuLoads[i] as LoadResult;
+    const n = nativeLoads[i] as LoadResult;
+    const cpu = (r: ResourceUsage, replica: string): string =>
+      `bench process ${r.benchProcessCpu.toFixed(0)} %, source ${r.sourceCpu.toFixed(0)} %, ${replica} ${r.replicaCpu.toFixed(0)} %, whole machine ${r.machineCpu.toFixed(0)} % of 200 %`;
+    return [
+      `- Load \`-c ${level.clients} -P ${level.pipeline}\`: window gunyu ${ms(g.windowMs)}, native ${ms(n.windowMs)}; lag when the load stopped → caught up: gunyu ${(g.lagBytesAtEnd / 1e6).toFixed(1)} MB → ${ms(g.catchUpMs)}, native ${(n.lagBytesAtEnd / 1e6).toFixed(1)} MB → ${ms(n.catchUpMs)}. CPU (gunyu run): ${cpu(g.resources, 'target')}; bench-process GC pauses ${g.resources.gcPauseMs.toFixed(0)} ms (max ${g.resources.gcMaxPauseMs.toFixed(0)} ms, ${g.resources.majorGcs} major). CPU (native run): ${cpu(n.resources, 'replica')}. Probes sent ${g.probesSent} / ${n.probesSent} (lost or unmatched ${g.probesFailed} / ${n.probesFailed}).`,
+    ];
+  });
   const lines = [
     '| case | native REPLICAOF | gunyu-sync | ratio / goal |',
     '|---|---|---|---|',
     `| full sync, ${KEYS} keys × ${VALUE_SIZE} B (RDB ${rdbMb.toFixed(1)} MiB), wall time | ${ms(native.ms)} | ${ms(gunyu.ms)} | ${fullRatio.toFixed(2)}× (goal ≤ 2×: ${verdict(fullRatio <= 2)}) |`,
     `| RDB parse in memory (CRC verified, median of ${PARSE_RUNS}) | — | ${parseMbPerSecond.toFixed(0)} MiB/s | goal ≥ 100: ${verdict(parseMbPerSecond >= 100)} |`,
-    `| incremental under load (\`${loadCommand}\`): source received ${rate(gunyuLoad.sourceRate)} SET/s (gunyu run), ${rate(nativeLoad.sourceRate)} SET/s (native run); applied cmd/s | ${rate(nativeLoad.appliedRate)} | ${rate(gunyuLoad.appliedRate)} | goal ≥ 50 000: ${verdict(gunyuLoad.appliedRate >= 50_000)} |`,
-    `| sync_delay p50 / p99 / max (syncer counter, ${syncDelay.count} probes every ${PROBE_INTERVAL_MS} ms) | — | ${delayText(syncDelay)} | goal p99 < 50 ms: ${verdict(syncDelay.p99 < 50)} |`,
-    `| probe SET → applied on target (keyspace notification) p50 / p99 / max | ${delayText(nativeLoad.applied)} | ${delayText(gunyuLoad.applied)} | p99 ${(gunyuLoad.applied.p99 / nativeLoad.applied.p99).toFixed(1)}× |`,
-    `| lag when the load stopped → time to catch up | ${(nativeLoad.lagBytesAtEnd / 1e6).toFixed(1)} MB → ${ms(nativeLoad.catchUpMs)} | ${(gunyuLoad.lagBytesAtEnd / 1e6).toFixed(1)} MB → ${ms(gunyuLoad.catchUpMs)} | — |`,
-    `| max-throughput stream: ${STREAM_COMMANDS} SET (redis-benchmark -P 16 -c 4), until applied | ${ms(nativeStream)} | ${ms(gunyuStream)} | ${(gunyuStream / nativeStream).toFixed(2)}× |`,
+    ...loadRows,
+    `| max-throughput stream: ${STREAM_COMMANDS} SET (\`-P 16 -c 4\`), until applied | ${ms(nativeStream)} | ${ms(gunyuStream)} | ${(gunyuStream / nativeStream).toFixed(2)}× |`,
     `| zset of ${zset.members} members (RDB ${(zset.rdbBytes / 1024 / 1024).toFixed(1)} MiB): full sync time | ${ms(zset.nativeMs)} | ${ms(zset.gunyuMs)} | ${(zset.gunyuMs / zset.nativeMs).toFixed(2)}× |`,
-    `| zset sync: peak RSS of the syncer process (VmHWM) | — | ${mb(zset.peakRssBytes)} MB | goal < 200 MB: ${verdict(zset.peakRssBytes < 200e6)} |`,
+    `| zset sync: peak RSS of the syncer process (VmHWM) | — | ${mb(zset.peakRssBytes)} MB (${mb(zset.peakRssBytes - zset.child.baselineHwmKb * 1024)} MB above its start) | goal < 200 MB: ${verdict(zset.peakRssBytes < 200e6)} |`,
     '',
-    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine; redis-server ${version}, loopback; ${new Date().toISOString()}. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset case, where it runs alone in a child process (\`node --import tsx bench/zset-rss-child.ts\`).`,
+    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset case, where it runs alone in a child process (\`node --import tsx bench/zset-rss-child.ts\`).`,
     '',
     `- Full sync keys/s: native ${rate((KEYS / native.ms) * 1000)}, gunyu ${rate((KEYS / gunyu.ms) * 1000)}.`,
-    `- Load window: gunyu ${ms(gunyuLoad.windowMs)}, native ${ms(nativeLoad.windowMs)}; redis-benchmark said: gunyu run "${gunyuLoad.benchmarkSummary}", native run "${nativeLoad.benchmarkSummary}". gunyu applied = \`counters.successCommands\`; native applied = replicated SET calls on the replica (\`cmdstat_set\`).`,
-    `- sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) before the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target). The "applied" row stamps the same moment and stops when the target/replica executes the SET (keyspace notification), so it includes the replay batch and the notification delivery; probes lost or unmatched: native ${nativeLoad.probesFailed}, gunyu ${gunyuLoad.probesFailed}.`,
-    `- zset child: sync ${ms(zset.gunyuMs)} (wall incl. node+tsx start ${ms(zset.gunyuWallMs)}); target ZCARD ${zset.targetCard}. RSS before the sync ${mb(zset.child.baseline.rss as number)} MB (VmHWM ${mb(zset.child.baselineHwmKb * 1024)} MB); at the highest 50 ms sample: rss ${mb(peak.rss as number)} MB = heapUsed ${mb(peak.heapUsed as number)} / heapTotal ${mb(peak.heapTotal as number)} MB, external ${mb(peak.external as number)} MB (arrayBuffers ${mb(peak.arrayBuffers as number)} MB); max of each over the run: heapUsed ${mb(zset.child.max.heapUsed as number)} MB, external ${mb(zset.child.max.external as number)} MB, arrayBuffers ${mb(zset.child.max.arrayBuffers as number)} MB. VmHWM sampled from outside: ${mb(zset.parentSampledHwmBytes)} MB.`,
+    `- Load: \`redis-benchmark -t set -r 100000 -n ${LOAD_COMMANDS} -c … -P …\` run with \`nice -n ${LOAD_NICE}\` (no rate limit: each run gets what the shared CPUs give it), probe SETs every ${PROBE_INTERVAL_MS} ms from this process. sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) when the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target); it includes the syncer's own 1 s probe. "applied" stamps the same moment and stops when the target/replica executes the SET (keyspace notification to this process).`,
+    ...loadNotes,
+    `- zset child: sync ${ms(zset.gunyuMs)} (wall incl. node+tsx start ${ms(zset.gunyuWallMs)}); target ZCARD ${zset.targetCard}. RSS before the sync ${mb(zset.child.baseline.rss as number)} MB (node + tsx + modules); at the highest 50 ms sample: rss ${mb(peak.rss as number)} MB = heapUsed ${mb(peak.heapUsed as number)} / heapTotal ${mb(peak.heapTotal as number)} MB, external ${mb(peak.external as number)} MB (arrayBuffers ${mb(peak.arrayBuffers as number)} MB); max of each over the run: heapUsed ${mb(zset.child.max.heapUsed as number)} MB, external ${mb(zset.child.max.external as number)} MB, arrayBuffers ${mb(zset.child.max.arrayBuffers as number)} MB. VmHWM sampled from outside every 50 ms: ${mb(zset.parentSampledHwmBytes)} MB.`,
   ];
   const markdown = `${lines.join('\n')}\n`;
   const results = {
@@ -461,11 +529,11 @@ async function main(): Promise<void> {
     runs: 1,
     keys: KEYS,
     valueSize: VALUE_SIZE,
-    rdbBytes: rdb.length,
+    rdbBytes,
     fullSync: { nativeMs: native.ms, gunyuMs: gunyu.ms, ratio: fullRatio },
-    parse: { times: parseTimes, mibPerSecond: parseMbPerSecond },
+    parse: { times: parseTimes, events: parse.events, mibPerSecond: parseMbPerSecond },
     stream: { commands: STREAM_COMMANDS, nativeMs: nativeStream, gunyuMs: gunyuStream },
-    load: { command: loadCommand, native: nativeLoad, gunyu: gunyuLoad },
+    load: { commands: LOAD_COMMANDS, nice: LOAD_NICE, native: nativeLoads, gunyu: gunyuLoads },
     zset,
   };
   const directory = new URL('./results/', import.meta.url);

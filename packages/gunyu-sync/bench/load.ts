@@ -2,6 +2,9 @@
 // syncer runs in this process, so the event loop must stay free while the load runs), a delay probe
 // written to the source every 10 ms, and a recorder of every `counters.syncDelayNs` assignment.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { constants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import type { SyncCounters } from '../src/replay/sync-counters';
 
@@ -20,18 +23,23 @@ export function killBenchmarks(): void {
   liveBenchmarks.clear();
 }
 
-/** Runs redis-benchmark without blocking the event loop; SIGKILL after `timeoutMs`. */
+/** Runs redis-benchmark (niced by `nice`) without blocking the event loop; SIGKILL after `timeoutMs`. */
 export function runRedisBenchmark(
   host: string,
   port: number,
   args: readonly string[],
   timeoutMs: number,
+  nice = 0,
 ): Promise<BenchmarkRun> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn('redis-benchmark', ['-h', host, '-p', String(port), ...args, '-q'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const command = ['redis-benchmark', '-h', host, '-p', String(port), ...args, '-q'];
+    // nice execs redis-benchmark in place, so the pid (and kill) stay the benchmark's.
+    const [file, ...fileArgs] = (nice > 0 ? ['nice', '-n', String(nice), ...command] : command) as [
+      string,
+      ...string[],
+    ];
+    const child = spawn(file, fileArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     liveBenchmarks.add(child);
     let output = '';
     let killed = false;
@@ -85,6 +93,8 @@ export function distribution(values: readonly number[]): Distribution {
 export interface SyncDelayRecorder {
   /** Every value assigned to `counters.syncDelayNs` while `recording`, in ms. */
   readonly samples: number[];
+  /** performance.now() of each sample. */
+  readonly times: number[];
   recording: boolean;
 }
 
@@ -93,7 +103,7 @@ export interface SyncDelayRecorder {
  * assignment (the replayer assigns it once per probe SET it sees in the stream).
  */
 export function recordSyncDelays(counters: SyncCounters): SyncDelayRecorder {
-  const recorder: SyncDelayRecorder = { samples: [], recording: false };
+  const recorder: SyncDelayRecorder = { samples: [], times: [], recording: false };
   let value = counters.syncDelayNs;
   Object.defineProperty(counters, 'syncDelayNs', {
     configurable: true,
@@ -101,7 +111,10 @@ export function recordSyncDelays(counters: SyncCounters): SyncDelayRecorder {
     get: () => value,
     set: (next: number) => {
       value = next;
-      if (recorder.recording) recorder.samples.push(next / 1e6);
+      if (recorder.recording) {
+        recorder.samples.push(next / 1e6);
+        recorder.times.push(performance.now());
+      }
     },
   });
   return recorder;
@@ -150,6 +163,13 @@ export class DelayProbe {
     this.timer = undefined;
   }
 
+  /** Stops and closes both connections. */
+  close(): void {
+    this.stop();
+    this.writer.disconnect();
+    this.observer.disconnect();
+  }
+
   /** Resolves once every write was seen applied (or after `timeoutMs`). */
   async settle(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -175,5 +195,92 @@ export class DelayProbe {
 
   get failed(): number {
     return this.failures;
+  }
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'latin1').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((sum, value) => sum + value, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
+async function redisCpuSeconds(client: Redis): Promise<number> {
+  const text = await client.info('cpu');
+  const field = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
+}
+
+export interface ResourceUsage {
+  /** CPU of this process (the in-process syncer, plus the probe), % of one core. */
+  benchProcessCpu: number;
+  /** % of one core. */
+  sourceCpu: number;
+  /** Target (gunyu) or replica (native), % of one core. */
+  replicaCpu: number;
+  /** Busy CPU of the whole machine (2 cores = 200 %), including redis-benchmark and anything else running. */
+  machineCpu: number;
+  /** GC pauses of this process during the window. */
+  gcPauseMs: number;
+  gcMaxPauseMs: number;
+  majorGcs: number;
+}
+
+/** CPU of the processes involved and GC pauses of this one, between start() and stop(). */
+export class ResourceMeter {
+  private readonly gc: PerformanceEntry[] = [];
+  private readonly observer = new PerformanceObserver((list) => {
+    this.gc.push(...list.getEntries());
+  });
+  private startedAt = 0;
+  private cpu0 = process.cpuUsage();
+  private machine0 = machineTicks();
+  private source0 = 0;
+  private replica0 = 0;
+
+  constructor(
+    private readonly source: Redis,
+    private readonly replica: Redis,
+  ) {}
+
+  async start(): Promise<void> {
+    [this.source0, this.replica0] = await Promise.all([
+      redisCpuSeconds(this.source),
+      redisCpuSeconds(this.replica),
+    ]);
+    this.observer.observe({ entryTypes: ['gc'] });
+    this.startedAt = performance.now();
+    this.cpu0 = process.cpuUsage();
+    this.machine0 = machineTicks();
+  }
+
+  async stop(): Promise<ResourceUsage> {
+    const cpu = process.cpuUsage(this.cpu0);
+    const machine = machineTicks();
+    const elapsedMs = performance.now() - this.startedAt;
+    this.observer.disconnect();
+    const [source1, replica1] = await Promise.all([
+      redisCpuSeconds(this.source),
+      redisCpuSeconds(this.replica),
+    ]);
+    const pauses = this.gc.map((entry) => entry.duration);
+    const cores = cpus().length;
+    return {
+      benchProcessCpu: ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100,
+      sourceCpu: (((source1 - this.source0) * 1000) / elapsedMs) * 100,
+      replicaCpu: (((replica1 - this.replica0) * 1000) / elapsedMs) * 100,
+      machineCpu: ((machine.busy - this.machine0.busy) / (machine.total - this.machine0.total)) * cores * 100,
+      gcPauseMs: pauses.reduce((sum, value) => sum + value, 0),
+      gcMaxPauseMs: Math.max(0, ...pauses),
+      majorGcs: this.gc.filter(
+        (entry) =>
+          (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ===
+          constants.NODE_PERFORMANCE_GC_MAJOR,
+      ).length,
+    };
   }
 }
