@@ -3,6 +3,7 @@ import type { GunyuConfig } from './config/config-schema';
 import { parseDuration } from './config/duration';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import type { ReplayOptions } from './core/replay-options';
+import type { SpillingSpoolOptions } from './core/spilling-spool';
 import { collectStaleCheckpoints } from './replay/checkpoint-store';
 import { parseAddress } from './replay/target-connection';
 import { Syncer, type SyncerLogger, type SyncerOptions } from './syncer';
@@ -46,6 +47,22 @@ export function replayOptionsFromConfig(config: GunyuConfig): ReplayOptions {
     replayTransaction: replay.replayTransaction,
     replaceHashTag: replay.replaceHashTag,
     checkpointName: 'redis-gunyu-checkpoint',
+  };
+}
+
+/**
+ * channel.* → one syncer's spool: memory.maxSize in memory, then files in storer.dirPath up to
+ * storer.maxSize (split evenly across the syncers, as GunYu does; -1 = unlimited).
+ */
+export function spoolOptionsFromConfig(config: GunyuConfig, syncers: number): Partial<SpillingSpoolOptions> {
+  const { channel } = config;
+  const storer = channel.storer;
+  const diskBytes = storer?.maxSize ?? 50 * 1024 * 1024 * 1024;
+  return {
+    memoryBytes: channel.memory?.maxSize ?? 256 * 1024 * 1024,
+    maxDiskBytes: channel.type === 'memory' ? 0 : diskBytes < 0 ? -1 : Math.floor(diskBytes / syncers),
+    segmentBytes: storer?.logSize ?? 100 * 1024 * 1024,
+    ...(storer?.dirPath ? { directory: storer.dirPath } : {}),
   };
 }
 
@@ -99,6 +116,7 @@ export class SyncService {
             reconnectBackoffMs: options.syncer?.reconnectBackoffMs ?? 2000,
             capaEof: options.syncer?.capaEof ?? true,
             transaction: config.output.replay.replayTransaction,
+            spool: spoolOptionsFromConfig(config, inputs.length),
           },
           logger,
         ),

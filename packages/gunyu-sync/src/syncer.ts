@@ -1,14 +1,24 @@
-import { type RequestScanner, toUpperAscii } from '@kvforge/resp';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RequestScanner } from '@kvforge/resp';
 import { Redis } from 'ioredis';
 import { checkpointFields } from './core/checkpoint';
 import { CommandFilter, type FilterOptions } from './core/command-filter';
+import { commandName } from './core/command-name';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import { RdbParser } from './core/rdb/rdb-parser';
 import { type ReplayOptions, unmapDb } from './core/replay-options';
-import { SpoolQueue } from './core/spool-queue';
+import {
+  DEFAULT_SPILLING_SPOOL_OPTIONS,
+  SpillingSpool,
+  type SpillingSpoolOptions,
+  SpoolFullError,
+} from './core/spilling-spool';
 import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
-import { CommandReplayer, type StreamCommand } from './replay/command-replayer';
+import { CommandReplayer } from './replay/command-replayer';
 import { RdbReplayer } from './replay/rdb-replayer';
+import { SPOOL_ITEM_CODEC, type SpoolItem, TICK } from './replay/spool-item';
 import { SyncCounters } from './replay/sync-counters';
 import { type RedisEndpoint, TargetConnection } from './replay/target-connection';
 import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
@@ -40,19 +50,23 @@ export interface SyncerOptions {
   transaction: boolean;
   /** Longest graceful drain on pause/stop before connections are closed. @default 5000 */
   drainTimeoutMs?: number;
+  /**
+   * The spool between the source and the replay: memory up to `memoryBytes`, then spill files in
+   * `<directory>/<input>` (directory default `$TMPDIR/redis-gunyu`; the input's sub-directory is
+   * cleared at each session start).
+   */
+  spool?: Partial<SpillingSpoolOptions>;
 }
-
-type SpoolItem =
-  | { kind: 'rdb'; chunk: Buffer }
-  | { kind: 'rdb-end' }
-  | { kind: 'command'; command: StreamCommand }
-  | { kind: 'closed'; error: Error | undefined };
 
 const noopLogger: SyncerLogger = { info() {}, warn() {}, error() {} };
 
-function argumentText(buffer: Buffer, scanner: RequestScanner, index: number): string | undefined {
-  if (index >= scanner.argumentCount) return undefined;
-  return buffer.toString('latin1', scanner.argumentStarts[index], scanner.argumentEnds[index]);
+/** Start of argument `index` relative to `start`, or -1. */
+function argumentStart(scanner: RequestScanner, index: number, start: number): number {
+  return index < scanner.argumentCount ? (scanner.argumentStarts[index] as number) - start : -1;
+}
+
+function argumentEnd(scanner: RequestScanner, index: number, start: number): number {
+  return index < scanner.argumentCount ? (scanner.argumentEnds[index] as number) - start : -1;
 }
 
 function redisClient(endpoint: RedisEndpoint): Redis {
@@ -88,6 +102,8 @@ export class Syncer {
   /** Replication ids seen (to delete their checkpoints on a forced full sync). */
   readonly knownRunIds = new Set<string>();
   lastError: string | undefined;
+  /** The current session's spool (for the storage metrics). */
+  spool: SpillingSpool<SpoolItem> | undefined;
 
   constructor(
     readonly options: SyncerOptions,
@@ -200,13 +216,42 @@ export class Syncer {
     const source = redisClient(options.input);
     const target = redisClient(options.output);
     const commandConnection = new TargetConnection(options.output);
-    const queue = new SpoolQueue<SpoolItem>();
+    const spool = this.openSpool();
+    this.spool = spool;
+    /**
+     * Items that arrived once the spool was full (disk limit, or memory in a memory-only spool): the
+     * source socket is paused until the spool is empty, so nothing is dropped and the source buffers
+     * (and may cut us off by client-output-buffer-limit, exactly as for a slow native replica).
+     */
+    const held: SpoolItem[] = [];
     let wake: (() => void) | undefined;
     let finishing = false;
     let probeTimer: NodeJS.Timeout | undefined;
     const push = (item: SpoolItem): void => {
-      queue.push(item);
-      wake?.();
+      if (held.length === 0 && tryPush(item)) {
+        wake?.();
+        return;
+      }
+      if (held.length === 0) {
+        replica.pauseReading();
+        counters.spoolFullPauses++;
+      }
+      held.push(item);
+    };
+    const tryPush = (item: SpoolItem): boolean => {
+      try {
+        spool.push(item);
+        return true;
+      } catch (error) {
+        if (error instanceof SpoolFullError) return false;
+        throw error;
+      }
+    };
+    const releaseHeld = (): void => {
+      let released = 0;
+      while (released < held.length && tryPush(held[released] as SpoolItem)) released++;
+      held.splice(0, released);
+      if (held.length === 0) replica.resumeReading();
     };
     const listener: ReplicaListener = {
       onFullResync: () => {},
@@ -220,20 +265,15 @@ export class Syncer {
         counters.inputOffset = offset;
         counters.receiveTimeMs = Date.now();
         if (scanner.argumentCount === 0) return;
-        const name = toUpperAscii(
-          buffer,
-          scanner.argumentStarts[0] as number,
-          scanner.argumentEnds[0] as number,
-        );
         push({
           kind: 'command',
-          command: {
-            data: buffer.subarray(start, end),
-            name,
-            first: argumentText(buffer, scanner, 1),
-            second: name === 'SET' ? argumentText(buffer, scanner, 2) : undefined,
-            offset,
-          },
+          data: buffer.subarray(start, end),
+          name: commandName(buffer, scanner.argumentStarts[0] as number, scanner.argumentEnds[0] as number),
+          arg1Start: argumentStart(scanner, 1, start),
+          arg1End: argumentEnd(scanner, 1, start),
+          arg2Start: argumentStart(scanner, 2, start),
+          arg2End: argumentEnd(scanner, 2, start),
+          offset,
         });
       },
       onClose: (error) => push({ kind: 'closed', error }),
@@ -253,6 +293,7 @@ export class Syncer {
       commandConnection.close();
       source.disconnect();
       target.disconnect();
+      spool.close();
     };
     this.session = {
       close,
@@ -266,8 +307,16 @@ export class Syncer {
     };
     const next = async (): Promise<SpoolItem | undefined> => {
       for (;;) {
-        const item = queue.shift();
+        const item = spool.shift();
         if (item) return item;
+        if (held.length > 0) {
+          releaseHeld();
+          if (spool.length > 0) continue;
+          // An item larger than the whole budget never fits: hand it over directly.
+          const oversized = held.shift();
+          if (held.length === 0) replica.resumeReading();
+          return oversized;
+        }
         if (finishing) return undefined;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(replay.batchTickerMs, 1));
@@ -277,11 +326,7 @@ export class Syncer {
           };
         });
         wake = undefined;
-        if (queue.length === 0)
-          return {
-            kind: 'command',
-            command: { data: Buffer.alloc(0), name: '', first: undefined, second: undefined, offset: -1 },
-          };
+        if (spool.length === 0) return TICK;
       }
     };
     try {
@@ -371,14 +416,14 @@ export class Syncer {
           if (finishing) break;
           throw item.error ?? new GunyuError(GUNYU_ERROR_CODES.replication, 'source connection closed');
         }
-        if (item.kind !== 'command') continue;
-        if (item.command.offset < 0) {
+        if (item.kind === 'tick') {
           await replayer.flush();
           continue;
         }
-        const pending = replayer.handle(item.command);
+        if (item.kind !== 'command') continue;
+        const pending = replayer.handle(item);
         if (pending) await pending;
-        if (queue.length === 0) await replayer.flush();
+        if (spool.length === 0) await replayer.flush();
         this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
       }
       await replayer.drain();
@@ -388,6 +433,15 @@ export class Syncer {
       finished?.();
       this.session = undefined;
     }
+  }
+
+  /** A fresh spool; spill files a crashed process left for this input are removed first. */
+  private openSpool(): SpillingSpool<SpoolItem> {
+    const options = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
+    const base = options.directory ?? join(tmpdir(), 'redis-gunyu');
+    const directory = join(base, this.options.inputAddress.replace(/[^\w.-]/g, '_'));
+    rmSync(directory, { recursive: true, force: true });
+    return new SpillingSpool(SPOOL_ITEM_CODEC, { ...options, directory });
   }
 
   private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
@@ -407,7 +461,7 @@ export class Syncer {
             item.error ??
             new GunyuError(GUNYU_ERROR_CODES.replication, 'source closed during the RDB transfer')
           );
-        if (item.kind === 'command') continue;
+        if (item.kind === 'command' || item.kind === 'tick') continue;
         if (item.kind === 'rdb-end') {
           if (!parser.done)
             throw new GunyuError(

@@ -155,13 +155,25 @@ export const gunyuConfigSchema = z.strictObject({
           flushPolicy: z.unknown().optional(),
         })
         .optional(),
+      /** GunYu v1.13: `storer` (spill to disk beyond memory.maxSize) or `memory` (never spill). */
+      type: z.enum(['storer', 'memory']).default('storer'),
+      memory: z
+        .strictObject({
+          maxSize: z
+            .number()
+            .int()
+            .positive()
+            .default(256 * 1024 * 1024),
+          logSize: z.number().int().positive().optional(),
+        })
+        .optional(),
       verifyCrc: z.boolean().default(false),
       staleCheckpointDuration: duration('12h').refine(
         (value) => parseDuration(value) >= 300_000,
         'staleCheckpointDuration must be at least 5m',
       ),
     })
-    .default({ verifyCrc: false, staleCheckpointDuration: '12h' }),
+    .default({ type: 'storer', verifyCrc: false, staleCheckpointDuration: '12h' }),
   cluster: z
     .strictObject({
       groupName: z

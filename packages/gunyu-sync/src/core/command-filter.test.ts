@@ -13,16 +13,16 @@ describe('CommandFilter', () => {
   it('drops admin, blacklisted and sentinel hello commands', () => {
     expect(filter.command('PING', 0, undefined)).toBe('drop');
     expect(filter.command('FLUSHALL', 0, undefined)).toBe('drop');
-    expect(filter.command('DEL', 0, 'a')).toBe('drop');
-    expect(filter.command('PUBLISH', 0, '__sentinel__:hello')).toBe('drop');
-    expect(filter.command('PUBLISH', 0, 'news')).toBe('pass');
+    expect(filter.command('DEL', 0, Buffer.from('a'))).toBe('drop');
+    expect(filter.command('PUBLISH', 0, Buffer.from('__sentinel__:hello'))).toBe('drop');
+    expect(filter.command('PUBLISH', 0, Buffer.from('news'))).toBe('pass');
   });
 
   it('filters by key prefix, reserved checkpoint keys and db', () => {
-    expect(filter.command('SET', 0, 'secret:x')).toBe('drop');
-    expect(filter.command('HSET', 0, 'redis-gunyu-checkpoint')).toBe('drop');
-    expect(filter.command('SET', 5, 'a')).toBe('drop');
-    expect(filter.command('SET', 0, 'a')).toBe('pass');
+    expect(filter.command('SET', 0, Buffer.from('secret:x'))).toBe('drop');
+    expect(filter.command('HSET', 0, Buffer.from('redis-gunyu-checkpoint'))).toBe('drop');
+    expect(filter.command('SET', 5, Buffer.from('a'))).toBe('drop');
+    expect(filter.command('SET', 0, Buffer.from('a'))).toBe('pass');
     expect(filter.command('MULTI', 0, undefined)).toBe('pass');
   });
 

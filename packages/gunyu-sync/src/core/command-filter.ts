@@ -64,10 +64,12 @@ const RESERVED_FIRST_BYTES = RESERVED_KEY_PREFIXES.map((prefix) => prefix.charCo
 export class CommandFilter {
   private readonly blacklist: Set<string>;
   private readonly dbBlacklist: Set<number>;
+  private readonly noPrefixLists: boolean;
 
   constructor(private readonly options: FilterOptions) {
     this.blacklist = new Set(options.commandBlacklist.map((name) => name.toUpperCase()));
     this.dbBlacklist = new Set(options.dbBlacklist);
+    this.noPrefixLists = options.prefixKeyBlacklist.length === 0 && options.prefixKeyWhitelist.length === 0;
   }
 
   keyAllowed(key: string): boolean {
@@ -77,31 +79,32 @@ export class CommandFilter {
     return this.options.prefixKeyWhitelist.some((prefix) => key.startsWith(prefix));
   }
 
-  /** `keyAllowed` for raw key bytes; skips the text conversion when no prefix list can match. */
-  keyBytesAllowed(key: Buffer): boolean {
-    const first = key[0];
-    const noLists =
-      this.options.prefixKeyBlacklist.length === 0 && this.options.prefixKeyWhitelist.length === 0;
-    if (noLists && first !== RESERVED_FIRST_BYTES[0] && first !== RESERVED_FIRST_BYTES[1]) return true;
-    return this.keyAllowed(key.toString('latin1'));
+  /** `keyAllowed` for the key bytes `key[start, end)`; no text conversion when no prefix can match. */
+  keyBytesAllowed(key: Buffer, start = 0, end = key.length): boolean {
+    const first = end > start ? key[start] : undefined;
+    if (this.noPrefixLists && first !== RESERVED_FIRST_BYTES[0] && first !== RESERVED_FIRST_BYTES[1])
+      return true;
+    return this.keyAllowed(key.toString('latin1', start, end));
   }
 
   dbAllowed(db: number): boolean {
     return !this.dbBlacklist.has(db);
   }
 
-  /** `name` upper-case; `firstKey` undefined when the command has no key argument. */
+  /** `name` upper-case; argument 1 (the key of keyed commands) is `argument[start, end)`, if any. */
   command(
     name: string,
     db: number,
-    firstArgument: string | undefined,
-    secondArgument?: string,
+    argument?: Buffer,
+    start = 0,
+    end = argument?.length ?? 0,
   ): FilterVerdict {
     if (NEVER_REPLAYED.has(name) || this.blacklist.has(name)) return 'drop';
-    if (name === 'PUBLISH' && firstArgument === '__sentinel__:hello') return 'drop';
     if (!this.dbAllowed(db)) return 'drop';
-    if (KEYLESS.has(name) || firstArgument === undefined) return 'pass';
-    void secondArgument;
-    return this.keyAllowed(firstArgument) ? 'pass' : 'drop';
+    if (argument === undefined) return 'pass';
+    if (name === 'PUBLISH')
+      return argument.toString('latin1', start, end) === '__sentinel__:hello' ? 'drop' : 'pass';
+    if (KEYLESS.has(name)) return 'pass';
+    return this.keyBytesAllowed(argument, start, end) ? 'pass' : 'drop';
   }
 }

@@ -114,4 +114,28 @@ export function registerGunyuMetrics(registry: Registry, service: SyncService): 
         this.set({ input: syncer.options.inputAddress }, syncer.counters.fullSyncPercent());
     },
   });
+  const spoolGauge = (name: string, help: string, read: (spool: SpoolStats) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['input'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const syncer of service.syncers)
+          this.set({ input: syncer.options.inputAddress }, syncer.spool ? read(syncer.spool) : 0);
+      },
+    });
+  };
+  spoolGauge('redisGunYu_storage_size', 'spool bytes on disk not yet replayed', (spool) => spool.diskBytes);
+  spoolGauge(
+    'redisGunYu_spool_memory_bytes',
+    'spool bytes held in memory (kvforge)',
+    (spool) => spool.memoryBytes,
+  );
+}
+
+interface SpoolStats {
+  readonly diskBytes: number;
+  readonly memoryBytes: number;
 }

@@ -6,16 +6,22 @@ import { mapDb, type ReplayOptions } from '../core/replay-options';
 import type { SyncCounters } from './sync-counters';
 import type { TargetConnection } from './target-connection';
 
-/** One command of the replication stream, decoded just enough to route it. */
+/**
+ * One command of the replication stream, decoded just enough to route it: no strings but the
+ * (interned) name, arguments 1 and 2 as positions in `data`.
+ */
 export interface StreamCommand {
+  kind: 'command';
   /** Raw RESP bytes, forwarded as is. */
   data: Buffer;
   /** Upper-case command name. */
   name: string;
-  /** Argument 1 as latin1 text (the key for keyed commands), if any. */
-  first: string | undefined;
-  /** Argument 2 as latin1 text (the value of a SET, used by the delay probe). */
-  second: string | undefined;
+  /** Argument 1 (the key of keyed commands) is `data[arg1Start, arg1End)`; -1 when absent. */
+  arg1Start: number;
+  arg1End: number;
+  /** Argument 2 (the value of a SET, read by the delay probe); -1 when absent. */
+  arg2Start: number;
+  arg2End: number;
   /** Source offset after this command. */
   offset: number;
 }
@@ -50,6 +56,7 @@ export class CommandReplayer {
   private readonly inFlight: Promise<void>[] = [];
   private failure: Error | undefined;
   private readonly runIdOf: () => string;
+  private readonly probeKey: Buffer | undefined;
 
   constructor(
     private readonly connection: TargetConnection,
@@ -59,8 +66,9 @@ export class CommandReplayer {
     private readonly transaction: boolean,
     runId: () => string,
     start: { sourceDb: number; targetDb: number; offset: number },
-    private readonly syncDelayTestKey: string,
+    syncDelayTestKey: string,
   ) {
+    this.probeKey = syncDelayTestKey ? Buffer.from(syncDelayTestKey, 'latin1') : undefined;
     this.runIdOf = runId;
     this.sourceDb = start.sourceDb;
     this.targetDb = start.targetDb;
@@ -78,7 +86,7 @@ export class CommandReplayer {
     this.counters.receivedCommands++;
     const name = command.name;
     if (name === 'SELECT') {
-      this.sourceDb = Number(command.first);
+      this.sourceDb = decimalAt(command.data, command.arg1Start, command.arg1End);
       if (!this.group) this.safeOffset = command.offset;
       return undefined;
     }
@@ -89,33 +97,39 @@ export class CommandReplayer {
     if (name === 'EXEC') {
       const group = this.group ?? [];
       this.group = undefined;
-      this.appendUnit(group, true);
+      if (group.length > 0) {
+        if (!this.transaction) this.appendRaw(MULTI);
+        for (const routed of group) this.appendCommand(routed.data, routed.db);
+        if (!this.transaction) this.appendRaw(EXEC);
+      }
       this.safeOffset = command.offset;
       return this.maybeFlush();
     }
-    if (this.filter.command(name, this.sourceDb, command.first) === 'drop') {
+    const key = command.arg1Start >= 0 ? command.data : undefined;
+    if (this.filter.command(name, this.sourceDb, key, command.arg1Start, command.arg1End) === 'drop') {
       this.counters.filteredCommands++;
       if (!this.group) this.safeOffset = command.offset;
       return undefined;
     }
-    if (
-      this.syncDelayTestKey &&
-      name === 'SET' &&
-      command.first === this.syncDelayTestKey &&
-      command.second
-    ) {
-      const sentNs = command.second.slice(command.second.lastIndexOf('_') + 1);
-      if (/^\d+$/.test(sentNs))
-        this.counters.syncDelayNs = Number(BigInt(Date.now()) * 1_000_000n - BigInt(sentNs));
-    }
-    const routed: RoutedCommand = { data: command.data, db: mapDb(this.options, this.sourceDb) };
+    if (name === 'SET' && this.probeKey) this.readProbe(command, this.probeKey);
+    const db = mapDb(this.options, this.sourceDb);
     if (this.group) {
-      this.group.push(routed);
+      this.group.push({ data: command.data, db });
       return undefined;
     }
-    this.appendUnit([routed], false);
+    this.appendCommand(command.data, db);
     this.safeOffset = command.offset;
     return this.maybeFlush();
+  }
+
+  /** The delay probe: `SET <syncDelayTestKey> <input>_<unix ns>` sets output_sync_delay. */
+  private readProbe(command: StreamCommand, probeKey: Buffer): void {
+    const { data, arg1Start, arg1End, arg2Start, arg2End } = command;
+    if (arg2Start < 0 || probeKey.compare(data, arg1Start, arg1End) !== 0) return;
+    const value = data.toString('latin1', arg2Start, arg2End);
+    const sentNs = value.slice(value.lastIndexOf('_') + 1);
+    if (/^\d+$/.test(sentNs))
+      this.counters.syncDelayNs = Number(BigInt(Date.now()) * 1_000_000n - BigInt(sentNs));
   }
 
   /** Sends the pending batch (and a checkpoint when due); waits while too many batches are in flight. */
@@ -199,22 +213,27 @@ export class CommandReplayer {
     return undefined;
   }
 
-  private appendUnit(unit: RoutedCommand[], fromTransaction: boolean): void {
-    if (unit.length === 0) return;
-    const wrap = fromTransaction && !this.transaction;
-    if (wrap) {
-      this.writer.writeRaw(MULTI);
-      this.replies++;
-    }
-    for (const command of unit) {
-      this.selectTargetDb(command.db);
-      this.writer.writeRaw(command.data);
-      this.replies++;
-      this.commands++;
-    }
-    if (wrap) {
-      this.writer.writeRaw(EXEC);
-      this.replies++;
-    }
+  private appendCommand(data: Buffer, db: number): void {
+    this.selectTargetDb(db);
+    this.writer.writeRaw(data);
+    this.replies++;
+    this.commands++;
   }
+
+  private appendRaw(data: Buffer): void {
+    this.writer.writeRaw(data);
+    this.replies++;
+  }
+}
+
+/** A non-negative decimal at `bytes[start, end)` (a SELECT index); NaN when absent or not digits. */
+function decimalAt(bytes: Buffer, start: number, end: number): number {
+  if (start < 0 || end <= start) return Number.NaN;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const digit = (bytes[i] as number) - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return value;
 }

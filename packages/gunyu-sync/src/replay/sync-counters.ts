@@ -29,6 +29,8 @@ export class SyncCounters {
   /** Time the last command was received from the source. */
   receiveTimeMs = 0;
   syncDelayNs = 0;
+  /** Times the spool was full and reading the source was paused. */
+  spoolFullPauses = 0;
   /** 0 aborted, 1 full syncing, 2 incremental. */
   syncPhase = 0;
 

@@ -118,6 +118,15 @@ export class ReplicaClient {
     this.socket?.destroy();
   }
 
+  /** Stops reading the source (backpressure: the source buffers, as for a slow native replica). */
+  pauseReading(): void {
+    this.socket?.pause();
+  }
+
+  resumeReading(): void {
+    this.socket?.resume();
+  }
+
   sendAck(): void {
     if (this.phase === 'stream') this.write(['REPLCONF', 'ACK', String(this.offset)]);
   }

@@ -1,0 +1,123 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  compareRedisDatasets,
+  makeTempDirectory,
+  type RedisProcess,
+  removeDirectory,
+  startRedis,
+  waitFor,
+} from '@kvforge/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Syncer } from '../src/syncer';
+import { isCheckpointKey, syncerFor } from './sync-helpers';
+
+// The source drops a replica whose output buffer stays above 256 kB for 2 s: only a syncer that keeps
+// reading while the target is frozen for 3 s survives the write burst below (no hard limit, so a
+// moment of CPU starvation on a busy test machine is not mistaken for not reading).
+const STRICT_REPLICA_BUFFER = ['--client-output-buffer-limit', 'replica 0 256kb 2'];
+const BURST_KEYS = 20_000;
+const VALUE = 'v'.repeat(400);
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function pair(): Promise<{ source: RedisProcess; target: RedisProcess }> {
+  const [source, target] = await Promise.all([startRedis({ args: STRICT_REPLICA_BUFFER }), startRedis()]);
+  cleanups.push(
+    () => source.stop(),
+    () => target.stop(),
+  );
+  return { source, target };
+}
+
+async function sourceOffset(source: RedisProcess): Promise<number> {
+  return Number(/master_repl_offset:(\d+)/.exec(await source.client().info('replication'))?.[1]);
+}
+
+/** ~8 MB of SETs while the target refuses writes for 3 s. */
+async function burstWhileTargetFrozen(source: RedisProcess, target: RedisProcess): Promise<void> {
+  await target.client().call('CLIENT', 'PAUSE', '3000', 'WRITE');
+  for (let i = 0; i < BURST_KEYS; i += 500) {
+    const pipeline = source.client().pipeline();
+    for (let j = i; j < i + 500; j++) pipeline.set(`burst:${j}`, VALUE);
+    await pipeline.exec();
+  }
+}
+
+async function converged(source: RedisProcess, target: RedisProcess, syncer: Syncer): Promise<void> {
+  const offset = await sourceOffset(source);
+  await waitFor(async () => syncer.counters.ackOffset >= offset, {
+    timeoutMs: 60_000,
+    message: 'syncer did not catch up',
+  });
+  const result = await compareRedisDatasets(source.client(), target.client(), { ignoreKey: isCheckpointKey });
+  expect(result.differences).toEqual([]);
+  expect(result.keyCount).toBe(BURST_KEYS + 1);
+}
+
+describe('spool between source and target', () => {
+  it('spills to disk while the target is frozen, so the source never drops the syncer, then drains and cleans up', async () => {
+    const { source, target } = await pair();
+    const spoolDirectory = makeTempDirectory('gunyu-spool-');
+    cleanups.push(() => removeDirectory(spoolDirectory));
+    await source.client().set('before', '1');
+    const syncer = syncerFor(source, target, {
+      spool: { directory: spoolDirectory, memoryBytes: 256 * 1024, segmentBytes: 1024 * 1024 },
+    });
+    cleanups.push(() => syncer.stop());
+    syncer.start();
+    await waitFor(async () => syncer.counters.syncPhase === 2, { timeoutMs: 30_000, message: 'no stream' });
+    let largestDisk = 0;
+    const sample = setInterval(() => {
+      largestDisk = Math.max(largestDisk, syncer.spool?.diskBytes ?? 0);
+    }, 5);
+    try {
+      await burstWhileTargetFrozen(source, target);
+      await converged(source, target, syncer);
+    } finally {
+      clearInterval(sample);
+    }
+    expect(largestDisk).toBeGreaterThan(1024 * 1024);
+    // One session from start to end: the source never cut the replica link.
+    expect(syncer.counters.fullSyncs).toBe(1);
+    expect(syncer.counters.incrementalSyncs).toBe(0);
+    expect(syncer.lastError).toBeUndefined();
+    expect(syncer.spool?.diskBytes).toBe(0);
+    const inputDirectory = join(spoolDirectory, source.address.replace(/[^\w.-]/g, '_'));
+    const leftovers = existsSync(inputDirectory) ? readdirSync(inputDirectory, { recursive: true }) : [];
+    expect(leftovers.filter((name) => String(name).includes('.'))).toEqual([]);
+  }, 120_000);
+
+  it('memory-only spool (channel.type memory): when full it stops reading the source instead of dropping data', async () => {
+    const [source, target] = await Promise.all([startRedis(), startRedis()]); // default replica buffer limit
+    cleanups.push(
+      () => source.stop(),
+      () => target.stop(),
+    );
+    await source.client().set('before', '1');
+    const memoryBytes = 256 * 1024;
+    const syncer = syncerFor(source, target, { spool: { memoryBytes, maxDiskBytes: 0 } });
+    cleanups.push(() => syncer.stop());
+    syncer.start();
+    await waitFor(async () => syncer.counters.syncPhase === 2, { timeoutMs: 30_000, message: 'no stream' });
+    let largestMemory = 0;
+    const sample = setInterval(() => {
+      largestMemory = Math.max(largestMemory, syncer.spool?.memoryBytes ?? 0);
+    }, 5);
+    try {
+      await burstWhileTargetFrozen(source, target);
+      await converged(source, target, syncer);
+    } finally {
+      clearInterval(sample);
+    }
+    expect(syncer.counters.spoolFullPauses).toBeGreaterThan(0);
+    expect(largestMemory).toBeLessThanOrEqual(memoryBytes + 64 * 1024);
+    expect(syncer.spool?.diskBytes).toBe(0);
+    expect(syncer.counters.fullSyncs).toBe(1);
+    expect(syncer.counters.incrementalSyncs).toBe(0);
+    expect(syncer.lastError).toBeUndefined();
+  }, 120_000);
+});
