@@ -1,5 +1,6 @@
 import { loadConfig } from '@kvforge/common-http';
 import { describe, expect, it } from 'vitest';
+import { replayOptionsFromConfig, spoolOptionsFromConfig } from '../sync-service';
 import { gunyuConfigSchema, maskConfig } from './config-schema';
 import { formatDuration, parseDuration } from './duration';
 import { configLayerFromFlags } from './flag-layer';
@@ -57,5 +58,37 @@ describe('GunYu config', () => {
     expect(config.input.redis.password).toBe('secret');
     expect(parseDuration('1m30s')).toBe(90_000);
     expect(formatDuration(90_000)).toBe('90s');
+  });
+
+  it('maps channel.* onto the spool (disk share split per input) and keeps the value bound', () => {
+    const defaults = loadConfig(gunyuConfigSchema, [minimal]);
+    expect(spoolOptionsFromConfig(defaults, 2)).toEqual({
+      memoryBytes: 256 * 1024 * 1024,
+      maxDiskBytes: 25 * 1024 * 1024 * 1024,
+      segmentBytes: 100 * 1024 * 1024,
+    });
+    expect(replayOptionsFromConfig(defaults).maxBufferedValueBytes).toBe(32 * 1024 * 1024);
+    const custom = loadConfig(gunyuConfigSchema, [
+      minimal,
+      {
+        channel: {
+          type: 'memory',
+          memory: { maxSize: 1024 * 1024 },
+          storer: { dirPath: '/var/spool/gunyu' },
+        },
+        output: { replay: { maxBufferedValueBytes: 1024 * 1024 } },
+      },
+    ]);
+    expect(spoolOptionsFromConfig(custom, 1)).toMatchObject({
+      memoryBytes: 1024 * 1024,
+      maxDiskBytes: 0,
+      directory: '/var/spool/gunyu',
+    });
+    const unlimited = loadConfig(gunyuConfigSchema, [minimal, { channel: { storer: { maxSize: -1 } } }]);
+    expect(spoolOptionsFromConfig(unlimited, 3).maxDiskBytes).toBe(-1);
+    expect(() => loadConfig(gunyuConfigSchema, [minimal, { channel: { type: 'redis' } }])).toThrow(/type/);
+    expect(() =>
+      loadConfig(gunyuConfigSchema, [minimal, { output: { replay: { maxBufferedValueBytes: 10 } } }]),
+    ).toThrow(/maxBufferedValueBytes/);
   });
 });
