@@ -1,15 +1,17 @@
 // gunyu-sync vs native REPLICAOF on the same machine, in one run:
 // 1. full sync of 1 000 000 small keys (one run each; ratio of wall times, goal gunyu ≤ 2× native);
-// 2. incremental sync under a sustained redis-benchmark load (applied cmd/s, goal ≥ 50 000) with the
-//    p50/p99 of the syncer's sync_delay (probe every 10 ms, goal p99 < 50 ms), plus the delay until a
-//    probe is applied on the target / native replica, and the max-throughput (-P 16) catch-up;
+// 2. incremental sync under sustained redis-benchmark loads (-c 4 -P 4/8/16, niced; applied cmd/s,
+//    goal ≥ 50 000) with the p50/p99 of the syncer's sync_delay (probe every 10 ms, goal p99 < 50 ms),
+//    plus the delay until a probe is applied on the target / native replica, and the max-throughput
+//    (-P 16) catch-up;
 // 3. peak RSS of a syncer (in a child process) during the full sync of one 1 000 000-member zset
 //    (goal < 200 MB);
 // 4. RDB parse throughput in memory, in a fresh child process (median of 3, goal ≥ 100 MiB/s).
-// Bounded: every wait has a timeout and a watchdog ends the run after 6 minutes.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Bounded: every wait has a timeout and a watchdog ends the run after 5.5 minutes.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -38,7 +40,7 @@ const { values: flags } = parseArgs({
     commands: { type: 'string', default: '200000' },
     'load-commands': { type: 'string', default: '600000' },
     // redis-benchmark -c × -P of each load level (it has no rate limit; the rate the source received is reported).
-    load: { type: 'string', default: '4x4,4x8' },
+    load: { type: 'string', default: '4x4,4x8,4x16' },
     // Niceness of the load generator: on 2 shared cores it would otherwise take the CPU the source,
     // target and syncer need (clients run elsewhere in production). 0 = same priority.
     'load-nice': { type: 'string', default: '10' },
@@ -63,7 +65,7 @@ const PROBE_INTERVAL_MS = 10;
 const SYNC_DELAY_KEY = 'gunyu-bench:sync-delay';
 const E2E_KEY = 'gunyu-bench:applied';
 const ZSET_KEY = 'gunyu-bench:zset';
-const WATCHDOG_MS = 360_000;
+const WATCHDOG_MS = 330_000;
 const PACKAGE_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
 
 const median = (values: number[]): number =>
@@ -289,6 +291,7 @@ interface ZsetResult {
     peak: Record<string, number>;
     max: Record<string, number>;
     samples: number;
+    timeline: number[][];
   };
 }
 
@@ -422,7 +425,21 @@ const delayText = (d: Distribution): string =>
   `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / ${d.max.toFixed(1)} ms`;
 const verdict = (met: boolean): string => (met ? 'met' : '**missed**');
 
+/** The commit measured, and whether src/ had uncommitted changes (another engineer's work in progress). */
+function sourceTree(): string {
+  try {
+    const options = { cwd: PACKAGE_DIRECTORY, encoding: 'utf8' } as const;
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], options).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], options).trim() !== '';
+    return dirty ? `${commit} + uncommitted src/ changes` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(): Promise<void> {
+  const tree = sourceTree();
+  const loadAverageAtStart = loadavg()[0] as number;
   const source = await startServer(['--repl-backlog-size', '256mb', '--enable-debug-command', 'yes']);
   const version = /redis_version:([\d.]+)/.exec(await info(source, 'server'))?.[1] ?? '?';
   log(`populating ${KEYS} keys`);
@@ -488,9 +505,12 @@ async function main(): Promise<void> {
     const n = nativeLoads[i] as LoadResult;
     const syncDelay = g.syncDelay as Distribution;
     const name = `load \`-c ${level.clients} -P ${level.pipeline}\``;
+    const goal =
+      g.sourceRate < 50_000
+        ? `goal ≥ 50 000: n/a (the load reached only ${rate(g.sourceRate)})`
+        : `goal ≥ 50 000: ${verdict(g.appliedRate >= 50_000)}`;
     return [
-      `| ${name}: SET/s the source received | ${rate(n.sourceRate)} | ${rate(g.sourceRate)} | goal ≥ 50 000: ${verdict(g.sourceRate >= 50_000)} |`,
-      `| ${name}: cmd/s applied (gunyu: successCommands; native: replicated SETs) | ${rate(n.appliedRate)} | ${rate(g.appliedRate)} | goal ≥ 50 000: ${verdict(g.appliedRate >= 50_000)} |`,
+      `| ${name}: SET/s the source received → cmd/s applied | ${rate(n.sourceRate)} → ${rate(n.appliedRate)} | ${rate(g.sourceRate)} → ${rate(g.appliedRate)} | ${goal} |`,
       `| ${name}: sync_delay p50 / p99 / max (syncer counter, ${syncDelay.count} samples) | — | ${delayText(syncDelay)} | goal p99 < 50 ms: ${verdict(syncDelay.p99 < 50)} |`,
       `| ${name}: probe SET → applied on target/replica, p50 / p99 / max | ${delayText(n.applied)} | ${delayText(g.applied)} | p99 ${(g.applied.p99 / n.applied.p99).toFixed(1)}× |`,
     ];
@@ -514,10 +534,10 @@ async function main(): Promise<void> {
     `| zset of ${zset.members} members (RDB ${(zset.rdbBytes / 1024 / 1024).toFixed(1)} MiB): full sync time | ${ms(zset.nativeMs)} | ${ms(zset.gunyuMs)} | ${(zset.gunyuMs / zset.nativeMs).toFixed(2)}× |`,
     `| zset sync: peak RSS of the syncer process (VmHWM) | — | ${mb(zset.peakRssBytes)} MB (${mb(zset.peakRssBytes - zset.child.baselineHwmKb * 1024)} MB above its start) | goal < 200 MB: ${verdict(zset.peakRssBytes < 200e6)} |`,
     '',
-    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset case, where it runs alone in a child process (\`node --import tsx bench/zset-rss-child.ts\`).`,
+    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}; gunyu-sync at ${tree}; 1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset case, where it runs alone in a child process (\`node --import tsx bench/zset-rss-child.ts\`).`,
     '',
     `- Full sync keys/s: native ${rate((KEYS / native.ms) * 1000)}, gunyu ${rate((KEYS / gunyu.ms) * 1000)}.`,
-    `- Load: \`redis-benchmark -t set -r 100000 -n ${LOAD_COMMANDS} -c … -P …\` run with \`nice -n ${LOAD_NICE}\` (no rate limit: each run gets what the shared CPUs give it), probe SETs every ${PROBE_INTERVAL_MS} ms from this process. sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) when the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target); it includes the syncer's own 1 s probe. "applied" stamps the same moment and stops when the target/replica executes the SET (keyspace notification to this process).`,
+    `- Load: \`redis-benchmark -t set -r 100000 -n ${LOAD_COMMANDS} -c … -P …\` run with \`nice -n ${LOAD_NICE}\` (no rate limit: each run gets what the shared CPUs give it), probe SETs every ${PROBE_INTERVAL_MS} ms from this process. Applied: gunyu \`counters.successCommands\`, native the replica's replicated SET calls. sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) when the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target); it includes the syncer's own 1 s probe. "applied" stamps the same moment and stops when the target/replica executes the SET (keyspace notification to this process).`,
     ...loadNotes,
     `- zset child: sync ${ms(zset.gunyuMs)} (wall incl. node+tsx start ${ms(zset.gunyuWallMs)}); target ZCARD ${zset.targetCard}. RSS before the sync ${mb(zset.child.baseline.rss as number)} MB (node + tsx + modules); at the highest 50 ms sample: rss ${mb(peak.rss as number)} MB = heapUsed ${mb(peak.heapUsed as number)} / heapTotal ${mb(peak.heapTotal as number)} MB, external ${mb(peak.external as number)} MB (arrayBuffers ${mb(peak.arrayBuffers as number)} MB); max of each over the run: heapUsed ${mb(zset.child.max.heapUsed as number)} MB, external ${mb(zset.child.max.external as number)} MB, arrayBuffers ${mb(zset.child.max.arrayBuffers as number)} MB. VmHWM sampled from outside every 50 ms: ${mb(zset.parentSampledHwmBytes)} MB.`,
   ];
@@ -525,6 +545,8 @@ async function main(): Promise<void> {
   const results = {
     date: new Date().toISOString(),
     machine: '2 cores, shared',
+    sourceTree: tree,
+    loadAverage: { start: loadAverageAtStart, end: loadavg()[0] },
     redisVersion: version,
     runs: 1,
     keys: KEYS,

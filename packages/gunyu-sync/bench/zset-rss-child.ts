@@ -38,15 +38,27 @@ async function main(): Promise<void> {
   let peak = baseline;
   const max = { ...baseline };
   let samples = 0;
+  // [ms since start, rss MB, arrayBuffers MB, heapUsed MB, RDB MB received, keys sent] of each sample.
+  const timeline: number[][] = [];
+  let started = performance.now();
+  let syncer: ReturnType<typeof benchSyncer> | undefined;
   const sample = (): void => {
     const now = memory();
+    const counters = syncer?.counters;
+    timeline.push([
+      Math.round(performance.now() - started),
+      ...[now.rss, now.arrayBuffers, now.heapUsed, counters?.rdbBytes ?? 0].map((bytes) =>
+        Math.round(bytes / 1e6),
+      ),
+      counters?.rdbKeysSent ?? 0,
+    ]);
     samples++;
     if (now.rss > peak.rss) peak = now;
     for (const field of Object.keys(max) as (keyof Memory)[]) max[field] = Math.max(max[field], now[field]);
   };
   const sampler = setInterval(sample, 50);
-  const syncer = benchSyncer(parseEndpoint(sourceAddress), parseEndpoint(targetAddress));
-  const started = performance.now();
+  syncer = benchSyncer(parseEndpoint(sourceAddress), parseEndpoint(targetAddress));
+  started = performance.now();
   syncer.start();
   try {
     const deadline = Date.now() + TIMEOUT_MS;
@@ -68,6 +80,7 @@ async function main(): Promise<void> {
       peak,
       max,
       samples,
+      timeline,
     };
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
