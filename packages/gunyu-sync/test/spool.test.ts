@@ -9,6 +9,7 @@ import {
   waitFor,
 } from '@kvforge/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SpillingSpoolOptions } from '../src/core/spilling-spool';
 import type { Syncer } from '../src/syncer';
 import { isCheckpointKey, syncerFor } from './sync-helpers';
 
@@ -24,8 +25,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function pair(): Promise<{ source: RedisProcess; target: RedisProcess }> {
-  const [source, target] = await Promise.all([startRedis({ args: STRICT_REPLICA_BUFFER }), startRedis()]);
+async function pair(sourceArgs: string[]): Promise<{ source: RedisProcess; target: RedisProcess }> {
+  const [source, target] = await Promise.all([startRedis({ args: sourceArgs }), startRedis()]);
   cleanups.push(
     () => source.stop(),
     () => target.stop(),
@@ -58,28 +59,42 @@ async function converged(source: RedisProcess, target: RedisProcess, syncer: Syn
   expect(result.keyCount).toBe(BURST_KEYS + 1);
 }
 
+/** Streams the burst through a syncer with this spool; returns it and the spool's high-water marks. */
+async function syncThroughBurst(
+  source: RedisProcess,
+  target: RedisProcess,
+  spool: Partial<SpillingSpoolOptions>,
+): Promise<{ syncer: Syncer; largestDisk: number; largestMemory: number }> {
+  await source.client().set('before', '1');
+  const syncer = syncerFor(source, target, { spool });
+  cleanups.push(() => syncer.stop());
+  syncer.start();
+  await waitFor(async () => syncer.counters.syncPhase === 2, { timeoutMs: 30_000, message: 'no stream' });
+  let largestDisk = 0;
+  let largestMemory = 0;
+  const sample = setInterval(() => {
+    largestDisk = Math.max(largestDisk, syncer.spool?.diskBytes ?? 0);
+    largestMemory = Math.max(largestMemory, syncer.spool?.memoryBytes ?? 0);
+  }, 5);
+  try {
+    await burstWhileTargetFrozen(source, target);
+    await converged(source, target, syncer);
+  } finally {
+    clearInterval(sample);
+  }
+  return { syncer, largestDisk, largestMemory };
+}
+
 describe('spool between source and target', () => {
   it('spills to disk while the target is frozen, so the source never drops the syncer, then drains and cleans up', async () => {
-    const { source, target } = await pair();
+    const { source, target } = await pair(STRICT_REPLICA_BUFFER);
     const spoolDirectory = makeTempDirectory('gunyu-spool-');
     cleanups.push(() => removeDirectory(spoolDirectory));
-    await source.client().set('before', '1');
-    const syncer = syncerFor(source, target, {
-      spool: { directory: spoolDirectory, memoryBytes: 256 * 1024, segmentBytes: 1024 * 1024 },
+    const { syncer, largestDisk } = await syncThroughBurst(source, target, {
+      directory: spoolDirectory,
+      memoryBytes: 256 * 1024,
+      segmentBytes: 1024 * 1024,
     });
-    cleanups.push(() => syncer.stop());
-    syncer.start();
-    await waitFor(async () => syncer.counters.syncPhase === 2, { timeoutMs: 30_000, message: 'no stream' });
-    let largestDisk = 0;
-    const sample = setInterval(() => {
-      largestDisk = Math.max(largestDisk, syncer.spool?.diskBytes ?? 0);
-    }, 5);
-    try {
-      await burstWhileTargetFrozen(source, target);
-      await converged(source, target, syncer);
-    } finally {
-      clearInterval(sample);
-    }
     expect(largestDisk).toBeGreaterThan(1024 * 1024);
     // One session from start to end: the source never cut the replica link.
     expect(syncer.counters.fullSyncs).toBe(1);
@@ -92,27 +107,12 @@ describe('spool between source and target', () => {
   }, 120_000);
 
   it('memory-only spool (channel.type memory): when full it stops reading the source instead of dropping data', async () => {
-    const [source, target] = await Promise.all([startRedis(), startRedis()]); // default replica buffer limit
-    cleanups.push(
-      () => source.stop(),
-      () => target.stop(),
-    );
-    await source.client().set('before', '1');
+    const { source, target } = await pair([]); // default replica buffer limit
     const memoryBytes = 256 * 1024;
-    const syncer = syncerFor(source, target, { spool: { memoryBytes, maxDiskBytes: 0 } });
-    cleanups.push(() => syncer.stop());
-    syncer.start();
-    await waitFor(async () => syncer.counters.syncPhase === 2, { timeoutMs: 30_000, message: 'no stream' });
-    let largestMemory = 0;
-    const sample = setInterval(() => {
-      largestMemory = Math.max(largestMemory, syncer.spool?.memoryBytes ?? 0);
-    }, 5);
-    try {
-      await burstWhileTargetFrozen(source, target);
-      await converged(source, target, syncer);
-    } finally {
-      clearInterval(sample);
-    }
+    const { syncer, largestMemory } = await syncThroughBurst(source, target, {
+      memoryBytes,
+      maxDiskBytes: 0,
+    });
     expect(syncer.counters.spoolFullPauses).toBeGreaterThan(0);
     expect(largestMemory).toBeLessThanOrEqual(memoryBytes + 64 * 1024);
     expect(syncer.spool?.diskBytes).toBe(0);
