@@ -44,6 +44,8 @@ const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
 export class CommandReplayer {
   private writer = new RespWriter();
   private replies = 0;
+  /** Transaction mode: MULTI of the pending batch is written. */
+  private batchOpen = false;
   private commands = 0;
   private group: RoutedCommand[] | undefined;
   private sourceDb = 0;
@@ -146,6 +148,7 @@ export class CommandReplayer {
     if (writeCheckpoint) {
       // The checkpoint lives in the DB the source stream is in, so a resume knows which DB to select.
       this.selectTargetDb(mapDb(this.options, this.sourceDb));
+      this.openBatch();
       this.writer.writeCommand([
         'HSET',
         this.options.checkpointName,
@@ -155,10 +158,12 @@ export class CommandReplayer {
       this.checkpointedOffset = offset;
       this.lastCheckpointMs = now;
     }
-    const body = this.writer.take();
-    let replies = this.replies;
-    const bytes = this.transaction ? Buffer.concat([MULTI, body, EXEC]) : Buffer.from(body);
-    if (this.transaction) replies += 2;
+    if (this.transaction) {
+      this.appendRaw(EXEC);
+      this.batchOpen = false;
+    }
+    const bytes = this.writer.take(); // a view the writer never overwrites: no copy
+    const replies = this.replies;
     this.replies = 0;
     this.commands = 0;
     this.counters.sentBytes += bytes.length;
@@ -200,8 +205,17 @@ export class CommandReplayer {
     if (this.failure) throw this.failure;
   }
 
+  /** Transaction mode: the first thing written into a batch is its MULTI. */
+  private openBatch(): void {
+    if (!this.transaction || this.batchOpen) return;
+    this.batchOpen = true;
+    this.writer.writeRaw(MULTI);
+    this.replies++;
+  }
+
   private selectTargetDb(db: number): void {
     if (db === this.targetDb) return;
+    this.openBatch();
     this.writer.writeCommand(['SELECT', String(db)]);
     this.replies++;
     this.targetDb = db;
@@ -215,6 +229,7 @@ export class CommandReplayer {
 
   private appendCommand(data: Buffer, db: number): void {
     this.selectTargetDb(db);
+    this.openBatch();
     this.writer.writeRaw(data);
     this.replies++;
     this.commands++;
