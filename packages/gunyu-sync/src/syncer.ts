@@ -423,7 +423,7 @@ export class Syncer {
         if (item.kind !== 'command') continue;
         const pending = replayer.handle(item);
         if (pending) await pending;
-        if (spool.length === 0) await replayer.flush();
+        if (spool.length === 0) await replayer.flushSoon();
         this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
       }
       await replayer.drain();

@@ -44,6 +44,8 @@ const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
 export class CommandReplayer {
   private writer = new RespWriter();
   private replies = 0;
+  /** flushSoon() found batches in flight: flush when the last one is answered. */
+  private flushWhenIdle = false;
   /** Transaction mode: MULTI of the pending batch is written. */
   private batchOpen = false;
   private commands = 0;
@@ -134,6 +136,17 @@ export class CommandReplayer {
       this.counters.syncDelayNs = Number(BigInt(Date.now()) * 1_000_000n - BigInt(sentNs));
   }
 
+  /**
+   * The spool is empty: send what is pending now if no batch is in flight, else as soon as the last
+   * one is answered. Under load this lets a batch grow for one round trip instead of writing many tiny
+   * MULTI/EXEC batches; an idle stream still goes out at once.
+   */
+  flushSoon(): Promise<void> | undefined {
+    if (this.inFlight.length === 0) return this.flush();
+    this.flushWhenIdle = true;
+    return undefined;
+  }
+
   /** Sends the pending batch (and a checkpoint when due); waits while too many batches are in flight. */
   async flush(force = false): Promise<void> {
     if (this.failure) throw this.failure;
@@ -192,6 +205,12 @@ export class CommandReplayer {
       })
       .finally(() => {
         this.inFlight.splice(this.inFlight.indexOf(done), 1);
+        if (this.flushWhenIdle && this.inFlight.length === 0) {
+          this.flushWhenIdle = false;
+          this.flush().catch((error: Error) => {
+            this.failure ??= error;
+          });
+        }
       });
     this.inFlight.push(done);
     while (this.inFlight.length >= MAX_IN_FLIGHT) await this.inFlight[0];
