@@ -53,9 +53,8 @@ describe('CommandReplayer', () => {
       '',
     );
     try {
-      let offset = 0;
-      for (let i = 0; i < 1000; i++) {
-        const command = streamCommand(['INCR', 'counter'], (offset += 10));
+      for (let i = 1; i <= 1000; i++) {
+        const command = streamCommand(['INCR', 'counter'], i * 10);
         const pending = replayer.handle(command);
         if (pending) await pending;
         await replayer.flushSoon(); // the spool is empty after every command here
