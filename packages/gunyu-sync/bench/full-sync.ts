@@ -324,6 +324,8 @@ function procStatusKb(pid: number, field: string): number {
   }
 }
 
+const tsChildren = new Set<ChildProcess>();
+
 /** `node --conditions=@kvforge/source --import tsx <script> …args` in the package directory. */
 function spawnTsChild(script: string, args: string[]): ChildProcess {
   const child = spawn(
@@ -337,6 +339,8 @@ function spawnTsChild(script: string, args: string[]): ChildProcess {
     ],
     { cwd: PACKAGE_DIRECTORY, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  tsChildren.add(child);
+  child.once('exit', () => tsChildren.delete(child));
   onCleanup(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -571,10 +575,25 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}`);
 }
 
-const watchdog = setTimeout(() => {
-  log(`watchdog: still running after ${WATCHDOG_MS / 1000} s, exiting`);
+/** Runs the registered cleanups once (reverse order, errors ignored). */
+async function cleanUp(): Promise<void> {
   killBenchmarks();
-  process.exit(1); // @kvforge/testing SIGKILLs its redis-server children on exit
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch {
+      // already stopped
+    }
+  }
+}
+
+const watchdog = setTimeout(() => {
+  log(`watchdog: still running after ${WATCHDOG_MS / 1000} s, stopping`);
+  for (const child of tsChildren) child.kill('SIGKILL');
+  // Stop the servers (and remove their directories) if that is quick; exit regardless.
+  // @kvforge/testing SIGKILLs any redis-server still running when the process exits.
+  setTimeout(() => process.exit(1), 10_000).unref();
+  cleanUp().finally(() => process.exit(1));
 }, WATCHDOG_MS);
 watchdog.unref();
 try {
@@ -583,13 +602,6 @@ try {
   process.exitCode = 1;
   log(`failed: ${(error as Error).stack ?? String(error)}`);
 } finally {
-  killBenchmarks();
-  for (const cleanup of cleanups.reverse()) {
-    try {
-      await cleanup();
-    } catch {
-      // already stopped
-    }
-  }
+  await cleanUp();
   clearTimeout(watchdog);
 }
