@@ -100,7 +100,9 @@ const ZIPLIST_ENTRIES: PackedEntry[] = [
   'a',
   text(63, 1),
   text(64, 2),
-  text(300, 3), // 14-bit length; the next entry's prevlen takes 5 bytes
+  text(250, 21), // a 253-byte entry: the next prevlen still fits one byte
+  text(251, 22), // a 254-byte entry: the next prevlen takes 0xFE + u32
+  text(300, 3), // 14-bit length
   'after-a-long-one',
   text(16383, 4),
   text(16384, 5), // 32-bit length
@@ -129,10 +131,13 @@ const LISTPACK_ENTRIES: PackedEntry[] = [
   'b',
   text(63, 6),
   text(64, 7), // 12-bit length
+  text(125, 23), // entry of 127 bytes: 1-byte backlen
+  text(126, 24), // entry of 128 bytes: 2-byte backlen
   text(200, 8),
   text(4095, 9),
   text(4096, 10), // 32-bit length
-  text(16000, 11), // 2-byte backlen near its upper bound
+  text(16377, 11), // entry of 16382 bytes: the largest with a 2-byte backlen
+  text(16379, 25), // entry of 16384 bytes: 3-byte backlen
   '1.5',
 ];
 
@@ -303,6 +308,22 @@ const STRING_CASES = (prefix: string): KeyCase[] => [
 ];
 
 const CORPORA: Corpus[] = [
+  // Redis 1.x/2.0: the first RDB version, only plain encodings.
+  buildCorpus(1, [
+    {
+      key: 'v1:string',
+      type: TYPE.string,
+      value: stringValue('first-version'),
+      expect: { kind: 'string', value: Buffer.from('first-version') },
+      expireSeconds: FUTURE_SECONDS + 2,
+    },
+    {
+      key: 'v1:list',
+      type: TYPE.list,
+      value: stringsValue(['1', 'two']),
+      expect: { kind: 'list', elements: ['1', 'two'] },
+    },
+  ]),
   // Redis 2.4: no checksum footer, second-resolution expiries, zipmap hashes.
   buildCorpus(4, [
     ...STRING_CASES('v4'),
@@ -585,6 +606,38 @@ function modelOf(type: number, value: Buffer): Model {
   }
 }
 
+/** A value received as parts: the arguments of RPUSH/SADD/HSET/ZADD (score first) or SET + APPEND. */
+function modelOfParts(kind: Model['kind'], elements: Buffer[]): Model {
+  const strings = elements.map((element) => element.toString('latin1'));
+  switch (kind) {
+    case 'string':
+      return { kind, value: Buffer.concat(elements) };
+    case 'list':
+      return { kind, elements: strings };
+    case 'set':
+      return { kind, members: strings };
+    case 'hash':
+      return { kind, pairs: strings };
+    case 'zset':
+      return { kind, pairs: pairsOf(strings).flatMap(([score, member]) => [member, score]) };
+    case 'stream':
+      throw new Error('streams are never streamed as parts');
+  }
+}
+
+/** Keys whose values exceed a 16-byte buffer bound and have a part encoding (one per value type). */
+const STREAMED_KEYS = [
+  'v4:binary',
+  'v4:list',
+  'v4:zset',
+  'v4:hash',
+  'v7:quicklist',
+  'v7:quicklist-lzf',
+  'v9:zset2',
+  'v10:quicklist2',
+  'v10:set',
+];
+
 /** One line per event, read at once (entry key/value are views valid until the next push). */
 function describeEvent(event: RdbEvent): string {
   switch (event.kind) {
@@ -658,16 +711,60 @@ describe.each(CORPORA.map((corpus) => [corpus.version, corpus] as const))(
       else expect(end).toMatchObject({ kind: 'end', checksum: null });
     });
 
-    it('verifies the CRC64 footer: a flipped byte fails, a zero footer means no checksum', () => {
-      if (version < 5) return;
+    it('verifies the CRC64 footer (RDB 5+): a flipped byte fails, a zero footer means no checksum', () => {
       const at = corpus.file.indexOf('7.0.15');
       const flipped = Buffer.from(corpus.file);
       flipped[at] = (flipped[at] as number) ^ 0x01;
+      if (version < 5) {
+        // No footer before RDB 5: nothing can catch the flip.
+        expect(entriesOf(parseRdb(flipped))).toHaveLength(corpus.cases.length);
+        return;
+      }
       expect(() => parseRdb(flipped)).toThrow(/checksum/);
       expect(entriesOf(parseRdb(flipped, { verifyChecksum: false }))).toHaveLength(corpus.cases.length);
       const zero = Buffer.from(corpus.file);
       zero.fill(0, zero.length - 8);
       expect(parseRdb(zero).at(-1)).toMatchObject({ kind: 'end', checksum: null });
+    });
+
+    it('streams lists, sets, hashes, zsets, quicklists and strings above the buffer bound as parts of the same elements', () => {
+      const parser = new RdbParser({ maxBufferedValueBytes: 16 });
+      const models = new Map<string, Model>();
+      const streamed = new Map<
+        string,
+        { elements: Buffer[]; firsts: number; lasts: number; expireAtMs: number }
+      >();
+      for (let at = 0; at < corpus.file.length; at += 5) {
+        for (const event of parser.push(corpus.file.subarray(at, at + 5))) {
+          if (event.kind === 'entry')
+            models.set(event.key.toString('latin1'), modelOf(event.type, event.value));
+          if (event.kind !== 'value-part') continue;
+          const key = event.key.toString('latin1');
+          const seen = streamed.get(key) ?? {
+            elements: [],
+            firsts: 0,
+            lasts: 0,
+            expireAtMs: event.expireAtMs,
+          };
+          for (const element of event.elements) seen.elements.push(Buffer.from(element));
+          if (event.first) seen.firsts++;
+          if (event.last) seen.lasts++;
+          streamed.set(key, seen);
+        }
+      }
+      expect(parser.done).toBe(true);
+      for (const [key, seen] of streamed) {
+        const item = corpus.cases.find((candidate) => candidate.key === key) as KeyCase;
+        expect({ firsts: seen.firsts, lasts: seen.lasts, expireAtMs: seen.expireAtMs }, key).toEqual({
+          firsts: 1,
+          lasts: 1,
+          expireAtMs: expireOf(item),
+        });
+        models.set(key, modelOfParts(item.expect.kind, seen.elements));
+      }
+      for (const item of corpus.cases) expect(models.get(item.key), item.key).toEqual(item.expect);
+      for (const key of STREAMED_KEYS)
+        if (key.startsWith(`v${version}:`)) expect(streamed.has(key), key).toBe(true);
     });
 
     it('emits the same events byte by byte and at seeded random splits', () => {
@@ -696,19 +793,104 @@ describe.each(CORPORA.map((corpus) => [corpus.version, corpus] as const))(
   },
 );
 
+const replayable = CORPORA.flatMap((corpus) => corpus.cases.filter((item) => !item.parseOnly));
+const isParseOnly = (key: Buffer): boolean =>
+  CORPORA.some((corpus) =>
+    corpus.cases.some((item) => item.parseOnly && item.key === key.toString('latin1')),
+  );
+
+/**
+ * Feeds every synthetic RDB to a real RdbReplayer in `chunk`-byte pushes (entries, and value parts
+ * when `maxBufferedValueBytes` is small); returns the keys that arrived as parts.
+ */
+async function replayInto(
+  target: RedisProcess,
+  chunk: number,
+  maxBufferedValueBytes?: number,
+): Promise<Set<string>> {
+  const warnings: object[] = [];
+  const counters = new SyncCounters();
+  const partKeys = new Set<string>();
+  const replayer = new RdbReplayer(
+    { host: target.host, port: target.port },
+    { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 2 },
+    new CommandFilter(DEFAULT_FILTER_OPTIONS),
+    counters,
+    { warn: (object) => warnings.push(object) },
+  );
+  await replayer.open();
+  try {
+    for (const corpus of CORPORA) {
+      const parser = new RdbParser(maxBufferedValueBytes === undefined ? {} : { maxBufferedValueBytes });
+      for (let at = 0; at < corpus.file.length; at += chunk) {
+        for (const event of parser.push(corpus.file.subarray(at, at + chunk))) {
+          // Views: handed to the replayer before the next push.
+          if (event.kind === 'entry' && !isParseOnly(event.key)) await replayer.add(event);
+          else if (event.kind === 'value-part' && !isParseOnly(event.key)) {
+            partKeys.add(event.key.toString('latin1'));
+            await replayer.addPart(event);
+          }
+        }
+      }
+      expect(parser.done).toBe(true);
+    }
+    await replayer.drain();
+  } finally {
+    replayer.close();
+  }
+  expect(warnings).toEqual([]);
+  expect(counters.failedCommands).toBe(0);
+  expect(counters.rdbKeysSent).toBe(replayable.length);
+  return partKeys;
+}
+
+/** The target holds exactly the replayable keys, each with its value, expiry and consumer groups. */
+async function expectTargetHoldsCorpora(target: RedisProcess): Promise<void> {
+  const clients = new Map<number, Client>();
+  const clientFor = (db: number): Client => {
+    let client = clients.get(db);
+    if (!client) {
+      client = target.client({ db });
+      clients.set(db, client);
+    }
+    return client;
+  };
+  try {
+    for (const db of [0, 1, 2]) {
+      const keys = (await clientFor(db).keys('*')).sort();
+      expect(keys, `db ${db}`).toEqual(
+        replayable
+          .filter((item) => (item.db ?? 0) === db)
+          .map((item) => item.key)
+          .sort(),
+      );
+    }
+    for (const item of replayable) {
+      const client = clientFor(item.db ?? 0);
+      expect(await readModel(client, item.key, item.expect), item.key).toEqual(redisView(item.expect));
+      expect(await client.call('PEXPIRETIME', item.key), item.key).toBe(expireOf(item));
+      if (item.groups) await expectGroups(client, item.key, item.groups);
+    }
+  } finally {
+    for (const client of clients.values()) client.disconnect();
+  }
+}
+
 describe('synthetic RDBs replayed into a real Redis 7.0', () => {
   let target: RedisProcess;
+  let partsTarget: RedisProcess;
 
   beforeAll(async () => {
     // Deep payload checks make the target validate the builder's encodings entry by entry.
-    target = await startRedis({ args: ['--sanitize-dump-payload', 'yes'] });
+    [target, partsTarget] = await Promise.all([
+      startRedis({ args: ['--sanitize-dump-payload', 'yes'] }),
+      startRedis({ args: ['--sanitize-dump-payload', 'yes'] }),
+    ]);
   }, 30_000);
 
   afterAll(async () => {
-    await target?.stop();
+    await Promise.all([target?.stop(), partsTarget?.stop()]);
   });
-
-  const replayable = CORPORA.flatMap((corpus) => corpus.cases.filter((item) => !item.parseOnly));
 
   it('accepts the ziplist-era and 7.0 payloads as they are and refuses only the 7.2 types', async () => {
     const probe = target.client({ db: 15 });
@@ -729,67 +911,15 @@ describe('synthetic RDBs replayed into a real Redis 7.0', () => {
   });
 
   it('rebuilds every key exactly (RESTORE, or commands on "Bad data format"), with its expiry', async () => {
-    const warnings: object[] = [];
-    const counters = new SyncCounters();
-    const replayer = new RdbReplayer(
-      { host: target.host, port: target.port },
-      { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 2 },
-      new CommandFilter(DEFAULT_FILTER_OPTIONS),
-      counters,
-      { warn: (object) => warnings.push(object) },
-    );
-    await replayer.open();
-    try {
-      for (const corpus of CORPORA) {
-        const parser = new RdbParser();
-        for (let at = 0; at < corpus.file.length; at += 1000) {
-          for (const event of parser.push(corpus.file.subarray(at, at + 1000))) {
-            if (
-              event.kind === 'entry' &&
-              !corpus.cases.find((item) => item.key === event.key.toString('latin1'))?.parseOnly
-            ) {
-              await replayer.add(event);
-            }
-          }
-        }
-        expect(parser.done).toBe(true);
-      }
-      await replayer.drain();
-    } finally {
-      replayer.close();
-    }
-    expect(warnings).toEqual([]);
-    expect(counters.failedCommands).toBe(0);
-    expect(counters.rdbKeysSent).toBe(replayable.length);
+    const partKeys = await replayInto(target, 1000);
+    expect([...partKeys]).toEqual([]);
+    await expectTargetHoldsCorpora(target);
+  }, 30_000);
 
-    const clients = new Map<number, ReturnType<RedisProcess['client']>>();
-    const clientFor = (db: number) => {
-      let client = clients.get(db);
-      if (!client) {
-        client = target.client({ db });
-        clients.set(db, client);
-      }
-      return client;
-    };
-    try {
-      for (const db of [0, 1, 2]) {
-        const keys = (await clientFor(db).keys('*')).sort();
-        expect(keys, `db ${db}`).toEqual(
-          replayable
-            .filter((item) => (item.db ?? 0) === db)
-            .map((item) => item.key)
-            .sort(),
-        );
-      }
-      for (const item of replayable) {
-        const client = clientFor(item.db ?? 0);
-        expect(await readModel(client, item.key, item.expect), item.key).toEqual(redisView(item.expect));
-        expect(await client.call('PEXPIRETIME', item.key), item.key).toBe(expireOf(item));
-        if (item.groups) await expectGroups(client, item.key, item.groups);
-      }
-    } finally {
-      for (const client of clients.values()) client.disconnect();
-    }
+  it('rebuilds every key exactly when aggregates and strings arrive as value parts', async () => {
+    const partKeys = await replayInto(partsTarget, 5, 16);
+    expect([...partKeys]).toEqual(expect.arrayContaining(STREAMED_KEYS));
+    await expectTargetHoldsCorpora(partsTarget);
   }, 30_000);
 });
 
