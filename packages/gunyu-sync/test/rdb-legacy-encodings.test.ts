@@ -137,6 +137,7 @@ const LISTPACK_ENTRIES: PackedEntry[] = [
   text(4095, 9),
   text(4096, 10), // 32-bit length
   text(16377, 11), // entry of 16382 bytes: the largest with a 2-byte backlen
+  text(16378, 26), // entry of 16383 bytes: 3-byte backlen (listpack.c uses l < 16383, not 16384)
   text(16379, 25), // entry of 16384 bytes: 3-byte backlen
   '1.5',
 ];

@@ -117,14 +117,15 @@ export function decodeListpack(blob: Buffer): Element[] {
     } else {
       throw corrupted(`listpack entry encoding 0x${encoding.toString(16)}`);
     }
+    // listpack.c lpEncodeBacklen: note the strict `<` against 2^14-1, 2^21-1, 2^28-1 (not powers of two).
     const backlenBytes =
-      entryLength < 128
+      entryLength <= 127
         ? 1
-        : entryLength < 16384
+        : entryLength < 16383
           ? 2
-          : entryLength < 2097152
+          : entryLength < 2097151
             ? 3
-            : entryLength < 268435456
+            : entryLength < 268435455
               ? 4
               : 5;
     at += entryLength + backlenBytes;
