@@ -1,9 +1,11 @@
-import { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import type { GunyuConfig } from './config/config-schema';
 import { parseDuration } from './config/duration';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import type { ReplayOptions } from './core/replay-options';
 import type { SpillingSpoolOptions } from './core/spilling-spool';
+import { redisClient } from './net/redis-client';
 import { collectStaleCheckpoints } from './replay/checkpoint-store';
 import { parseAddress } from './replay/target-connection';
 import { Syncer, type SyncerLogger, type SyncerOptions } from './syncer';
@@ -47,6 +49,34 @@ export function replayOptionsFromConfig(config: GunyuConfig): ReplayOptions {
     replayTransaction: replay.replayTransaction,
     replaceHashTag: replay.replaceHashTag,
     checkpointName: 'redis-gunyu-checkpoint',
+  };
+}
+
+/** `tlsEnable` + kvforge's `tlsOptions` → node:tls options (files read once, at startup). */
+export function tlsOptionsFromConfig(
+  redis: GunyuConfig['input']['redis'],
+  side: 'input' | 'output',
+): ConnectionOptions | undefined {
+  if (!redis.tlsEnable) return undefined;
+  const options = redis.tlsOptions;
+  const read = (field: 'caFile' | 'certFile' | 'keyFile'): Buffer | undefined => {
+    const path = options?.[field];
+    if (!path) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new GunyuError(
+        GUNYU_ERROR_CODES.config,
+        `${side}.redis.tlsOptions.${field}: cannot read ${path}: ${(error as Error).message}`,
+      );
+    }
+  };
+  return {
+    ca: read('caFile'),
+    cert: read('certFile'),
+    key: read('keyFile'),
+    ...(options?.serverName ? { servername: options.serverName } : {}),
+    rejectUnauthorized: !(options?.insecureSkipVerify ?? false),
   };
 }
 
@@ -98,11 +128,13 @@ export class SyncService {
               ...input,
               userName: config.input.redis.userName || undefined,
               password: config.input.redis.password || undefined,
+              tls: tlsOptionsFromConfig(config.input.redis, 'input'),
             },
             output: {
               ...output,
               userName: config.output.redis.userName || undefined,
               password: config.output.redis.password || undefined,
+              tls: tlsOptionsFromConfig(config.output.redis, 'output'),
             },
             listeningPort: listenPort,
             replay: replayOptionsFromConfig(config),
@@ -180,15 +212,7 @@ export class SyncService {
       const key = `${output.host}:${output.port}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const client = new Redis({
-        host: output.host,
-        port: output.port,
-        username: output.userName,
-        password: output.password,
-        lazyConnect: true,
-        maxRetriesPerRequest: 1,
-      });
-      client.on('error', () => {});
+      const client = redisClient(output);
       try {
         await client.connect();
         removed += await collectStaleCheckpoints(

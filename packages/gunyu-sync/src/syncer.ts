@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestScanner } from '@kvforge/resp';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { checkpointFields } from './core/checkpoint';
 import { CommandFilter, type FilterOptions } from './core/command-filter';
 import { commandName } from './core/command-name';
@@ -15,6 +15,7 @@ import {
   type SpillingSpoolOptions,
   SpoolFullError,
 } from './core/spilling-spool';
+import { redisClient } from './net/redis-client';
 import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
 import { CommandReplayer } from './replay/command-replayer';
 import { RdbReplayer } from './replay/rdb-replayer';
@@ -67,21 +68,6 @@ function argumentStart(scanner: RequestScanner, index: number, start: number): n
 
 function argumentEnd(scanner: RequestScanner, index: number, start: number): number {
   return index < scanner.argumentCount ? (scanner.argumentEnds[index] as number) - start : -1;
-}
-
-function redisClient(endpoint: RedisEndpoint): Redis {
-  const client = new Redis({
-    host: endpoint.host,
-    port: endpoint.port,
-    username: endpoint.userName,
-    password: endpoint.password,
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: true,
-    retryStrategy: () => null,
-  });
-  client.on('error', () => {});
-  return client;
 }
 
 /**

@@ -22,7 +22,17 @@ const redisSchema = z.strictObject({
   addresses: z.array(z.string().regex(/^[^:\s]*:\d+$/, 'expected host:port')).min(1),
   userName: z.string().default(''),
   password: z.string().default(''),
-  tlsEnable: z.literal(false, { message: 'TLS is not supported by this implementation' }).default(false),
+  tlsEnable: z.boolean().default(false),
+  /** kvforge extension: TLS material for tlsEnable (PEM files); verification is on unless insecureSkipVerify. */
+  tlsOptions: z
+    .strictObject({
+      caFile: z.string().optional(),
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
+      serverName: z.string().optional(),
+      insecureSkipVerify: z.boolean().default(false),
+    })
+    .optional(),
   type: z
     .literal('standalone', {
       message: 'only standalone Redis is supported (cluster/sentinel are not implemented)',

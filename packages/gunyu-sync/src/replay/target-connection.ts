@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { RESP_TYPE, ReplyScanner } from '@kvforge/resp';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { openSocket } from '../net/open-socket';
@@ -8,6 +9,8 @@ export interface RedisEndpoint {
   port: number;
   userName?: string | undefined;
   password?: string | undefined;
+  /** Connect with TLS using these options (CA, client certificate, servername …). */
+  tls?: ConnectionOptions | undefined;
 }
 
 export interface BatchError {
