@@ -542,6 +542,10 @@ export const TYPE = {
   streamListpacks2: 19,
   setListpack: 20,
   streamListpacks3: 21,
+  hashMetadataPreGa: 22,
+  hashListpackExPreGa: 23,
+  hashMetadata: 24,
+  hashListpackEx: 25,
 } as const;
 
 export class RdbFileBuilder {
@@ -607,4 +611,103 @@ export class RdbFileBuilder {
     if (checksum) footer.writeBigUInt64LE(crc64(body), 0);
     return concat([body, footer]);
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Hashes with field expirations (Redis 7.4: rdb.c rdbSaveObject, t_hash.c listpackEx)
+
+/** rdbTryIntegerEncoding: a canonical integer of ≤ 11 characters that fits int8/int16/int32. */
+function integerEncodingOf(text: string): RdbStringEncoding | undefined {
+  if (text.length > 11 || !/^(0|-?[1-9][0-9]*)$/.test(text)) return undefined;
+  const value = Number(text);
+  if (value >= -128 && value <= 127) return 'int8';
+  if (value >= -32768 && value <= 32767) return 'int16';
+  if (value >= -2147483648 && value <= 2147483647) return 'int32';
+  return undefined;
+}
+
+/**
+ * rdbSaveRawString with rdbcompression on: integer encoding for short integers, LZF for strings
+ * longer than 20 bytes when the compressed form fits in `len - 4` bytes (rdbSaveLzfStringObject),
+ * the plain string otherwise.
+ */
+export function savedString(value: Bytes): Buffer {
+  const bytes = bytesOf(value);
+  const integer = integerEncodingOf(bytes.toString('latin1'));
+  if (integer) return rdbString(bytes, integer);
+  if (bytes.length > 20 && lzfCompress(bytes).length <= bytes.length - 4) return rdbString(bytes, 'lzf');
+  return rdbString(bytes);
+}
+
+/** One hash field and its absolute expiry in ms (none when undefined). */
+export interface ExpiringField {
+  field: string;
+  value: string;
+  expireAtMs?: number;
+}
+
+/**
+ * Types 24 (GA) and 22 (7.4 RCs): a dict-encoded hash with at least one field TTL. rdbSaveObject
+ * (OBJ_ENCODING_HT): 24 writes `minExpire = hashTypeGetMinExpire(o, 1)` with rdbSaveMillisecondTime
+ * (u64 LE), then rdbSaveLen(fields), then per field `rdbSaveLen(ttl)`, field, value, where ttl is 0
+ * without TTL and `expiryTime - minExpire + 1` otherwise. 22 has no min expiry and ttl = expiryTime.
+ */
+export function hashMetadataValue(fields: readonly ExpiringField[], layout: 'ga' | 'pre-ga'): Buffer {
+  const expiries = fields.flatMap((item) => (item.expireAtMs === undefined ? [] : [item.expireAtMs]));
+  if (expiries.length === 0) throw new Error('Redis saves a hash without field TTLs as type 4');
+  const minExpire = Math.min(...expiries);
+  const parts: Buffer[] = [];
+  if (layout === 'ga') parts.push(millisecondTime(minExpire));
+  parts.push(rdbLength(fields.length));
+  for (const item of fields) {
+    const ttl =
+      item.expireAtMs === undefined ? 0 : layout === 'ga' ? item.expireAtMs - minExpire + 1 : item.expireAtMs;
+    parts.push(rdbLength(ttl), savedString(item.field), savedString(item.value));
+  }
+  return concat(parts);
+}
+
+/**
+ * The order a listpackEx keeps (t_hash.c listpackExAddInternal): a field without TTL is appended; a
+ * field with one goes before the first field whose TTL is 0 (none) or ≥ its own.
+ */
+export function listpackExOrder(fields: readonly ExpiringField[]): ExpiringField[] {
+  const ordered: ExpiringField[] = [];
+  for (const item of fields) {
+    const expireAt = item.expireAtMs;
+    const at =
+      expireAt === undefined
+        ? -1
+        : ordered.findIndex((other) => other.expireAtMs === undefined || other.expireAtMs >= expireAt);
+    if (at < 0) ordered.push(item);
+    else ordered.splice(at, 0, item);
+  }
+  return ordered;
+}
+
+/**
+ * Types 25 (GA) and 23 (7.4 RCs): a listpackEx hash. rdbSaveObject (OBJ_ENCODING_LISTPACK_EX): 25
+ * first writes `hashTypeGetMinExpire(o, 0)` (0 when invalid) as u64 LE; both then write the listpack as
+ * one string. Its entries are `field, value, ttl` triplets (listpackExAddNew: field and value as
+ * strings — integers when lpEncodeGetType can — and ttl as an integer, the absolute expiry in ms or
+ * HASH_LP_NO_TTL = 0), inserted in `fields` order as listpackExAddInternal does. The min expiry is
+ * the hash's registered next expiry, which can lag behind its fields (`minExpireMs` sets it).
+ */
+export function hashListpackExValue(
+  fields: readonly ExpiringField[],
+  layout: 'ga' | 'pre-ga',
+  options: { encoding?: 'raw' | 'lzf'; minExpireMs?: number } = {},
+): Buffer {
+  const ordered = listpackExOrder(fields);
+  const blob = listpack(
+    ordered.flatMap((item) => [
+      asStoredByRedis(item.field),
+      asStoredByRedis(item.value),
+      { int: item.expireAtMs ?? 0 },
+    ]),
+  );
+  const parts: Buffer[] = [];
+  if (layout === 'ga') parts.push(millisecondTime(options.minExpireMs ?? ordered[0]?.expireAtMs ?? 0));
+  parts.push(rdbString(blob, options.encoding ?? 'raw'));
+  return concat(parts);
 }

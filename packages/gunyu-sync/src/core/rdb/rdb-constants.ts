@@ -36,6 +36,14 @@ export const RDB_TYPE = {
   streamListpacks2: 19,
   setListpack: 20,
   streamListpacks3: 21,
+  /*
+   * Hashes with field expirations (Redis 7.4, rdb.h). The PRE_GA ones were written by 7.4 RCs (then
+   * numbered 22/23); GA added the hash's min expiry (u64 LE ms) before the value (redis PR #13391).
+   */
+  hashMetadataPreGa: 22,
+  hashListpackExPreGa: 23,
+  hashMetadata: 24,
+  hashListpackEx: 25,
 } as const;
 
 export const RDB_MAX_VERSION = 12;
@@ -77,6 +85,10 @@ export function valueKindOf(type: number): RdbValueKind {
     case RDB_TYPE.hashZipmap:
     case RDB_TYPE.hashZiplist:
     case RDB_TYPE.hashListpack:
+    case RDB_TYPE.hashMetadataPreGa:
+    case RDB_TYPE.hashListpackExPreGa:
+    case RDB_TYPE.hashMetadata:
+    case RDB_TYPE.hashListpackEx:
       return 'hash';
     case RDB_TYPE.streamListpacks:
     case RDB_TYPE.streamListpacks2:

@@ -15,12 +15,73 @@ export type DecodedValue =
   | { kind: 'set'; members: Element[] }
   /** member, score, member, score … (scores as text). */
   | { kind: 'zset'; pairs: Element[] }
-  /** field, value, field, value … */
-  | { kind: 'hash'; pairs: Element[] }
+  /**
+   * field, value, field, value … With field expirations (types 22–25, at least one field with a TTL):
+   * `fieldExpiresMs[i]` is the absolute expiry in ms of field `pairs[2 * i]`, or -1 when it has none.
+   */
+  | { kind: 'hash'; pairs: Element[]; fieldExpiresMs?: number[] }
   | { kind: 'stream'; entries: StreamEntry[]; lastId: string; entriesAdded?: number; maxDeletedId?: string };
 
 function pairsFromZsetListpack(elements: Element[]): Element[] {
   return elements;
+}
+
+/** ebuckets.h EB_EXPIRE_TIME_MAX: a field expiry above it is corrupt (rdb.c rdbLoadObject). */
+const FIELD_EXPIRE_MAX_MS = 2 ** 48 - 1;
+
+function hashWithExpires(pairs: Element[], expires: number[]): DecodedValue {
+  return expires.some((expireAtMs) => expireAtMs >= 0)
+    ? { kind: 'hash', pairs, fieldExpiresMs: expires }
+    : { kind: 'hash', pairs };
+}
+
+/**
+ * Types 22/24, a dict-encoded hash with field TTLs (rdb.c rdbSaveObject / rdbLoadObject, redis 7.4.0
+ * and unstable 2024-10): 24 starts with the hash's min field expiry (rdbSaveMillisecondTime, u64 LE
+ * ms), then both have `len` and per field `len ttl, string field, string value`. ttl 0 means no TTL;
+ * otherwise 24 stores `expireAt - minExpire + 1` and 22 (7.4 RCs) stores `expireAt` itself. Expired
+ * fields are kept: rdbLoadObject loads every field "blindly" (redis PR #13347) and leaves expiry to
+ * the server.
+ */
+function decodeHashMetadata(cursor: ByteCursor, type: number): DecodedValue {
+  let minExpire = 0;
+  if (type === RDB_TYPE.hashMetadata) {
+    minExpire = cursor.readUint64LE();
+    if (minExpire > FIELD_EXPIRE_MAX_MS + 1) throw cursor.corrupted('hash with invalid min field expiry');
+  }
+  const count = cursor.readPlainLength();
+  const pairs: Element[] = [];
+  const expires: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const ttl = cursor.readPlainLength();
+    const expireAt = ttl === 0 ? 0 : type === RDB_TYPE.hashMetadata ? ttl + minExpire - 1 : ttl;
+    if (expireAt > FIELD_EXPIRE_MAX_MS) throw cursor.corrupted(`invalid hash field expiry ${expireAt}`);
+    pairs.push(cursor.readString(), cursor.readString());
+    expires.push(expireAt === 0 ? -1 : expireAt);
+  }
+  return hashWithExpires(pairs, expires);
+}
+
+/**
+ * Types 23/25, a listpackEx hash (t_hash.c listpackExAddNew): triplets `field, value, ttl` where ttl
+ * is the absolute expiry in ms as a listpack integer, HASH_LP_NO_TTL (0) for none; fields with a TTL
+ * come first, in expiry order. 25 is preceded by the hash's min expiry (u64 LE, 0 if none), which
+ * rdbLoadObject reads and ignores.
+ */
+function decodeHashListpackEx(cursor: ByteCursor, type: number): DecodedValue {
+  if (type === RDB_TYPE.hashListpackEx) cursor.skip(8);
+  const elements = decodeListpack(cursor.readString());
+  if (elements.length % 3 !== 0) throw cursor.corrupted('hash listpack with field expiries: not triplets');
+  const pairs: Element[] = [];
+  const expires: number[] = [];
+  for (let i = 0; i < elements.length; i += 3) {
+    const text = (elements[i + 2] as Buffer).toString('latin1');
+    const expireAt = /^[0-9]{1,15}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(expireAt <= FIELD_EXPIRE_MAX_MS)) throw cursor.corrupted(`invalid hash field expiry ${text}`);
+    pairs.push(elements[i] as Buffer, elements[i + 1] as Buffer);
+    expires.push(expireAt === 0 ? -1 : expireAt);
+  }
+  return hashWithExpires(pairs, expires);
 }
 
 function decodeStreamNodes(cursor: ByteCursor, type: number): DecodedValue {
@@ -115,6 +176,12 @@ export function decodeValue(type: number, raw: Buffer): DecodedValue {
       return { kind: 'hash', pairs: decodeZiplist(cursor.readString()) };
     case RDB_TYPE.hashListpack:
       return { kind: 'hash', pairs: decodeListpack(cursor.readString()) };
+    case RDB_TYPE.hashMetadataPreGa:
+    case RDB_TYPE.hashMetadata:
+      return decodeHashMetadata(cursor, type);
+    case RDB_TYPE.hashListpackExPreGa:
+    case RDB_TYPE.hashListpackEx:
+      return decodeHashListpackEx(cursor, type);
     case RDB_TYPE.listQuicklist:
     case RDB_TYPE.listQuicklist2: {
       const nodes = cursor.readPlainLength();
@@ -143,8 +210,43 @@ export function decodeValue(type: number, raw: Buffer): DecodedValue {
 const CHUNK = 100;
 
 /**
+ * `HPEXPIREAT key ms FIELDS n field…` (Redis 7.4+) for the fields that carry an expiry: one command
+ * per distinct expiry (fields saved by HPEXPIRE together usually share it), `chunkSize` fields at most.
+ * A target older than 7.4 answers an unknown-command error to each, and the fields stay without TTL.
+ */
+function fieldExpireCommands(
+  key: Buffer,
+  pairs: Element[],
+  expires: number[],
+  chunkSize: number,
+): Buffer[][] {
+  const byExpiry = new Map<number, Element[]>();
+  expires.forEach((expireAtMs, i) => {
+    if (expireAtMs < 0) return;
+    const fields = byExpiry.get(expireAtMs);
+    if (fields) fields.push(pairs[2 * i] as Buffer);
+    else byExpiry.set(expireAtMs, [pairs[2 * i] as Buffer]);
+  });
+  const commands: Buffer[][] = [];
+  for (const [expireAtMs, fields] of [...byExpiry].sort(([a], [b]) => a - b)) {
+    for (let i = 0; i < fields.length; i += chunkSize) {
+      const chunk = fields.slice(i, i + chunkSize);
+      commands.push([
+        Buffer.from('HPEXPIREAT'),
+        key,
+        Buffer.from(String(expireAtMs)),
+        Buffer.from('FIELDS'),
+        Buffer.from(String(chunk.length)),
+        ...chunk,
+      ]);
+    }
+  }
+  return commands;
+}
+
+/**
  * The commands that rebuild a decoded value (GunYu flushes every 100 elements). The key is deleted
- * first so a replace is exact; the expiry follows as PEXPIREAT.
+ * first so a replace is exact; hash field expiries follow as HPEXPIREAT, the key's expiry as PEXPIREAT.
  */
 export function valueToCommands(
   key: Buffer,
@@ -170,6 +272,8 @@ export function valueToCommands(
       break;
     case 'hash':
       chunked('HSET', value.pairs, 2);
+      if (value.fieldExpiresMs)
+        commands.push(...fieldExpireCommands(key, value.pairs, value.fieldExpiresMs, chunkSize));
       break;
     case 'zset': {
       const swapped: Element[] = [];

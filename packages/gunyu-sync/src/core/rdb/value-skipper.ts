@@ -63,6 +63,20 @@ function skipStream(cursor: ByteCursor, type: number): void {
 }
 
 /**
+ * Hash with field expirations in a dict (rdb.c rdbSaveObject, OBJ_ENCODING_HT with a field TTL):
+ * [min expire u64 LE ms (24 only)] len, then per field `len ttl, string field, string value`.
+ */
+function skipHashMetadata(cursor: ByteCursor, type: number): void {
+  if (type === RDB_TYPE.hashMetadata) cursor.skip(8);
+  const fields = cursor.readPlainLength();
+  for (let i = 0; i < fields; i++) {
+    cursor.readPlainLength();
+    cursor.skipString();
+    cursor.skipString();
+  }
+}
+
+/**
  * Moves the cursor past one serialized value of `type` without materialising it, so the raw bytes
  * can be re-wrapped into a DUMP payload. Unknown types fail with the type and offset.
  */
@@ -77,6 +91,7 @@ export function skipValue(cursor: ByteCursor, type: number): void {
     case RDB_TYPE.hashListpack:
     case RDB_TYPE.zsetListpack:
     case RDB_TYPE.setListpack:
+    case RDB_TYPE.hashListpackExPreGa:
       cursor.skipString();
       return;
     case RDB_TYPE.list:
@@ -90,6 +105,14 @@ export function skipValue(cursor: ByteCursor, type: number): void {
       while (walker.remaining > 0) walker.skipItem(cursor);
       return;
     }
+    case RDB_TYPE.hashMetadataPreGa:
+    case RDB_TYPE.hashMetadata:
+      skipHashMetadata(cursor, type);
+      return;
+    case RDB_TYPE.hashListpackEx:
+      cursor.skip(8); // min expire (rdbSaveObject, OBJ_ENCODING_LISTPACK_EX), then the listpack
+      cursor.skipString();
+      return;
     case RDB_TYPE.module2:
       cursor.readPlainLength(); // module id (64-bit, length-encoded)
       skipModuleOpcodes(cursor);
