@@ -88,6 +88,8 @@ export class Syncer {
   /** Replication ids seen (to delete their checkpoints on a forced full sync). */
   readonly knownRunIds = new Set<string>();
   lastError: string | undefined;
+  /** What the current session is waiting for (named in logs when a stop cannot finish). */
+  step = 'idle';
   /** The current session's spool (for the storage metrics). */
   spool: SpillingSpool<SpoolItem> | undefined;
 
@@ -144,6 +146,14 @@ export class Syncer {
     this.start();
   }
 
+  /**
+   * A session reached a running phase. A pause/stop that arrived meanwhile wins: overwriting it with
+   * `run` made the loop start a new session and halt() wait for it forever.
+   */
+  private markRunning(): void {
+    if (this.state === 'ready_run') this.state = 'run';
+  }
+
   private async halt(state: 'pause' | 'stop'): Promise<void> {
     this.state = state;
     this.wakeBackoff?.();
@@ -164,7 +174,23 @@ export class Syncer {
       ]);
       clearTimeout(timer);
     }
-    await this.loopPromise;
+    // Closed connections end any session; should one still not end, name where it waits and let go
+    // rather than hang the caller (its sockets are closed, it can do no more I/O).
+    let loopTimer: NodeJS.Timeout | undefined;
+    const ended = await Promise.race([
+      (this.loopPromise ?? Promise.resolve()).then(() => true),
+      new Promise<boolean>((resolve) => {
+        loopTimer = setTimeout(() => resolve(false), this.options.drainTimeoutMs ?? 5000);
+      }),
+    ]);
+    clearTimeout(loopTimer);
+    if (!ended) {
+      this.logger.error(
+        { input: this.options.inputAddress, step: this.step },
+        'session did not end after close',
+      );
+      this.loopPromise = undefined;
+    }
   }
 
   private async loop(): Promise<void> {
@@ -316,6 +342,7 @@ export class Syncer {
       }
     };
     try {
+      this.step = 'connect';
       await Promise.all([source.connect(), target.connect(), commandConnection.connect()]);
       const info = await source.info('replication');
       const replid = /master_replid:(\w+)/.exec(info)?.[1] ?? '';
@@ -326,6 +353,7 @@ export class Syncer {
           ? await readCheckpoint(target, replay.checkpointName, [replid, replid2])
           : this.memoryCheckpoint && { ...this.memoryCheckpoint, db: 0 };
       }
+      this.step = 'psync';
       const mode = await replica.start(checkpoint?.runId ?? '?', checkpoint ? checkpoint.offset + 1 : -1);
       const runId = replica.replicationId;
       counters.inputOffset = replica.offset;
@@ -344,7 +372,7 @@ export class Syncer {
         counters.rdbKeysBefore = counters.rdbKeysSent + counters.rdbKeysFiltered;
         counters.rdbKeysExpected = keyspaceSize(await source.info('keyspace'));
         counters.syncPhase = 1;
-        this.state = 'run';
+        this.markRunning();
         const fullOffset = replica.offset;
         this.logger.info({ input: options.inputAddress, runId, offset: fullOffset }, 'full sync started');
         // A half-applied RDB must never look synced: drop checkpoints until the RDB is fully replayed
@@ -356,7 +384,9 @@ export class Syncer {
           replid2,
           checkpoint?.runId ?? '',
         ]);
+        this.step = 'rdb';
         await this.replayRdb(next, target);
+        this.step = 'checkpoint';
         await target.select(0);
         await writeCheckpointIndex(target, replay.checkpointName, runId);
         await target.hset(
@@ -384,7 +414,7 @@ export class Syncer {
         );
       }
       counters.syncPhase = 2;
-      this.state = 'run';
+      this.markRunning();
       replayer = new CommandReplayer(
         commandConnection,
         replay,
@@ -395,6 +425,7 @@ export class Syncer {
         start,
         options.syncDelayTestKey,
       );
+      this.step = 'stream';
       for (;;) {
         const item = await next();
         if (!item) break;
@@ -412,6 +443,7 @@ export class Syncer {
         if (spool.length === 0) await replayer.flushSoon();
         this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
       }
+      this.step = 'drain';
       await replayer.drain();
       this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
     } finally {
