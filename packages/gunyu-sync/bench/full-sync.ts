@@ -427,7 +427,7 @@ const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
 const ms = (value: number): string => `${value.toFixed(0)} ms`;
 const rate = (value: number): string => `${Math.round(value).toLocaleString('en-US')}`;
 const delayText = (d: Distribution): string =>
-  `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / ${d.max.toFixed(1)} ms`;
+  `${d.p50.toFixed(1)} / ${d.p99.toFixed(1)} / ${d.max.toFixed(1)} ms (${(d.over50 * 100).toFixed(1)} % > 50 ms)`;
 const verdict = (met: boolean): string => (met ? 'met' : '**missed**');
 
 /** The commit measured, and whether src/ had uncommitted changes (another engineer's work in progress). */

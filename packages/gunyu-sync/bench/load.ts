@@ -80,6 +80,8 @@ export interface Distribution {
   p50: number;
   p99: number;
   max: number;
+  /** Share of the values above 50 ms (the sync_delay goal). */
+  over50: number;
 }
 
 /** Nearest-rank percentiles. */
@@ -87,7 +89,8 @@ export function distribution(values: readonly number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
   const rank = (p: number): number =>
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN;
-  return { count: sorted.length, p50: rank(50), p99: rank(99), max: sorted.at(-1) ?? Number.NaN };
+  const over50 = sorted.length === 0 ? 0 : sorted.filter((value) => value > 50).length / sorted.length;
+  return { count: sorted.length, p50: rank(50), p99: rank(99), max: sorted.at(-1) ?? Number.NaN, over50 };
 }
 
 export interface SyncDelayRecorder {
