@@ -1,6 +1,7 @@
 // The Syncer every gunyu-sync bench case runs (same options in-process and in the RSS child).
 import { DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
+import type { SpillingSpoolOptions } from '../src/core/spilling-spool';
 import { Syncer } from '../src/syncer';
 
 export interface BenchEndpoint {
@@ -8,7 +9,12 @@ export interface BenchEndpoint {
   port: number;
 }
 
-export function benchSyncer(source: BenchEndpoint, target: BenchEndpoint, syncDelayTestKey = ''): Syncer {
+export function benchSyncer(
+  source: BenchEndpoint,
+  target: BenchEndpoint,
+  syncDelayTestKey = '',
+  spool?: Partial<SpillingSpoolOptions>,
+): Syncer {
   return new Syncer({
     inputAddress: `${source.host}:${source.port}`,
     input: { host: source.host, port: source.port },
@@ -20,6 +26,7 @@ export function benchSyncer(source: BenchEndpoint, target: BenchEndpoint, syncDe
     reconnectBackoffMs: 500,
     capaEof: true,
     transaction: true,
+    spool,
   });
 }
 

@@ -10,6 +10,7 @@
 //    of the whole file, and RdbParser.push in 64 KiB chunks as the syncer does.
 // Bounded: every wait has a timeout and a watchdog ends the run after 5.5 minutes.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -46,6 +47,8 @@ const { values: flags } = parseArgs({
     // target and syncer need (clients run elsewhere in production). 0 = same priority.
     'load-nice': { type: 'string', default: '10' },
     'zset-members': { type: 'string', default: '1000000' },
+    // One list of this many MB (100-byte elements): above maxBufferedValueBytes, it streams as parts.
+    'big-list-mb': { type: 'string', default: '256' },
   },
 });
 const KEYS = Number(flags.keys);
@@ -60,13 +63,17 @@ const LOAD_LEVELS = (flags.load as string).split(',').map((level) => {
 });
 type LoadLevel = (typeof LOAD_LEVELS)[number];
 const ZSET_MEMBERS = Number(flags['zset-members']);
+const BIG_LIST_ELEMENTS = Math.round((Number(flags['big-list-mb']) * 1e6) / 100);
 const LOAD_NICE = Number(flags['load-nice']);
 const PARSE_RUNS = 3;
 const PROBE_INTERVAL_MS = 10;
 const SYNC_DELAY_KEY = 'gunyu-bench:sync-delay';
 const E2E_KEY = 'gunyu-bench:applied';
 const ZSET_KEY = 'gunyu-bench:zset';
-const WATCHDOG_MS = 330_000;
+const LIST_KEY = 'gunyu-bench:list';
+/** channel.memory.maxSize of the big-list syncer: the RDB arrives faster than it replays, the rest spills. */
+const LIST_SPOOL_MEMORY_MB = 32;
+const WATCHDOG_MS = 420_000;
 const PACKAGE_DIRECTORY = fileURLToPath(new URL('..', import.meta.url));
 
 const median = (values: number[]): number =>
@@ -272,7 +279,8 @@ async function loadUnderProbe(
   }
 }
 
-interface ZsetResult {
+interface BigValueResult {
+  /** Members of the zset / elements of the list. */
   members: number;
   rdbBytes: number;
   nativeMs: number;
@@ -311,6 +319,24 @@ async function buildZset(source: RedisProcess, members: number): Promise<void> {
   }
   const card = await client.zcard(ZSET_KEY);
   if (card !== members) throw new Error(`zset has ${card} members, expected ${members}`);
+}
+
+/** Builds one list of `elements` 100-byte elements (hex of random bytes, so LZF cannot shrink the RDB much). */
+async function buildList(source: RedisProcess, elements: number): Promise<void> {
+  const client = admin(source);
+  const random = randomBytes(1 << 20).toString('hex');
+  const element = (i: number): string => random.substr((i * 7919) % (random.length - 100), 100);
+  for (let first = 0; first < elements; first += 50_000) {
+    const pipeline = client.pipeline();
+    for (let start = first; start < Math.min(elements, first + 50_000); start += 1000) {
+      const batch: string[] = [];
+      for (let i = start; i < Math.min(elements, start + 1000); i++) batch.push(element(i));
+      pipeline.rpush(LIST_KEY, ...batch);
+    }
+    await pipeline.exec();
+  }
+  const length = await client.llen(LIST_KEY);
+  if (length !== elements) throw new Error(`list has ${length} elements, expected ${elements}`);
 }
 
 function procStatusKb(pid: number, field: string): number {
@@ -371,47 +397,53 @@ async function childResult<T>(child: ChildProcess, name: string): Promise<T> {
   }
 }
 
-/** Runs zset-rss-child.ts against source → target; resolves with its JSON line. */
+/** Runs rss-child.ts against source → target; resolves with its JSON line. */
 async function runChildSync(
   source: RedisProcess,
   target: RedisProcess,
-): Promise<{ result: ZsetResult['child']; wallMs: number; sampledHwmKb: number }> {
+  spoolMemoryMb: number | undefined,
+): Promise<{ result: BigValueResult['child']; wallMs: number; sampledHwmKb: number }> {
   const started = performance.now();
-  const child = spawnTsChild('./zset-rss-child.ts', [source.address, target.address]);
+  const spoolArgs = spoolMemoryMb === undefined ? [] : [String(spoolMemoryMb)];
+  const child = spawnTsChild('./rss-child.ts', [source.address, target.address, ...spoolArgs]);
   let sampledHwmKb = 0;
   const pid = child.pid as number;
   const sampler = setInterval(() => {
     sampledHwmKb = Math.max(sampledHwmKb, procStatusKb(pid, 'VmHWM'));
   }, 50);
   try {
-    const result = await childResult<ZsetResult['child']>(child, 'zset-rss-child');
+    const result = await childResult<BigValueResult['child']>(child, 'rss-child');
     return { result, wallMs: performance.now() - started, sampledHwmKb };
   } finally {
     clearInterval(sampler);
   }
 }
 
-async function zsetSync(): Promise<ZsetResult> {
+/** One big value (built by `build`, counted by `count`) synced natively and by gunyu in a child process. */
+async function bigValueSync(
+  name: string,
+  members: number,
+  build: (source: RedisProcess) => Promise<void>,
+  count: (server: RedisProcess) => Promise<number>,
+  spoolMemoryMb?: number,
+): Promise<BigValueResult> {
   const source = await startServer(['--enable-debug-command', 'yes']);
-  log(`zset: building ${ZSET_MEMBERS} members`);
-  await buildZset(source, ZSET_MEMBERS);
+  log(`${name}: building ${members} members`);
+  await build(source);
   await admin(source).save();
   const rdbBytes = (await stat(join(source.directory, 'dump.rdb'))).size;
-  log('zset: native REPLICAOF');
-  const native = await nativeFullSync(
-    source,
-    async (replica) => (await admin(replica).zcard(ZSET_KEY)) === ZSET_MEMBERS,
-  );
+  log(`${name}: native REPLICAOF`);
+  const native = await nativeFullSync(source, async (replica) => (await count(replica)) === members);
   await native.replica.stop();
-  log('zset: gunyu-sync in a child process');
+  log(`${name}: gunyu-sync in a child process`);
   const target = await startServer();
-  const child = await runChildSync(source, target);
-  const targetCard = await admin(target).zcard(ZSET_KEY);
-  if (targetCard !== ZSET_MEMBERS) throw new Error(`target zset has ${targetCard} members`);
+  const child = await runChildSync(source, target, spoolMemoryMb);
+  const targetCard = await count(target);
+  if (targetCard !== members) throw new Error(`target ${name} has ${targetCard} members`);
   await target.stop();
   await source.stop();
   return {
-    members: ZSET_MEMBERS,
+    members,
     rdbBytes,
     nativeMs: native.ms,
     gunyuMs: child.result.syncMs,
@@ -501,8 +533,20 @@ async function main(): Promise<void> {
   await replica.stop();
   await source.stop();
 
-  // 3. RSS during a 1M-member zset sync.
-  const zset = await zsetSync();
+  // 3. RSS during a 1M-member zset sync (one RESTORE) and a big list (streamed as command parts).
+  const zset = await bigValueSync(
+    'zset',
+    ZSET_MEMBERS,
+    (server) => buildZset(server, ZSET_MEMBERS),
+    (server) => admin(server).zcard(ZSET_KEY),
+  );
+  const list = await bigValueSync(
+    'list',
+    BIG_LIST_ELEMENTS,
+    (server) => buildList(server, BIG_LIST_ELEMENTS),
+    (server) => admin(server).llen(LIST_KEY),
+    LIST_SPOOL_MEMORY_MB,
+  );
 
   const fullRatio = gunyu.ms / native.ms;
   const peak = zset.child.peak;
@@ -540,8 +584,10 @@ async function main(): Promise<void> {
     `| max-throughput stream: ${STREAM_COMMANDS} SET (\`-P 16 -c 4\`), until applied | ${ms(nativeStream)} | ${ms(gunyuStream)} | ${(gunyuStream / nativeStream).toFixed(2)}× |`,
     `| zset of ${zset.members} members (RDB ${(zset.rdbBytes / 1024 / 1024).toFixed(1)} MiB): full sync time | ${ms(zset.nativeMs)} | ${ms(zset.gunyuMs)} | ${(zset.gunyuMs / zset.nativeMs).toFixed(2)}× |`,
     `| zset sync: peak RSS of the syncer process (VmHWM) | — | ${mb(zset.peakRssBytes)} MB (${mb(zset.peakRssBytes - zset.child.baselineHwmKb * 1024)} MB above its start) | goal < 200 MB: ${verdict(zset.peakRssBytes < 200e6)} |`,
+    `| list of ${list.members} × 100 B (${mb(list.members * 100)} MB, RDB ${(list.rdbBytes / 1024 / 1024).toFixed(1)} MiB, streamed as RPUSH parts; spool memory ${LIST_SPOOL_MEMORY_MB} MiB, the rest spills to disk): full sync time | ${ms(list.nativeMs)} | ${ms(list.gunyuMs)} | ${(list.gunyuMs / list.nativeMs).toFixed(2)}× |`,
+    `| big list sync: peak RSS of the syncer process (VmHWM) | — | ${mb(list.peakRssBytes)} MB (${mb(list.peakRssBytes - list.child.baselineHwmKb * 1024)} MB above its start) | bounded: the value is ${mb(list.members * 100)} MB |`,
     '',
-    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}; gunyu-sync at ${tree}; 1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset case, where it runs alone in a child process (\`node --import tsx bench/zset-rss-child.ts\`).`,
+    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}; gunyu-sync at ${tree}; 1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset and list cases, where it runs alone in a child process (\`node --import tsx bench/rss-child.ts\`).`,
     '',
     `- Full sync keys/s: native ${rate((KEYS / native.ms) * 1000)}, gunyu ${rate((KEYS / gunyu.ms) * 1000)}.`,
     `- Load: \`redis-benchmark -t set -r 100000 -n ${LOAD_COMMANDS} -c … -P …\` run with \`nice -n ${LOAD_NICE}\` (no rate limit: each run gets what the shared CPUs give it), probe SETs every ${PROBE_INTERVAL_MS} ms from this process. Applied: gunyu \`counters.successCommands\`, native the replica's replicated SET calls. sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) when the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target); it includes the syncer's own 1 s probe. "applied" stamps the same moment and stops when the target/replica executes the SET (keyspace notification to this process).`,
@@ -568,6 +614,7 @@ async function main(): Promise<void> {
     stream: { commands: STREAM_COMMANDS, nativeMs: nativeStream, gunyuMs: gunyuStream },
     load: { commands: LOAD_COMMANDS, nice: LOAD_NICE, native: nativeLoads, gunyu: gunyuLoads },
     zset,
+    list,
   };
   const directory = new URL('./results/', import.meta.url);
   await writeFile(new URL('full-sync.json', directory), `${JSON.stringify(results, null, 2)}\n`);

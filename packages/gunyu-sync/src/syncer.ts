@@ -7,7 +7,7 @@ import { checkpointFields } from './core/checkpoint';
 import { CommandFilter, type FilterOptions } from './core/command-filter';
 import { commandName } from './core/command-name';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
-import { RdbParser } from './core/rdb/rdb-parser';
+import { EMPTY_CHUNK, RdbParser } from './core/rdb/rdb-parser';
 import { type ReplayOptions, unmapDb } from './core/replay-options';
 import {
   DEFAULT_SPILLING_SPOOL_OPTIONS,
@@ -465,6 +465,7 @@ export class Syncer {
   private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
     const { options, counters } = this;
     const parser = new RdbParser({
+      maxPartBytesPerPush: 4 * 1024 * 1024,
       maxBufferedValueBytes: Math.min(options.replay.maxBufferedValueBytes, options.replay.maxProtoBulkLen),
     });
     const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
@@ -489,20 +490,26 @@ export class Syncer {
             );
           break;
         }
-        for (const event of parser.push(item.chunk)) {
-          if (event.kind === 'entry') await lanes.add(event);
-          else if (event.kind === 'value-part') await lanes.addPart(event);
-          else if (event.kind === 'function') {
-            const policy = options.replay.functionExists;
-            if (policy === 'flush' && !functionsFlushed) {
-              await target.call('FUNCTION', 'FLUSH');
-              functionsFlushed = true;
+        // A value switching to parts yields at most 4 MiB of parts per push: handle them, then go on.
+        let events = parser.push(item.chunk);
+        for (;;) {
+          for (const event of events) {
+            if (event.kind === 'entry') await lanes.add(event);
+            else if (event.kind === 'value-part') await lanes.addPart(event);
+            else if (event.kind === 'function') {
+              const policy = options.replay.functionExists;
+              if (policy === 'flush' && !functionsFlushed) {
+                await target.call('FUNCTION', 'FLUSH');
+                functionsFlushed = true;
+              }
+              const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
+              await target.call('FUNCTION', ...args).catch((error: Error) => {
+                this.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
+              });
             }
-            const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
-            await target.call('FUNCTION', ...args).catch((error: Error) => {
-              this.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
-            });
           }
+          if (!parser.hasMore) break;
+          events = parser.push(EMPTY_CHUNK);
         }
       }
       await lanes.drain();

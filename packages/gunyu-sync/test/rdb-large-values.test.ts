@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { compareRedisDatasets, type RedisProcess, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
-import { parseRdb, type RdbEvent, RdbParser } from '../src/core/rdb/rdb-parser';
+import { EMPTY_CHUNK, parseRdb, type RdbEvent, RdbParser } from '../src/core/rdb/rdb-parser';
 import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
 import { RdbReplayer } from '../src/replay/rdb-replayer';
 import { SyncCounters } from '../src/replay/sync-counters';
@@ -118,4 +118,33 @@ describe('RDB values larger than the parser buffer bound', () => {
       await target.stop();
     }
   }, 60_000);
+
+  it('bounds the parts one push returns (maxPartBytesPerPush) without losing or reordering any', () => {
+    const describePart = (event: RdbEvent): string =>
+      event.kind === 'value-part'
+        ? `${event.key}/${event.first}/${event.last}/${event.elements.map((e) => e.toString('hex')).join(',')}`
+        : describeEvent(event);
+    const run = (maxPartBytesPerPush: number): { seen: string[]; stops: number } => {
+      const parser = new RdbParser({ maxBufferedValueBytes: 128 * 1024, maxPartBytesPerPush });
+      const seen: string[] = [];
+      let stops = 0;
+      for (let at = 0; at < rdb.length; at += 1024 * 1024) {
+        let events = parser.push(rdb.subarray(at, at + 1024 * 1024));
+        for (;;) {
+          seen.push(...events.map(describePart));
+          if (!parser.hasMore) break;
+          stops++;
+          events = parser.push(EMPTY_CHUNK);
+        }
+      }
+      expect(parser.done).toBe(true);
+      return { seen, stops };
+    };
+    const unbounded = run(Number.POSITIVE_INFINITY);
+    const bounded = run(64 * 1024);
+    expect(unbounded.stops).toBe(0);
+    expect(bounded.stops).toBeGreaterThan(10);
+    expect(bounded.seen.join('\n')).toBe(unbounded.seen.join('\n'));
+    expect(bounded.seen.some((line) => line.startsWith('huge:list/'))).toBe(true);
+  });
 });

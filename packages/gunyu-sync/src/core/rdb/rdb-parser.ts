@@ -60,12 +60,24 @@ export interface RdbParserOptions {
    * `value-part` events, so memory stays bounded by this, not by the largest value.
    */
   maxBufferedValueBytes: number;
+  /**
+   * Stop a `push()` once it produced this many bytes of `value-part` events (`hasMore` tells the
+   * caller to `push(EMPTY)` after handling them), so switching a 32 MiB buffered value to parts does
+   * not put all of it in one events array. Infinity = never stop early.
+   */
+  maxPartBytesPerPush: number;
 }
 
 export const DEFAULT_RDB_PARSER_OPTIONS: Readonly<RdbParserOptions> = Object.freeze({
   verifyChecksum: true,
   maxBufferedValueBytes: 32 * 1024 * 1024,
+  maxPartBytesPerPush: Number.POSITIVE_INFINITY,
 });
+
+/** Push this to continue parsing what is already buffered (after `hasMore`). */
+export const EMPTY_CHUNK = new Uint8Array(0);
+/** Room above maxBufferedValueBytes for the chunk being appended and one part. */
+const CAPACITY_SLACK = 2 * 1024 * 1024;
 
 const INITIAL_CAPACITY = 64 * 1024;
 /** An aggregate value still incomplete after this many buffered bytes is walked item by item from then on. */
@@ -121,6 +133,7 @@ export class RdbParser {
   private frequency = -1;
   private finished = false;
   private resumable: ResumableEntry | undefined;
+  private stoppedEarly = false;
   private streamed: StreamedValue | undefined;
 
   constructor(options: Partial<RdbParserOptions> = {}) {
@@ -134,6 +147,11 @@ export class RdbParser {
 
   get rdbVersion(): number {
     return this.version;
+  }
+
+  /** The last push stopped at maxPartBytesPerPush: push(EMPTY_CHUNK) for the rest of what is buffered. */
+  get hasMore(): boolean {
+    return this.stoppedEarly;
   }
 
   /** Size of the parser's buffer: what it holds in memory at most right now. */
@@ -167,11 +185,15 @@ export class RdbParser {
     const length = chunk.length;
     if (this.end + length > this.buffer.length) {
       const live = this.end - this.start;
-      if (live + length <= this.buffer.length && this.start > 0 && live < this.buffer.length / 2) {
+      const cap = this.options.maxBufferedValueBytes + CAPACITY_SLACK;
+      const atCap = this.buffer.length >= cap;
+      if (live + length <= this.buffer.length && this.start > 0 && (live < this.buffer.length / 2 || atCap)) {
         this.buffer.copy(this.buffer, 0, this.start, this.end);
       } else {
         let capacity = this.buffer.length;
         while (capacity < live + length) capacity *= 2;
+        // Doubling past the value bound would hold up to twice the bound for nothing.
+        if (capacity > cap && live + length <= cap) capacity = cap;
         const next = Buffer.allocUnsafe(capacity);
         this.buffer.copy(next, 0, this.start, this.end);
         this.buffer = next;
@@ -194,12 +216,20 @@ export class RdbParser {
   private parseAvailable(events: RdbEvent[]): void {
     const cursor = this.cursor;
     cursor.end = this.end;
+    this.stoppedEarly = false;
+    let partBytes = 0;
     while (!this.finished) {
+      if (partBytes >= this.options.maxPartBytesPerPush) {
+        this.stoppedEarly = true;
+        return;
+      }
       cursor.position = this.start;
       cursor.baseOffset = this.consumedBefore;
       try {
+        const before = this.start;
         const event = this.parseOne(cursor);
         if (event) events.push(event);
+        if (event?.kind === 'value-part') partBytes += this.start - before;
       } catch (error) {
         if (!(error instanceof NeedMoreData)) throw error;
         this.needed = NEED_MORE.needed;

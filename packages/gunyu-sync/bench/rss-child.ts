@@ -1,7 +1,7 @@
-// Child process of the bench: one full sync of `<source> <target>` (host:port each) in a process of
+// Child process of the bench (zset and big-list cases): one full sync of `<source> <target>` (host:port each) in a process of
 // its own, so its peak RSS is the syncer's. Samples process.memoryUsage() every 50 ms, reads VmHWM
 // (the kernel's peak RSS) when the sync is done, prints one JSON line on stdout and exits.
-// Run by full-sync.ts as `node --conditions=@kvforge/source --import tsx bench/zset-rss-child.ts …`.
+// Run by full-sync.ts as `node --conditions=@kvforge/source --import tsx bench/rss-child.ts …`.
 import { readFileSync } from 'node:fs';
 import { benchSyncer, parseEndpoint } from './bench-syncer';
 
@@ -26,11 +26,12 @@ function memory(): Memory {
 }
 
 async function main(): Promise<void> {
-  const [sourceAddress, targetAddress] = process.argv.slice(2);
-  if (!sourceAddress || !targetAddress) throw new Error('usage: zset-rss-child <source> <target>');
+  const [sourceAddress, targetAddress, spoolMemoryMb] = process.argv.slice(2);
+  if (!sourceAddress || !targetAddress)
+    throw new Error('usage: rss-child <source> <target> [spool-memory-mb]');
   // Whatever happens, this process ends by itself.
   setTimeout(() => {
-    process.stderr.write('zset-rss-child: timed out\n');
+    process.stderr.write('rss-child: timed out\n');
     process.exit(2);
   }, TIMEOUT_MS + 10_000).unref();
   const baseline = memory();
@@ -57,7 +58,8 @@ async function main(): Promise<void> {
     for (const field of Object.keys(max) as (keyof Memory)[]) max[field] = Math.max(max[field], now[field]);
   };
   const sampler = setInterval(sample, 50);
-  syncer = benchSyncer(parseEndpoint(sourceAddress), parseEndpoint(targetAddress));
+  const spool = spoolMemoryMb ? { memoryBytes: Number(spoolMemoryMb) * 1024 * 1024 } : undefined;
+  syncer = benchSyncer(parseEndpoint(sourceAddress), parseEndpoint(targetAddress), '', spool);
   started = performance.now();
   syncer.start();
   try {
@@ -95,7 +97,7 @@ main().then(
     setTimeout(() => process.exit(0), 2000).unref();
   },
   (error: unknown) => {
-    process.stderr.write(`zset-rss-child: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`rss-child: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   },
 );
