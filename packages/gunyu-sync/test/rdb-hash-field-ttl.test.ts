@@ -24,6 +24,7 @@ import {
   stringValue,
   TYPE,
 } from './rdb-builder';
+import { describeRdbEvent, seededRandom } from './rdb-test-support';
 
 /** A deterministic byte pattern of `length` printable characters. */
 const text = (length: number, seed = 0): string =>
@@ -168,33 +169,6 @@ function expectedFieldExpireCommands(fields: readonly ExpiringField[]): number {
 const entriesOf = (events: RdbEvent[]): RdbEntry[] =>
   events.filter((event): event is RdbEntry => event.kind === 'entry');
 
-function describeEvent(event: RdbEvent): string {
-  switch (event.kind) {
-    case 'entry':
-      return `entry ${event.db} ${event.key.toString('hex')} ${event.type} ${event.expireAtMs} ${event.value.toString('hex')}`;
-    case 'value-part':
-      return `part ${event.key.toString('hex')} ${event.elements.map((element) => element.toString('hex')).join(',')}`;
-    case 'aux':
-      return `aux ${event.key} ${event.value.toString('hex')}`;
-    case 'end':
-      return `end ${event.checksum} ${event.computed}`;
-    default:
-      return JSON.stringify(event);
-  }
-}
-
-/** mulberry32: a seeded generator, so a failing split can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const u64 = (value: number): Buffer => {
   const out = Buffer.alloc(8);
   out.writeBigUInt64LE(BigInt(value), 0);
@@ -306,11 +280,11 @@ describe('RDB 12 hashes with field expirations (types 22–25)', () => {
   });
 
   it('emits the same events byte by byte and at seeded random splits', () => {
-    const expected = parseRdb(FILE).map(describeEvent);
+    const expected = parseRdb(FILE).map(describeRdbEvent);
     const byByte = new RdbParser();
     const seen: string[] = [];
     for (let i = 0; i < FILE.length; i++) {
-      for (const event of byByte.push(FILE.subarray(i, i + 1))) seen.push(describeEvent(event));
+      for (const event of byByte.push(FILE.subarray(i, i + 1))) seen.push(describeRdbEvent(event));
     }
     expect(byByte.done).toBe(true);
     expect(seen).toEqual(expected);
@@ -320,7 +294,7 @@ describe('RDB 12 hashes with field expirations (types 22–25)', () => {
       const split: string[] = [];
       for (let at = 0; at < FILE.length; ) {
         const size = 1 + Math.floor(random() * (random() < 0.5 ? 16 : 2048));
-        for (const event of parser.push(FILE.subarray(at, at + size))) split.push(describeEvent(event));
+        for (const event of parser.push(FILE.subarray(at, at + size))) split.push(describeRdbEvent(event));
         at += size;
       }
       expect(parser.done, `seed ${seed}`).toBe(true);

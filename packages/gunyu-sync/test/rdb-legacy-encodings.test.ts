@@ -28,6 +28,7 @@ import {
   zset2Value,
   zsetOldValue,
 } from './rdb-builder';
+import { describeRdbEvent, seededRandom } from './rdb-test-support';
 
 /** What a key holds, as decodeValue renders it (integers as decimal text, scores as text). */
 type Model =
@@ -639,36 +640,6 @@ const STREAMED_KEYS = [
   'v10:set',
 ];
 
-/** One line per event, read at once (entry key/value are views valid until the next push). */
-function describeEvent(event: RdbEvent): string {
-  switch (event.kind) {
-    case 'entry':
-      return `entry ${event.db} ${event.key.toString('hex')} ${event.type} ${event.expireAtMs} ${event.idleSeconds} ${event.frequency} ${event.value.toString('hex')}`;
-    case 'value-part':
-      return `part ${event.key.toString('hex')} ${event.elements.map((element) => element.toString('hex')).join(',')}`;
-    case 'aux':
-      return `aux ${event.key} ${event.value.toString('hex')}`;
-    case 'function':
-      return `function ${event.code.toString('hex')}`;
-    case 'end':
-      return `end ${event.checksum} ${event.computed}`;
-    default:
-      return JSON.stringify(event);
-  }
-}
-
-/** mulberry32: a seeded generator, so a failing split can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const entriesOf = (events: RdbEvent[]): RdbEntry[] =>
   events.filter((event): event is RdbEntry => event.kind === 'entry');
 
@@ -769,11 +740,11 @@ describe.each(CORPORA.map((corpus) => [corpus.version, corpus] as const))(
     });
 
     it('emits the same events byte by byte and at seeded random splits', () => {
-      const expected = parseRdb(corpus.file).map(describeEvent);
+      const expected = parseRdb(corpus.file).map(describeRdbEvent);
       const byByte = new RdbParser();
       const seen: string[] = [];
       for (let i = 0; i < corpus.file.length; i++) {
-        for (const event of byByte.push(corpus.file.subarray(i, i + 1))) seen.push(describeEvent(event));
+        for (const event of byByte.push(corpus.file.subarray(i, i + 1))) seen.push(describeRdbEvent(event));
       }
       expect(byByte.done).toBe(true);
       expect(seen).toEqual(expected);
@@ -784,7 +755,7 @@ describe.each(CORPORA.map((corpus) => [corpus.version, corpus] as const))(
         for (let at = 0; at < corpus.file.length; ) {
           const size = 1 + Math.floor(random() * (random() < 0.5 ? 16 : 4096));
           for (const event of parser.push(corpus.file.subarray(at, at + size)))
-            split.push(describeEvent(event));
+            split.push(describeRdbEvent(event));
           at += size;
         }
         expect(parser.done, `seed ${seed}`).toBe(true);

@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../test/rdb-test-support';
 import { SpillingSpool, type SpillingSpoolOptions, type SpoolCodec, SpoolFullError } from './spilling-spool';
 
 interface Item {
@@ -46,18 +47,6 @@ function expectItem(item: Item | undefined, id: number, length: number): void {
   if (!intact) expect.fail(`item ${id} has the wrong content`);
 }
 
-/** mulberry32: small seeded PRNG so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 let base: string;
 const spools: SpillingSpool<Item>[] = [];
 
@@ -94,7 +83,7 @@ function segmentFiles(): string[] {
 describe('SpillingSpool', () => {
   it('keeps FIFO order over 200k items of random sizes across memory and disk', () => {
     const spool = createSpool();
-    const next = random(42);
+    const next = seededRandom(42);
     const lengths: number[] = [];
     let pushed = 0;
     let shifted = 0;

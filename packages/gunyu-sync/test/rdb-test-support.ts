@@ -1,0 +1,34 @@
+import type { RdbEvent } from '../src/core/rdb/rdb-parser';
+
+/**
+ * One line per parser event, to compare event sequences. Read at once: entry keys/values and part
+ * elements are views valid until the parser's next push.
+ */
+export function describeRdbEvent(event: RdbEvent): string {
+  switch (event.kind) {
+    case 'entry':
+      return `entry ${event.db} ${event.key.toString('hex')} ${event.type} ${event.expireAtMs} ${event.idleSeconds} ${event.frequency} ${event.value.toString('hex')}`;
+    case 'value-part':
+      return `part ${event.key.toString('hex')} ${event.first} ${event.last} ${event.elements.map((element) => element.toString('hex')).join(',')}`;
+    case 'aux':
+      return `aux ${event.key} ${event.value.toString('hex')}`;
+    case 'function':
+      return `function ${event.code.toString('hex')}`;
+    case 'end':
+      return `end ${event.checksum} ${event.computed}`;
+    default:
+      return JSON.stringify(event);
+  }
+}
+
+/** mulberry32: a small seeded generator, so a failing random split can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
