@@ -1,6 +1,5 @@
 import { type RedisProcess, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { GUNYU_ERROR_CODES } from '../src/core/errors';
 import { ByteCursor } from '../src/core/rdb/byte-cursor';
 import { buildDumpPayload } from '../src/core/rdb/dump-payload';
@@ -8,8 +7,6 @@ import { valueKindOf } from '../src/core/rdb/rdb-constants';
 import { parseRdb, type RdbEntry, type RdbEvent, RdbParser } from '../src/core/rdb/rdb-parser';
 import { decodeValue, valueToCommands } from '../src/core/rdb/value-decoder';
 import { skipValue } from '../src/core/rdb/value-skipper';
-import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
-import { RdbReplayer } from '../src/replay/rdb-replayer';
 import { SyncCounters } from '../src/replay/sync-counters';
 import {
   type ExpiringField,
@@ -24,7 +21,7 @@ import {
   stringValue,
   TYPE,
 } from './rdb-builder';
-import { describeRdbEvent, seededRandom } from './rdb-test-support';
+import { describeRdbEvent, replayerInto, seededRandom } from './rdb-test-support';
 
 /** A deterministic byte pattern of `length` printable characters. */
 const text = (length: number, seed = 0): string =>
@@ -364,13 +361,7 @@ describe('RDB 12 hashes with field expirations replayed into a real Redis 7.0', 
   it('rebuilds the fields, values and key expiry with commands; each HPEXPIREAT fails on 7.0 and is counted', async () => {
     const warnings: { key?: string; error?: string }[] = [];
     const counters = new SyncCounters();
-    const replayer = new RdbReplayer(
-      { host: target.host, port: target.port },
-      { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 2 },
-      new CommandFilter(DEFAULT_FILTER_OPTIONS),
-      counters,
-      { warn: (object) => warnings.push(object) },
-    );
+    const replayer = replayerInto(target, counters, warnings);
     await replayer.open();
     const parser = new RdbParser();
     let entries = 0;

@@ -3,13 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { compareRedisDatasets, type RedisProcess, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { EMPTY_CHUNK, parseRdb, RdbParser } from '../src/core/rdb/rdb-parser';
-import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
-import { RdbReplayer } from '../src/replay/rdb-replayer';
 import { SyncCounters } from '../src/replay/sync-counters';
 import { fillEveryType } from './fill-dataset';
-import { describeRdbEvent } from './rdb-test-support';
+import { describeRdbEvent, replayerInto } from './rdb-test-support';
 
 const HUGE_KEYS = ['huge:zset', 'huge:hash', 'huge:list', 'huge:set', 'huge:string'];
 
@@ -63,13 +60,7 @@ describe('RDB values larger than the parser buffer bound', () => {
     const target = await startRedis();
     const counters = new SyncCounters();
     const warnings: object[] = [];
-    const replayer = new RdbReplayer(
-      { host: target.host, port: target.port },
-      { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 4 },
-      new CommandFilter(DEFAULT_FILTER_OPTIONS),
-      counters,
-      { warn: (object) => warnings.push(object) },
-    );
+    const replayer = replayerInto(target, counters, warnings, 4);
     const limit = 128 * 1024;
     const parser = new RdbParser({ maxBufferedValueBytes: limit });
     const parts = new Map<string, { first: number; last: number; parts: number }>();

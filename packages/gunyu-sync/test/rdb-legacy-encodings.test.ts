@@ -1,11 +1,8 @@
 import { type RedisProcess, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { buildDumpPayload } from '../src/core/rdb/dump-payload';
 import { parseRdb, type RdbEntry, type RdbEvent, RdbParser } from '../src/core/rdb/rdb-parser';
 import { decodeValue } from '../src/core/rdb/value-decoder';
-import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
-import { RdbReplayer } from '../src/replay/rdb-replayer';
 import { SyncCounters } from '../src/replay/sync-counters';
 import {
   asStoredByRedis,
@@ -28,7 +25,7 @@ import {
   zset2Value,
   zsetOldValue,
 } from './rdb-builder';
-import { describeRdbEvent, seededRandom } from './rdb-test-support';
+import { describeRdbEvent, replayerInto, seededRandom } from './rdb-test-support';
 
 /** What a key holds, as decodeValue renders it (integers as decimal text, scores as text). */
 type Model =
@@ -783,13 +780,7 @@ async function replayInto(
   const warnings: object[] = [];
   const counters = new SyncCounters();
   const partKeys = new Set<string>();
-  const replayer = new RdbReplayer(
-    { host: target.host, port: target.port },
-    { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel: 2 },
-    new CommandFilter(DEFAULT_FILTER_OPTIONS),
-    counters,
-    { warn: (object) => warnings.push(object) },
-  );
+  const replayer = replayerInto(target, counters, warnings);
   await replayer.open();
   try {
     for (const corpus of CORPORA) {

@@ -1,4 +1,9 @@
+import type { RedisProcess } from '@kvforge/testing';
+import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import type { RdbEvent } from '../src/core/rdb/rdb-parser';
+import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
+import { RdbReplayer } from '../src/replay/rdb-replayer';
+import type { SyncCounters } from '../src/replay/sync-counters';
 
 /**
  * One line per parser event, to compare event sequences. Read at once: entry keys/values and part
@@ -31,4 +36,20 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A real RdbReplayer into `target` with default options; its warnings land in `warnings`. */
+export function replayerInto(
+  target: RedisProcess,
+  counters: SyncCounters,
+  warnings: object[],
+  replayRdbParallel = 2,
+): RdbReplayer {
+  return new RdbReplayer(
+    { host: target.host, port: target.port },
+    { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel },
+    new CommandFilter(DEFAULT_FILTER_OPTIONS),
+    counters,
+    { warn: (object) => warnings.push(object) },
+  );
 }
