@@ -801,7 +801,8 @@ async function replayInto(
   } finally {
     replayer.close();
   }
-  expect(warnings).toEqual([]);
+  // A 7.2 stream (type 21) cannot be RESTOREd on 7.0: rebuilt with XADD, its groups are named as lost.
+  expect(warnings).toEqual([{ key: 'v11:stream', consumerGroups: 2 }]);
   expect(counters.failedCommands).toBe(0);
   expect(counters.rdbKeysSent).toBe(replayable.length);
   return partKeys;

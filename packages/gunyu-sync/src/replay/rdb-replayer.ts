@@ -247,7 +247,14 @@ export class RdbReplayer {
     value: Buffer,
     expireAtMs: number,
   ): Promise<void> {
-    const commands = valueToCommands(key, decodeValue(type, value), expireAtMs, COMMAND_CHUNK);
+    const decoded = decodeValue(type, value);
+    if (decoded.kind === 'stream' && decoded.consumerGroups > 0) {
+      this.logger.warn(
+        { key: key.toString('latin1'), consumerGroups: decoded.consumerGroups },
+        'stream rebuilt with commands: its consumer groups are not replicated',
+      );
+    }
+    const commands = valueToCommands(key, decoded, expireAtMs, COMMAND_CHUNK);
     if (this.options.keyExists !== 'replace') commands.shift();
     const writer = new RespWriter();
     writer.writeCommand(['SELECT', String(db)]);

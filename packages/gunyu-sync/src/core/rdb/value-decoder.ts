@@ -20,7 +20,15 @@ export type DecodedValue =
    * `fieldExpiresMs[i]` is the absolute expiry in ms of field `pairs[2 * i]`, or -1 when it has none.
    */
   | { kind: 'hash'; pairs: Element[]; fieldExpiresMs?: number[] }
-  | { kind: 'stream'; entries: StreamEntry[]; lastId: string; entriesAdded?: number; maxDeletedId?: string };
+  | {
+      kind: 'stream';
+      entries: StreamEntry[];
+      lastId: string;
+      entriesAdded?: number;
+      maxDeletedId?: string;
+      /** Consumer groups in the value: counted, not decoded (only RESTORE carries them). */
+      consumerGroups: number;
+    };
 
 function pairsFromZsetListpack(elements: Element[]): Element[] {
   return elements;
@@ -115,7 +123,7 @@ function decodeStreamNodes(cursor: ByteCursor, type: number): DecodedValue {
   cursor.readPlainLength();
   const lastMs = cursor.readPlainLength();
   const lastSeq = cursor.readPlainLength();
-  const value: DecodedValue = { kind: 'stream', entries, lastId: `${lastMs}-${lastSeq}` };
+  const value: DecodedValue = { kind: 'stream', entries, lastId: `${lastMs}-${lastSeq}`, consumerGroups: 0 };
   if (type >= RDB_TYPE.streamListpacks2) {
     cursor.readPlainLength(); // first id ms
     cursor.readPlainLength(); // first id seq
@@ -124,6 +132,7 @@ function decodeStreamNodes(cursor: ByteCursor, type: number): DecodedValue {
     value.maxDeletedId = `${maxDeletedMs}-${maxDeletedSeq}`;
     value.entriesAdded = cursor.readPlainLength();
   }
+  value.consumerGroups = cursor.readPlainLength();
   return value;
 }
 
