@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
 import type { Redis } from 'ioredis';
+import { build } from 'tsup';
 import type { Syncer } from '../src/syncer';
 import { benchSyncer } from './bench-syncer';
 import {
@@ -350,27 +351,47 @@ function procStatusKb(pid: number, field: string): number {
   }
 }
 
-const tsChildren = new Set<ChildProcess>();
+const children = new Set<ChildProcess>();
 
-/** `node --conditions=@kvforge/source --import tsx <script> …args` in the package directory. */
-function spawnTsChild(script: string, args: string[]): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=@kvforge/source',
-      '--import',
-      'tsx',
-      fileURLToPath(new URL(script, import.meta.url)),
-      ...args,
-    ],
-    { cwd: PACKAGE_DIRECTORY, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  tsChildren.add(child);
-  child.once('exit', () => tsChildren.delete(child));
+/** `node …nodeArgs` in the package directory, killed on cleanup (and by the watchdog). */
+function spawnNode(nodeArgs: string[]): ChildProcess {
+  const child = spawn(process.execPath, nodeArgs, {
+    cwd: PACKAGE_DIRECTORY,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   onCleanup(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return child;
+}
+
+/** `node --conditions=@kvforge/source --import tsx <script> …args`. */
+function spawnTsChild(script: string, args: string[]): ChildProcess {
+  const path = fileURLToPath(new URL(script, import.meta.url));
+  return spawnNode(['--conditions=@kvforge/source', '--import', 'tsx', path, ...args]);
+}
+
+let rssChildPath: string | undefined;
+
+/**
+ * rss-child.ts and the syncer code it uses, bundled once with tsup (as the app binary is), so the RSS
+ * measured is a plain `node` process's: no tsx loader thread (~36 MB) on top.
+ */
+async function rssChildBundle(): Promise<string> {
+  if (rssChildPath) return rssChildPath;
+  const outDir = join(PACKAGE_DIRECTORY, 'node_modules', '.cache', 'gunyu-bench');
+  await build({
+    entry: { 'rss-child': fileURLToPath(new URL('./rss-child.ts', import.meta.url)) },
+    outDir,
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    silent: true,
+  });
+  rssChildPath = join(outDir, 'rss-child.js');
+  return rssChildPath;
 }
 
 /** Collects a child's output; resolves with its first JSON line once it exited with 0. */
@@ -405,7 +426,7 @@ async function runChildSync(
 ): Promise<{ result: BigValueResult['child']; wallMs: number; sampledHwmKb: number }> {
   const started = performance.now();
   const spoolArgs = spoolMemoryMb === undefined ? [] : [String(spoolMemoryMb)];
-  const child = spawnTsChild('./rss-child.ts', [source.address, target.address, ...spoolArgs]);
+  const child = spawnNode([await rssChildBundle(), source.address, target.address, ...spoolArgs]);
   let sampledHwmKb = 0;
   const pid = child.pid as number;
   const sampler = setInterval(() => {
@@ -587,12 +608,12 @@ async function main(): Promise<void> {
     `| list of ${list.members} × 100 B (${mb(list.members * 100)} MB, RDB ${(list.rdbBytes / 1024 / 1024).toFixed(1)} MiB, streamed as RPUSH parts; spool memory ${LIST_SPOOL_MEMORY_MB} MiB, the rest spills to disk): full sync time | ${ms(list.nativeMs)} | ${ms(list.gunyuMs)} | ${(list.gunyuMs / list.nativeMs).toFixed(2)}× |`,
     `| big list sync: peak RSS of the syncer process (VmHWM) | — | ${mb(list.peakRssBytes)} MB (${mb(list.peakRssBytes - list.child.baselineHwmKb * 1024)} MB above its start) | bounded: the value is ${mb(list.members * 100)} MB |`,
     '',
-    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}; gunyu-sync at ${tree}; 1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset and list cases, where it runs alone in a child process (\`node --import tsx bench/rss-child.ts\`).`,
+    `One run of each case (RDB parse: median of ${PARSE_RUNS}) on one shared, noisy 2-core machine (load generator, source, target and syncer all on it); redis-server ${version}, loopback; ${new Date().toISOString()}; gunyu-sync at ${tree}; 1-minute load average ${loadAverageAtStart.toFixed(1)} at the start, ${(loadavg()[0] as number).toFixed(1)} at the end. gunyu-sync runs in the bench process (replayRdbParallel 8, transaction mode), except for the zset and list cases, where it runs alone in a child process (\`bench/rss-child.ts\` bundled with tsup and run by plain \`node\`, as the app binary is).`,
     '',
     `- Full sync keys/s: native ${rate((KEYS / native.ms) * 1000)}, gunyu ${rate((KEYS / gunyu.ms) * 1000)}.`,
     `- Load: \`redis-benchmark -t set -r 100000 -n ${LOAD_COMMANDS} -c … -P …\` run with \`nice -n ${LOAD_NICE}\` (no rate limit: each run gets what the shared CPUs give it), probe SETs every ${PROBE_INTERVAL_MS} ms from this process. Applied: gunyu \`counters.successCommands\`, native the replica's replicated SET calls. sync_delay is the syncer's own metric: stamped (Date.now, ms resolution) when the probe SET is sent to the source, measured when the replayer routes it (before it is sent to the target); it includes the syncer's own 1 s probe. "applied" stamps the same moment and stops when the target/replica executes the SET (keyspace notification to this process).`,
     ...loadNotes,
-    `- zset child: sync ${ms(zset.gunyuMs)} (wall incl. node+tsx start ${ms(zset.gunyuWallMs)}); target ZCARD ${zset.targetCard}. RSS before the sync ${mb(zset.child.baseline.rss as number)} MB (node + tsx + modules); at the highest 50 ms sample: rss ${mb(peak.rss as number)} MB = heapUsed ${mb(peak.heapUsed as number)} / heapTotal ${mb(peak.heapTotal as number)} MB, external ${mb(peak.external as number)} MB (arrayBuffers ${mb(peak.arrayBuffers as number)} MB); max of each over the run: heapUsed ${mb(zset.child.max.heapUsed as number)} MB, external ${mb(zset.child.max.external as number)} MB, arrayBuffers ${mb(zset.child.max.arrayBuffers as number)} MB. VmHWM sampled from outside every 50 ms: ${mb(zset.parentSampledHwmBytes)} MB.`,
+    `- zset child: sync ${ms(zset.gunyuMs)} (wall incl. node start ${ms(zset.gunyuWallMs)}); target ZCARD ${zset.targetCard}. RSS before the sync ${mb(zset.child.baseline.rss as number)} MB (node + modules); at the highest 50 ms sample: rss ${mb(peak.rss as number)} MB = heapUsed ${mb(peak.heapUsed as number)} / heapTotal ${mb(peak.heapTotal as number)} MB, external ${mb(peak.external as number)} MB (arrayBuffers ${mb(peak.arrayBuffers as number)} MB); max of each over the run: heapUsed ${mb(zset.child.max.heapUsed as number)} MB, external ${mb(zset.child.max.external as number)} MB, arrayBuffers ${mb(zset.child.max.arrayBuffers as number)} MB. VmHWM sampled from outside every 50 ms: ${mb(zset.parentSampledHwmBytes)} MB.`,
   ];
   const markdown = `${lines.join('\n')}\n`;
   const results = {
@@ -636,7 +657,7 @@ async function cleanUp(): Promise<void> {
 
 const watchdog = setTimeout(() => {
   log(`watchdog: still running after ${WATCHDOG_MS / 1000} s, stopping`);
-  for (const child of tsChildren) child.kill('SIGKILL');
+  for (const child of children) child.kill('SIGKILL');
   // Stop the servers (and remove their directories) if that is quick; exit regardless.
   // @kvforge/testing SIGKILLs any redis-server still running when the process exits.
   setTimeout(() => process.exit(1), 10_000).unref();

@@ -5,7 +5,7 @@ import { parseDuration } from './config/duration';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import type { ReplayOptions } from './core/replay-options';
 import type { SpillingSpoolOptions } from './core/spilling-spool';
-import { redisClient } from './net/redis-client';
+import { connectRedis, redisClient } from './net/redis-client';
 import { collectStaleCheckpoints } from './replay/checkpoint-store';
 import { parseAddress } from './replay/target-connection';
 import { Syncer, type SyncerLogger, type SyncerOptions } from './syncer';
@@ -214,7 +214,7 @@ export class SyncService {
       seen.add(key);
       const client = redisClient(output);
       try {
-        await client.connect();
+        await connectRedis(client);
         removed += await collectStaleCheckpoints(
           client,
           syncer.options.replay.checkpointName,

@@ -15,7 +15,7 @@ import {
   type SpillingSpoolOptions,
   SpoolFullError,
 } from './core/spilling-spool';
-import { redisClient } from './net/redis-client';
+import { connectRedis, redisClient } from './net/redis-client';
 import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
 import { CommandReplayer } from './replay/command-replayer';
 import { RdbReplayer } from './replay/rdb-replayer';
@@ -135,7 +135,7 @@ export class Syncer {
     await this.halt('pause');
     const target = redisClient(this.options.output);
     try {
-      await target.connect();
+      await connectRedis(target);
       if (flushCommand) await target.call(flushCommand);
       await deleteCheckpoints(target, this.options.replay.checkpointName, [...this.knownRunIds]);
     } finally {
@@ -343,7 +343,7 @@ export class Syncer {
     };
     try {
       this.step = 'connect';
-      await Promise.all([source.connect(), target.connect(), commandConnection.connect()]);
+      await Promise.all([connectRedis(source), connectRedis(target), commandConnection.connect()]);
       const info = await source.info('replication');
       const replid = /master_replid:(\w+)/.exec(info)?.[1] ?? '';
       const replid2 = /master_replid2:(\w+)/.exec(info)?.[1] ?? '';

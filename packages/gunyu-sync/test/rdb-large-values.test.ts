@@ -131,4 +131,35 @@ describe('RDB values larger than the parser buffer bound', () => {
       bounded.seen.some((line) => line.startsWith(`part ${Buffer.from('huge:list').toString('hex')} `)),
     ).toBe(true);
   });
+
+  it('sends values between 1 MiB and the bound as one RESTORE straight from the parser buffer', async () => {
+    const target = await startRedis();
+    const counters = new SyncCounters();
+    const warnings: object[] = [];
+    const replayer = replayerInto(target, counters, warnings, 4);
+    const parser = new RdbParser();
+    let largestEntry = 0;
+    try {
+      await replayer.open();
+      const functions = target.client();
+      for (let at = 0; at < rdb.length; at += 64 * 1024) {
+        for (const event of parser.push(rdb.subarray(at, at + 64 * 1024))) {
+          if (event.kind === 'entry') {
+            largestEntry = Math.max(largestEntry, event.value.length);
+            await replayer.add(event);
+          } else if (event.kind === 'function') {
+            await functions.call('FUNCTION', 'LOAD', 'REPLACE', event.code);
+          }
+        }
+      }
+      await replayer.drain();
+      expect(largestEntry).toBeGreaterThan(1024 * 1024); // the direct path was taken at least once
+      expect(warnings).toEqual([]);
+      const comparison = await compareRedisDatasets(source.client(), target.client());
+      expect(comparison.differences).toEqual([]);
+    } finally {
+      replayer.close();
+      await target.stop();
+    }
+  }, 60_000);
 });

@@ -48,7 +48,8 @@ describe('RespWriter', () => {
     writer.writeBulk('ab');
     writer.writeBulkParts([Buffer.from('0123456789'), new Uint8Array([0x41]), Buffer.from('xyz')]);
     writer.writeBulkParts([]);
-    expect(writer.take().toString()).toBe('$2\r\nab\r\n$14\r\n0123456789Axyz\r\n$0\r\n\r\n');
+    writer.writeBulkHeader(3).writeRaw(Buffer.from('xyz\r\n'));
+    expect(writer.take().toString()).toBe('$2\r\nab\r\n$14\r\n0123456789Axyz\r\n$0\r\n\r\n$3\r\nxyz\r\n');
   });
 
   it('round-trips through the scanners', () => {

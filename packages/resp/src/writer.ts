@@ -77,6 +77,11 @@ export class RespWriter {
     return this;
   }
 
+  /** `$<length>\r\n` only: the caller writes (or sends) the body and its CRLF itself. */
+  writeBulkHeader(length: number): this {
+    return this.writeHeader(0x24, length);
+  }
+
   /** One bulk string made of several pieces, copied once (no concatenation first). */
   writeBulkParts(parts: readonly Uint8Array[]): this {
     let length = 0;

@@ -21,3 +21,22 @@ export function redisClient(endpoint: RedisEndpoint): Redis {
   });
   return client;
 }
+
+/**
+ * `client.connect()`, but failing with the socket's own error (e.g. a TLS certificate problem)
+ * instead of ioredis' generic "Connection is closed.".
+ */
+export async function connectRedis(client: Redis): Promise<void> {
+  let cause: Error | undefined;
+  const onError = (error: Error): void => {
+    cause ??= error;
+  };
+  client.on('error', onError);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw cause ?? error;
+  } finally {
+    client.off('error', onError);
+  }
+}

@@ -13,6 +13,9 @@ import { type RedisEndpoint, TargetConnection } from './target-connection';
 const LANE_BATCH_ENTRIES = 100;
 const LANE_BATCH_BYTES = 1024 * 1024;
 const LANE_MAX_IN_FLIGHT = 2;
+/** A RESTORE payload above this is sent from the parser's buffer as is, not copied into a batch. */
+const DIRECT_RESTORE_BYTES = 1024 * 1024;
+const CRLF = Buffer.from('\r\n');
 /** Elements per command when a value is rebuilt with commands (GunYu flushes every 100). */
 const COMMAND_CHUNK = 100;
 
@@ -33,6 +36,19 @@ type ReplyTag =
       valueEnd: number;
     }
   | { kind: 'command'; key: Buffer };
+
+/** What a failed reply was for: the key, and for a RESTORE the value to rebuild it from. */
+interface FailedReply {
+  key: Buffer;
+  restore?: { db: number; type: number; expireAtMs: number; value: Buffer };
+}
+
+function failedReply(tag: Exclude<ReplyTag, undefined>, sent: Buffer): FailedReply {
+  if (tag.kind === 'command') return { key: tag.key };
+  const { db, type, expireAtMs } = tag;
+  const value = sent.subarray(tag.valueStart, tag.valueEnd);
+  return { key: sent.subarray(tag.keyStart, tag.keyEnd), restore: { db, type, expireAtMs, value } };
+}
 
 interface Lane {
   connection: TargetConnection;
@@ -61,6 +77,8 @@ const TYPE_BYTES = Array.from({ length: 256 }, (_, type) => Uint8Array.of(type))
 export class RdbReplayer {
   private readonly lanes: Lane[] = [];
   private readonly footer = new Uint8Array(DUMP_FOOTER_BYTES);
+  /** Head and tail of direct RESTOREs (one at a time: each is awaited). */
+  private readonly directWriter = new RespWriter();
   private failure: Error | undefined;
   /** The value being received as parts was filtered out: drop its remaining parts. */
   private droppingParts = false;
@@ -104,6 +122,8 @@ export class RdbReplayer {
       await this.flushLane(lane);
       await Promise.all(lane.inFlight);
       await this.sendAsCommands(lane, key, db, entry.type, entry.value, entry.expireAtMs);
+    } else if (payloadSize > DIRECT_RESTORE_BYTES) {
+      await this.restoreDirect(lane, key, db, entry);
     } else {
       this.writeRestore(lane, key, db, entry);
     }
@@ -168,19 +188,13 @@ export class RdbReplayer {
   /** `RESTORE key ttl [type][value][footer] [REPLACE] [ABSTTL]`, remembering where key and value went. */
   private writeRestore(lane: Lane, key: Buffer, db: number, entry: RdbEntry): void {
     const writer = lane.writer;
-    const replace = this.options.keyExists === 'replace';
-    const absolute = entry.expireAtMs >= 0;
-    writer
-      .writeArrayHeader(4 + (replace ? 1 : 0) + (absolute ? 1 : 0))
-      .writeBulk(RESTORE)
-      .writeBulk(key);
+    this.writeRestoreKey(writer, key, entry.expireAtMs);
     const keyEnd = writer.length - 2;
-    writer.writeBulk(absolute ? String(entry.expireAtMs) : '0');
+    writer.writeBulk(entry.expireAtMs >= 0 ? String(entry.expireAtMs) : '0');
     writeDumpFooter(entry.type, entry.value, this.footer);
     writer.writeBulkParts([TYPE_BYTES[entry.type] as Uint8Array, entry.value, this.footer]);
     const valueEnd = writer.length - 2 - DUMP_FOOTER_BYTES;
-    if (replace) writer.writeBulk(REPLACE);
-    if (absolute) writer.writeBulk(ABSTTL);
+    this.writeRestoreOptions(writer, entry.expireAtMs);
     lane.replies.push({
       kind: 'restore',
       db,
@@ -191,6 +205,47 @@ export class RdbReplayer {
       valueStart: valueEnd - entry.value.length,
       valueEnd,
     });
+  }
+
+  /**
+   * A big RESTORE goes out as [head][value as it lies in the parser's buffer][tail] and is awaited
+   * before the parser moves on, so the value is never copied and a `Bad data format` can still be
+   * rebuilt from it.
+   */
+  private async restoreDirect(lane: Lane, key: Buffer, db: number, entry: RdbEntry): Promise<void> {
+    await this.flushLane(lane);
+    await Promise.all(lane.inFlight);
+    const writer = this.directWriter;
+    this.writeRestoreKey(writer, key, entry.expireAtMs);
+    writer.writeBulk(entry.expireAtMs >= 0 ? String(entry.expireAtMs) : '0');
+    writer
+      .writeBulkHeader(1 + entry.value.length + DUMP_FOOTER_BYTES)
+      .writeRaw(TYPE_BYTES[entry.type] as Uint8Array);
+    const head = writer.take();
+    writeDumpFooter(entry.type, entry.value, this.footer);
+    writer.writeRaw(this.footer).writeRaw(CRLF);
+    this.writeRestoreOptions(writer, entry.expireAtMs);
+    const tail = writer.take();
+    this.counters.sentBytes += head.length + entry.value.length + tail.length;
+    const result = await lane.connection.sendParts([head, entry.value, tail], 1);
+    const error = result.errors[0];
+    if (error) {
+      const restore = { db, type: entry.type, expireAtMs: entry.expireAtMs, value: entry.value };
+      await this.handleError(lane, { key, restore }, error.message);
+    }
+  }
+
+  private writeRestoreKey(writer: RespWriter, key: Buffer, expireAtMs: number): void {
+    const options = (this.options.keyExists === 'replace' ? 1 : 0) + (expireAtMs >= 0 ? 1 : 0);
+    writer
+      .writeArrayHeader(4 + options)
+      .writeBulk(RESTORE)
+      .writeBulk(key);
+  }
+
+  private writeRestoreOptions(writer: RespWriter, expireAtMs: number): void {
+    if (this.options.keyExists === 'replace') writer.writeBulk(REPLACE);
+    if (expireAtMs >= 0) writer.writeBulk(ABSTTL);
   }
 
   private async flushIfFull(lane: Lane): Promise<void> {
@@ -209,8 +264,12 @@ export class RdbReplayer {
     const done = lane.connection
       .send(bytes, replies.length)
       .then(async (result) => {
-        for (const error of result.errors)
-          await this.handleError(lane, replies[error.index], bytes, error.message);
+        for (const error of result.errors) {
+          const tag = replies[error.index];
+          if (!tag)
+            throw new GunyuError(GUNYU_ERROR_CODES.target, `SELECT failed on the target: ${error.message}`);
+          await this.handleError(lane, failedReply(tag, bytes), error.message);
+        }
       })
       .catch((error: Error) => {
         this.failure ??= error;
@@ -221,20 +280,22 @@ export class RdbReplayer {
     lane.inFlight.push(done);
   }
 
-  private async handleError(lane: Lane, tag: ReplyTag, sent: Buffer, message: string): Promise<void> {
-    if (!tag) throw new GunyuError(GUNYU_ERROR_CODES.target, `SELECT failed on the target: ${message}`);
-    const key = tag.kind === 'restore' ? sent.subarray(tag.keyStart, tag.keyEnd) : tag.key;
-    if (tag.kind === 'restore' && message.includes('Bad data format')) {
-      const value = sent.subarray(tag.valueStart, tag.valueEnd);
-      await this.sendAsCommands(lane, key, tag.db, tag.type, value, tag.expireAtMs);
-    } else if (tag.kind === 'restore' && message.startsWith('BUSYKEY')) {
+  /** A reply error of a RESTORE (with its value) or of a rebuild command of `key`. */
+  private async handleError(lane: Lane, failed: FailedReply, message: string): Promise<void> {
+    const { key, restore } = failed;
+    if (restore && message.includes('Bad data format')) {
+      await this.sendAsCommands(lane, key, restore.db, restore.type, restore.value, restore.expireAtMs);
+    } else if (restore && message.startsWith('BUSYKEY')) {
       if (this.options.keyExists === 'error') this.counters.failedCommands++;
       if (this.options.keyExistsLog || this.options.keyExists === 'error') {
         this.logger.warn({ key: key.toString('latin1') }, 'key exists on the target');
       }
     } else {
       this.counters.failedCommands++;
-      this.logger.warn({ key: key.toString('latin1'), error: message }, `${tag.kind} failed`);
+      this.logger.warn(
+        { key: key.toString('latin1'), error: message },
+        `${restore ? 'restore' : 'command'} failed`,
+      );
     }
   }
 

@@ -74,6 +74,14 @@ export class TargetConnection {
 
   /** Sends raw RESP bytes that produce `replyCount` replies. */
   send(bytes: Uint8Array, replyCount: number): Promise<BatchResult> {
+    return this.sendParts([bytes], replyCount);
+  }
+
+  /**
+   * Sends RESP made of several pieces, written as they are (no concatenation; the socket keeps a
+   * reference until written, so the caller must not reuse them before the reply).
+   */
+  sendParts(parts: readonly Uint8Array[], replyCount: number): Promise<BatchResult> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.push({
@@ -83,7 +91,14 @@ export class TargetConnection {
         resolve,
         reject,
       });
-      (this.socket as Socket).write(bytes);
+      const socket = this.socket as Socket;
+      if (parts.length === 1) {
+        socket.write(parts[0] as Uint8Array);
+        return;
+      }
+      socket.cork();
+      for (const part of parts) socket.write(part);
+      socket.uncork();
     });
   }
 
