@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EMPTY_CHUNK, parseRdb, RdbParser } from '../src/core/rdb/rdb-parser';
 import { SyncCounters } from '../src/replay/sync-counters';
 import { fillEveryType } from './fill-dataset';
+import { blobValue, listpack, RdbFileBuilder, TYPE } from './rdb-builder';
 import { describeRdbEvent, replayerInto } from './rdb-test-support';
 
 const HUGE_KEYS = ['huge:zset', 'huge:hash', 'huge:list', 'huge:set', 'huge:string'];
@@ -157,6 +158,47 @@ describe('RDB values larger than the parser buffer bound', () => {
       expect(warnings).toEqual([]);
       const comparison = await compareRedisDatasets(source.client(), target.client());
       expect(comparison.differences).toEqual([]);
+    } finally {
+      replayer.close();
+      await target.stop();
+    }
+  }, 60_000);
+
+  it('a direct RESTORE the target cannot read (Bad data format) is rebuilt from the parser buffer', async () => {
+    // A 7.2 set listpack (type 20) of ~1.5 MB: above the direct-RESTORE size, unknown to a 7.0 target.
+    const members = Array.from({ length: 60_000 }, (_, index) => `member-${index}-${'x'.repeat(10)}`);
+    const file = new RdbFileBuilder(11)
+      .selectDb(0)
+      .entry(TYPE.setListpack, 'big:set-listpack', blobValue(listpack(members)), {
+        expireMs: Date.now() + 3_600_000,
+      })
+      .finish();
+    const target = await startRedis();
+    const counters = new SyncCounters();
+    const warnings: object[] = [];
+    const replayer = replayerInto(target, counters, warnings);
+    const parser = new RdbParser();
+    try {
+      await replayer.open();
+      for (let at = 0; at < file.length; at += 64 * 1024) {
+        for (const event of parser.push(file.subarray(at, at + 64 * 1024))) {
+          if (event.kind !== 'entry') continue;
+          expect(event.value.length).toBeGreaterThan(1024 * 1024);
+          await replayer.add(event);
+        }
+      }
+      await replayer.drain();
+      expect(parser.done).toBe(true);
+      expect(warnings).toEqual([]);
+      expect(counters.failedCommands).toBe(0);
+      const client = target.client();
+      expect(await client.scard('big:set-listpack')).toBe(members.length);
+      expect(await client.sismember('big:set-listpack', members[12_345] as string)).toBe(1);
+      expect(await client.ttl('big:set-listpack')).toBeGreaterThan(3000);
+      // The one RESTORE was refused and the set rebuilt with SADDs of 100 members.
+      const stats = await client.info('commandstats');
+      expect(/cmdstat_restore:calls=1,.*failed_calls=1/.test(stats)).toBe(true);
+      expect(Number(/cmdstat_sadd:calls=(\d+)/.exec(stats)?.[1])).toBe(members.length / 100);
     } finally {
       replayer.close();
       await target.stop();
