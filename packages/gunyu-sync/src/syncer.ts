@@ -7,7 +7,7 @@ import { checkpointFields } from './core/checkpoint';
 import { CommandFilter, type FilterOptions } from './core/command-filter';
 import { commandName } from './core/command-name';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
-import { EMPTY_CHUNK, RdbParser } from './core/rdb/rdb-parser';
+import { EMPTY_CHUNK, type RdbEvent, RdbParser } from './core/rdb/rdb-parser';
 import { type ReplayOptions, unmapDb } from './core/replay-options';
 import {
   DEFAULT_SPILLING_SPOOL_OPTIONS,
@@ -453,6 +453,27 @@ export class Syncer {
     }
   }
 
+  /** One RDB event: entries and value parts to the lanes, function libraries per `functionExists`. */
+  private async applyRdbEvent(
+    event: RdbEvent,
+    lanes: RdbReplayer,
+    target: Redis,
+    functions: { flushed: boolean },
+  ): Promise<void> {
+    if (event.kind === 'entry') return lanes.add(event);
+    if (event.kind === 'value-part') return lanes.addPart(event);
+    if (event.kind !== 'function') return;
+    const policy = this.options.replay.functionExists;
+    if (policy === 'flush' && !functions.flushed) {
+      await target.call('FUNCTION', 'FLUSH');
+      functions.flushed = true;
+    }
+    const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
+    await target.call('FUNCTION', ...args).catch((error: Error) => {
+      this.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
+    });
+  }
+
   /** A fresh spool; spill files a crashed process left for this input are removed first. */
   private openSpool(): SpillingSpool<SpoolItem> {
     const options = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
@@ -469,7 +490,7 @@ export class Syncer {
       maxBufferedValueBytes: Math.min(options.replay.maxBufferedValueBytes, options.replay.maxProtoBulkLen),
     });
     const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
-    let functionsFlushed = false;
+    const functions = { flushed: false };
     try {
       await lanes.open();
       for (;;) {
@@ -493,21 +514,7 @@ export class Syncer {
         // A value switching to parts yields at most 4 MiB of parts per push: handle them, then go on.
         let events = parser.push(item.chunk);
         for (;;) {
-          for (const event of events) {
-            if (event.kind === 'entry') await lanes.add(event);
-            else if (event.kind === 'value-part') await lanes.addPart(event);
-            else if (event.kind === 'function') {
-              const policy = options.replay.functionExists;
-              if (policy === 'flush' && !functionsFlushed) {
-                await target.call('FUNCTION', 'FLUSH');
-                functionsFlushed = true;
-              }
-              const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
-              await target.call('FUNCTION', ...args).catch((error: Error) => {
-                this.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
-              });
-            }
-          }
+          for (const event of events) await this.applyRdbEvent(event, lanes, target, functions);
           if (!parser.hasMore) break;
           events = parser.push(EMPTY_CHUNK);
         }

@@ -110,7 +110,7 @@ export class RdbReplayer {
    */
   async add(entry: RdbEntry): Promise<void> {
     if (this.failure) throw this.failure;
-    if (!this.filter.dbAllowed(entry.db) || !this.filter.keyBytesAllowed(entry.key)) {
+    if (!this.replicated(entry)) {
       this.counters.rdbKeysFiltered++;
       return;
     }
@@ -135,7 +135,7 @@ export class RdbReplayer {
   async addPart(part: RdbValuePart): Promise<void> {
     if (this.failure) throw this.failure;
     if (part.first) {
-      this.droppingParts = !this.filter.dbAllowed(part.db) || !this.filter.keyBytesAllowed(part.key);
+      this.droppingParts = !this.replicated(part);
       if (this.droppingParts) this.counters.rdbKeysFiltered++;
       else this.counters.rdbKeysSent++;
     }
@@ -168,6 +168,11 @@ export class RdbReplayer {
     for (const lane of this.lanes) await this.flushLane(lane);
     for (const lane of this.lanes) await Promise.all(lane.inFlight);
     if (this.failure) throw this.failure;
+  }
+
+  /** The DB and key filters (the same for whole entries and streamed values). */
+  private replicated(value: { db: number; key: Buffer }): boolean {
+    return this.filter.dbAllowed(value.db) && this.filter.keyBytesAllowed(value.key);
   }
 
   private laneFor(key: Buffer, db: number): Lane {
