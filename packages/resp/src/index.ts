@@ -1,5 +1,7 @@
 export { equalsIgnoreCase, findCrlf, parseInteger, toUpperAscii } from './bytes';
 export { DEFAULT_RESP_DECODER_OPTIONS, decodeAll, RespDecoder, type RespDecoderOptions } from './decoder';
+export { Fifo } from './fifo';
+export { InputBuffer } from './input-buffer';
 export { DEFAULT_RESP_LIMITS, type RespLimits } from './limits';
 export { RespProtocolError } from './protocol-error';
 export { ReplyScanner } from './reply-scanner';

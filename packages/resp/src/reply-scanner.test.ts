@@ -1,5 +1,5 @@
+import { feedingPlans } from '@kvforge/testing';
 import { describe, expect, it } from 'vitest';
-import { feedingPlans } from '../test/split-feeding';
 import { RespDecoder } from './decoder';
 import { RespProtocolError } from './protocol-error';
 import { ReplyScanner } from './reply-scanner';

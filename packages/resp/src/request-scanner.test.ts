@@ -1,5 +1,5 @@
+import { feedingPlans } from '@kvforge/testing';
 import { describe, expect, it } from 'vitest';
-import { feedingPlans } from '../test/split-feeding';
 import { RespProtocolError } from './protocol-error';
 import { RequestScanner } from './request-scanner';
 

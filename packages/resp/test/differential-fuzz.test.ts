@@ -1,3 +1,4 @@
+import { seededRandom } from '@kvforge/testing';
 import RedisParser from 'redis-parser';
 import { describe, expect, it } from 'vitest';
 import { RespDecoder } from '../src/decoder';
@@ -5,7 +6,6 @@ import { RespProtocolError } from '../src/protocol-error';
 import { ReplyScanner } from '../src/reply-scanner';
 import { RespErrorReply, type RespValue } from '../src/reply-values';
 import { RequestScanner } from '../src/request-scanner';
-import { seededRandom } from './split-feeding';
 
 type Random = () => number;
 

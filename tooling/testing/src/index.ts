@@ -1,5 +1,6 @@
 export { type CompareDatasetsOptions, compareRedisDatasets, type DatasetComparison } from './dataset-digest';
 export { type EtcdProcess, startEtcd } from './etcd';
+export { feedingPlans, piecesOf, seededRandom } from './feeding-plans';
 export { type NutcrackerProcess, type StartNutcrackerOptions, startNutcracker } from './nutcracker';
 export { getFreePort } from './ports';
 export { type ManagedProcess, type ReadyCondition, type StartProcessOptions, startProcess } from './process';

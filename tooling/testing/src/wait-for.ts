@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { pollUntil } from '@kvforge/runtime';
 
 export interface WaitForOptions {
   /** @default 20000 */
@@ -7,33 +7,22 @@ export interface WaitForOptions {
   intervalMs?: number;
   /** Names what was awaited in the timeout error. */
   message?: string;
+  signal?: AbortSignal;
 }
 
 /**
  * Polls `predicate` until it returns a truthy value (which is returned) or throws on timeout.
- * Use it instead of sleeps: it waits as long as a slow machine needs and no longer.
+ * Use it instead of sleeps: it waits as long as a slow machine needs and no longer. The test
+ * defaults of runtime's pollUntil: a generous 20 s for a loaded CI box.
  */
 export async function waitFor<T>(
   predicate: () => T | Promise<T>,
   options: WaitForOptions = {},
 ): Promise<NonNullable<T>> {
-  const timeoutMs = options.timeoutMs ?? 20_000;
-  const intervalMs = options.intervalMs ?? 25;
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await predicate();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const reason = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${options.message ?? 'a condition'}${reason}`,
-      );
-    }
-    await delay(intervalMs);
-  }
+  return pollUntil(async () => (await predicate()) || undefined, {
+    timeoutMs: options.timeoutMs ?? 20_000,
+    intervalMs: options.intervalMs ?? 25,
+    description: options.message ?? 'a condition',
+    ...(options.signal ? { signal: options.signal } : {}),
+  }) as Promise<NonNullable<T>>;
 }

@@ -1,8 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { ReplyScanner, RespWriter } from '@kvforge/resp';
+import { Fifo, InputBuffer, ReplyScanner, RespWriter } from '@kvforge/resp';
 import { parseAddress } from '../core/address';
-import { Fifo } from './fifo';
-import { InputBuffer } from './input-buffer';
 import type { ReplySlot } from './reply-slot';
 
 export type BackendState = 'connecting' | 'ready' | 'down';

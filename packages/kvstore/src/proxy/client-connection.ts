@@ -1,7 +1,5 @@
 import type { Socket } from 'node:net';
-import { RequestScanner } from '@kvforge/resp';
-import { Fifo } from './fifo';
-import { InputBuffer } from './input-buffer';
+import { Fifo, InputBuffer, RequestScanner } from '@kvforge/resp';
 import type { ReplySlot } from './reply-slot';
 
 /**

@@ -25,3 +25,15 @@ export function feedingPlans(length: number, seed = 1): { name: string; cuts: nu
   }
   return plans;
 }
+
+/** The pieces of `bytes` cut at a plan's cut points (views, no copies). */
+export function piecesOf(bytes: Buffer, cuts: readonly number[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  let start = 0;
+  for (const cut of cuts) {
+    if (cut > start) pieces.push(bytes.subarray(start, cut));
+    start = cut;
+  }
+  if (start < bytes.length) pieces.push(bytes.subarray(start));
+  return pieces;
+}
