@@ -1,3 +1,4 @@
+import { DomainError } from '@kvforge/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AppError } from './app-error';
@@ -26,7 +27,7 @@ function buildApp() {
     throw new AppError({ code: 'SHOP_ERR_LIMIT', statusCode: 429, message: 'slow down' });
   });
   app.get('/domain-error', async () => {
-    throw Object.assign(new Error('no such item'), { code: 'SHOP_ERR_MISSING' });
+    throw new DomainError('SHOP_ERR_MISSING', 'no such item');
   });
   app.get('/crash', async () => {
     throw new TypeError('secret internals');

@@ -1,3 +1,4 @@
+import { DomainError } from '@kvforge/runtime';
 import type { FastifyError, FastifyRequest } from 'fastify';
 import { AppError, COMMON_ERROR_CODES } from './app-error';
 import { hasZodFastifySchemaValidationErrors } from './type-provider';
@@ -80,13 +81,9 @@ export function normalizeError(error: unknown): NormalizedHttpError {
         cause: error,
       };
     }
-    if (
-      typeof fastifyError.code === 'string' &&
-      !fastifyError.code.startsWith('FST_') &&
-      !fastifyError.code.startsWith('ERR_')
-    ) {
-      // A domain error (KVSTORE_ERR_*, DCACHE_ERR_*, …): the product's envelope maps it to a status.
-      return { statusCode: 500, code: fastifyError.code, message: fastifyError.message ?? '', cause: error };
+    if (DomainError.isInstance(error)) {
+      // A product's domain error (by brand, not by guessing from its code): its envelope maps it.
+      return { statusCode: 500, code: error.code, message: error.message, cause: error };
     }
   }
   return {

@@ -1,3 +1,4 @@
+import { DomainError } from '@kvforge/runtime';
 /** Stable codes of dcache's domain errors; the HTTP plugin maps them to the spec's envelope. */
 export const DCACHE_ERROR_CODES = {
   INVALID_REQUEST: 'DCACHE_ERR_INVALID_REQUEST',
@@ -15,13 +16,4 @@ export const DCACHE_ERROR_CODES = {
 
 export type DcacheErrorCode = (typeof DCACHE_ERROR_CODES)[keyof typeof DCACHE_ERROR_CODES];
 
-export class DcacheError extends Error {
-  readonly code: DcacheErrorCode;
-  readonly details?: unknown;
-  constructor(code: DcacheErrorCode, message: string, options: { cause?: unknown; details?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.name = 'DcacheError';
-    this.code = code;
-    this.details = options.details;
-  }
-}
+export class DcacheError extends DomainError<DcacheErrorCode> {}

@@ -1,3 +1,4 @@
+import { DomainError } from '@kvforge/runtime';
 /** Stable error codes of gunyu-sync (no HTTP status here; the HTTP plugin maps them). */
 export const GUNYU_ERROR_CODES = {
   rdbCorrupted: 'GUNYU_ERR_RDB_CORRUPTED',
@@ -12,15 +13,12 @@ export const GUNYU_ERROR_CODES = {
 
 export type GunyuErrorCode = (typeof GUNYU_ERROR_CODES)[keyof typeof GUNYU_ERROR_CODES];
 
-export class GunyuError extends Error {
-  readonly code: GunyuErrorCode;
+export class GunyuError extends DomainError<GunyuErrorCode> {
   /** Byte offset in the RDB stream, when the error comes from the parser. */
   readonly offset: number | undefined;
 
   constructor(code: GunyuErrorCode, message: string, offset?: number) {
-    super(offset === undefined ? message : `${message} (offset ${offset})`);
-    this.name = 'GunyuError';
-    this.code = code;
+    super(code, offset === undefined ? message : `${message} (offset ${offset})`);
     this.offset = offset;
   }
 }

@@ -1,3 +1,4 @@
+import { DomainError } from '@kvforge/runtime';
 /** Stable codes of kvstore's domain errors; only the HTTP plugins map them to the spec's 100x codes. */
 export const KVSTORE_ERROR_CODES = {
   INVALID_JSON: 'KVSTORE_ERR_INVALID_JSON',
@@ -17,14 +18,7 @@ export const KVSTORE_ERROR_CODES = {
 
 export type KvstoreErrorCode = (typeof KVSTORE_ERROR_CODES)[keyof typeof KVSTORE_ERROR_CODES];
 
-export class KvstoreError extends Error {
-  readonly code: KvstoreErrorCode;
-  constructor(code: KvstoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KvstoreError';
-    this.code = code;
-  }
-}
+export class KvstoreError extends DomainError<KvstoreErrorCode> {}
 
 export function isKvstoreError(error: unknown): error is KvstoreError {
   return error instanceof KvstoreError;

@@ -1,8 +1,11 @@
 import type { ErrorEnvelope } from '@kvforge/common-http';
+import { DomainError } from '@kvforge/runtime';
 
 /** A business error of the REST API: HTTP 200 with `success: false` and the reason. */
-export class MmcHttpError extends Error {
-  readonly code = 'MMC_ERR_HTTP';
+export class MmcHttpError extends DomainError<'MMC_ERR_HTTP'> {
+  constructor(message: string) {
+    super('MMC_ERR_HTTP', message);
+  }
 }
 
 export const MESSAGES = {
