@@ -58,21 +58,22 @@ export function formatHelp(spec: CommandLineSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-function convert(name: string, flag: FlagDefinition, raw: string): FlagValue {
-  switch (flag.type) {
+/** Converts one raw string by flag type; `label` names its source in errors (`--port`, `APP_PORT`). */
+export function convertFlagValue(label: string, type: FlagType, raw: string): FlagValue {
+  switch (type) {
     case 'string':
       return raw;
     case 'number': {
       const value = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(value)) {
-        throw new CommandLineError(`--${name} expects a number, got "${raw}"`);
+        throw new CommandLineError(`${label} expects a number, got "${raw}"`);
       }
       return value;
     }
     case 'boolean':
       if (/^(true|1|yes|on)$/i.test(raw)) return true;
       if (/^(false|0|no|off)$/i.test(raw)) return false;
-      throw new CommandLineError(`--${name} expects true or false, got "${raw}"`);
+      throw new CommandLineError(`${label} expects true or false, got "${raw}"`);
     case 'list':
       return raw
         .split(',')
@@ -130,7 +131,7 @@ export function parseCommandLine(argv: readonly string[], spec: CommandLineSpec)
     }
     const raw = inline ?? argv[++index];
     if (raw === undefined) throw new CommandLineError(`--${name} needs a value`);
-    values[name] = convert(name, flag, raw);
+    values[name] = convertFlagValue(`--${name}`, flag.type, raw);
   }
   return { values, dotted, positionals, helpRequested, help: formatHelp(spec) };
 }

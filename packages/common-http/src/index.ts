@@ -1,7 +1,15 @@
+export {
+  type AppConfigFieldOptions,
+  type AppConfigFileOptions,
+  type AppConfigSpec,
+  type LoadedAppConfig,
+  loadAppConfig,
+} from './app-config';
 export { AppError, type AppErrorOptions, COMMON_ERROR_CODES } from './app-error';
 export {
   CommandLineError,
   type CommandLineSpec,
+  convertFlagValue,
   type FlagDefinition,
   type FlagType,
   type FlagValue,
