@@ -10,11 +10,12 @@ const { port } = await server.listen(0);
 
 const echo = createServer({ noDelay: true }, (socket) => {
   const reader = new FrameReader();
-  const replies = [];
+  const reply = (requestId, opcode) => socket.write(encodeFrame(requestId, opcode, [0]));
   socket.on('data', (chunk) => {
-    reader.push(chunk, (requestId, opcode) => replies.push(encodeFrame(requestId, opcode, [0])));
-    socket.write(replies.length === 1 ? replies[0] : Buffer.concat(replies));
-    replies.length = 0;
+    // Same write side as MetaRpcServer: corked for the read, one writev.
+    socket.cork();
+    reader.push(chunk, reply);
+    socket.uncork();
   });
   socket.on('error', () => undefined);
 });

@@ -1,3 +1,9 @@
+export {
+  metaServiceUrl,
+  metricsUrl,
+  parseMetaServiceUrl,
+  parseMetricsUrl,
+} from './config/service-addresses';
 export * from './core/codes';
 export {
   type AllocRequest,
@@ -39,9 +45,11 @@ export { MetaRpcServer, type MetaRpcServerOptions } from './rpc/meta-rpc-server'
 export {
   DEFAULT_RPC_LIMITS,
   encodeFrame,
+  type FrameHandler,
   FrameReader,
   RPC_HEADER_BYTES,
   RPC_OPCODE,
+  RpcFrameError,
   type RpcLimits,
   type RpcOpcode,
 } from './rpc/rpc-protocol';

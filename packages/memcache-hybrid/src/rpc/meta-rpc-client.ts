@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameReader, packr, RPC_OPCODE, type RpcOpcode } from './rpc-protocol';
+import { parseMetaServiceUrl } from '../config/service-addresses';
+import { encodeFrame, FrameReader, packr, RPC_OPCODE, type RpcLimits, type RpcOpcode } from './rpc-protocol';
 
 interface Pending {
   resolve: (value: unknown[]) => void;
@@ -7,48 +8,66 @@ interface Pending {
 }
 
 /**
- * A pipelining meta RPC client: calls made in the same turn leave in one write; replies are matched by
- * request id. Reply shapes are the server's positional arrays (result code first).
+ * A pipelining meta RPC client: calls made in the same turn go into a corked socket and leave in one
+ * writev when it is uncorked at the end of the turn; replies are matched by request id. Reply shapes are
+ * the server's positional arrays (result code first). A reply stream that is not meta RPC fails every
+ * pending call and closes the connection.
  */
 export class MetaRpcClient {
   private readonly pending = new Map<number, Pending>();
-  private readonly reader = new FrameReader();
+  private readonly reader: FrameReader;
   private nextId = 1;
-  private queued: Buffer[] = [];
-  private flushScheduled = false;
+  private corked = false;
+  private failure: Error | undefined;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+  private readonly onReply = (requestId: number, _opcode: number, body: Buffer) => {
+    const call = this.pending.get(requestId);
+    if (!call) return;
+    this.pending.delete(requestId);
+    call.resolve(packr.unpack(body) as unknown[]);
+  };
 
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) =>
-      this.reader.push(chunk, (requestId, _opcode, body) => {
-        const call = this.pending.get(requestId);
-        if (!call) return;
-        this.pending.delete(requestId);
-        call.resolve(packr.unpack(body) as unknown[]);
-      }),
-    );
-    socket.on('close', () => this.failAll(new Error('meta RPC connection closed')));
-    socket.on('error', (error) => this.failAll(error));
+  private constructor(
+    private readonly socket: Socket,
+    limits: Partial<RpcLimits>,
+  ) {
+    this.reader = new FrameReader(limits);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.reader.push(chunk, this.onReply);
+      } catch (error) {
+        this.fail(error as Error);
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => this.fail(new Error('meta RPC connection closed')));
+    socket.on('error', (error) => this.fail(error));
   }
 
-  /** Connects to `tcp://host:port` (the `ock.mmc.meta_service_url` form) or `host:port`. */
-  static async connect(url: string): Promise<MetaRpcClient> {
-    const { hostname, port } = new URL(url.includes('://') ? url : `tcp://${url}`);
-    const socket = connect({ host: hostname, port: Number(port), noDelay: true });
+  /** Connects to `tcp://host:port` (the `ock.mmc.meta_service_url` form, `[v6]` hosts too) or `host:port`. */
+  static async connect(url: string, limits: Partial<RpcLimits> = {}): Promise<MetaRpcClient> {
+    const { host, port } = parseMetaServiceUrl(url);
+    const socket = connect({ host, port, noDelay: true });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
-    return new MetaRpcClient(socket);
+    return new MetaRpcClient(socket, limits);
   }
 
   call(opcode: RpcOpcode, body: unknown = null): Promise<unknown[]> {
+    if (this.failure) return Promise.reject(this.failure);
     const requestId = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0 || 1;
-    this.queued.push(encodeFrame(requestId, opcode, body));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flush());
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      queueMicrotask(this.uncork);
     }
+    this.socket.write(encodeFrame(requestId, opcode, body));
     return new Promise((resolve, reject) => this.pending.set(requestId, { resolve, reject }));
   }
 
@@ -68,18 +87,17 @@ export class MetaRpcClient {
     return this.call(RPC_OPCODE.MOUNT, [rank, medium, capacity]);
   }
 
-  close(): void {
-    this.socket.end();
+  /** Ends the connection once queued requests are written; resolves when the socket has closed. */
+  close(): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once('close', () => resolve());
+      this.socket.end();
+    });
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const frames = this.queued;
-    this.queued = [];
-    this.socket.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
-  }
-
-  private failAll(error: Error): void {
+  private fail(error: Error): void {
+    this.failure ??= error;
     for (const call of this.pending.values()) call.reject(error);
     this.pending.clear();
   }

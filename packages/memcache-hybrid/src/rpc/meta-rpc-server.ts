@@ -83,8 +83,9 @@ const HANDLERS: Record<number, Handler> = {
 };
 
 /**
- * The meta RPC server: frames are handled synchronously as they arrive and every reply produced by one
- * socket read goes out in a single write.
+ * The meta RPC server: frames are handled synchronously as they arrive, and the socket is corked for the
+ * read so every reply it produced leaves in one writev. A client that stops reading its replies is paused
+ * until its socket drains (bounded memory per connection).
  */
 export class MetaRpcServer {
   private readonly server: Server;
@@ -111,22 +112,27 @@ export class MetaRpcServer {
   private accept(socket: Socket): void {
     this.sockets.add(socket);
     const reader = new FrameReader({ ...DEFAULT_RPC_LIMITS, ...this.options.limits });
-    const replies: Buffer[] = [];
     const service = this.options.service;
     const onFrame = (requestId: number, opcode: number, body: Buffer) => {
-      replies.push(encodeFrame(requestId, opcode, this.handle(service, opcode, body)));
+      socket.write(encodeFrame(requestId, opcode, this.handle(service, opcode, body)));
     };
+    const resume = () => socket.resume();
     socket.on('data', (chunk: Buffer) => {
+      socket.cork();
       try {
         reader.push(chunk, onFrame);
       } catch (error) {
+        // Framing is lost (an oversize or garbage header): drop the connection, keep the server.
         this.options.onError?.(error);
         socket.destroy();
         return;
+      } finally {
+        socket.uncork();
       }
-      if (replies.length === 1) socket.write(replies[0] as Buffer);
-      else if (replies.length > 1) socket.write(Buffer.concat(replies));
-      replies.length = 0;
+      if (socket.writableNeedDrain) {
+        socket.pause();
+        socket.once('drain', resume);
+      }
     });
     socket.on('error', () => undefined);
     socket.on('close', () => this.sockets.delete(socket));

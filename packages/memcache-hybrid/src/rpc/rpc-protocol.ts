@@ -1,4 +1,6 @@
-import { Packr } from 'msgpackr';
+import { InputBuffer } from '@kvforge/resp';
+import { DomainError } from '@kvforge/runtime';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 
 /**
  * Meta RPC wire format (TCP, little endian):
@@ -38,45 +40,79 @@ export interface RpcLimits {
 
 export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({ maxFrameBytes: 64 * 1024 * 1024 });
 
+/**
+ * The byte stream is not meta RPC: a header announced a body over the limit (garbage such as an HTTP
+ * request reads as a huge length). Framing is lost, so the connection must close.
+ */
+export class RpcFrameError extends DomainError<'MMC_ERR_RPC_FRAME_TOO_LARGE'> {
+  constructor(
+    readonly announcedBytes: number,
+    readonly maxFrameBytes: number,
+  ) {
+    super(
+      'MMC_ERR_RPC_FRAME_TOO_LARGE',
+      `meta RPC frame announces a ${announcedBytes}-byte body, over the ${maxFrameBytes}-byte limit (maxFrameBytes)`,
+      { details: { announcedBytes, maxFrameBytes } },
+    );
+  }
+}
+
 export const packr = new Packr({ useRecords: false, moreTypes: false });
 
-/** Encodes one frame into a new buffer (header and body in one allocation). */
+/**
+ * Encodes one frame. msgpackr packs into its shared, append-only scratch buffer with the header's nine
+ * bytes reserved in front, so a frame costs no allocation and no copy; the returned view stays valid
+ * (later packs write after it or into a fresh scratch buffer).
+ */
 export function encodeFrame(requestId: number, opcode: number, body: unknown): Buffer {
-  const payload = packr.pack(body);
-  const frame = Buffer.allocUnsafe(RPC_HEADER_BYTES + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
+  const frame = packr.pack(body, RESERVE_START_SPACE | RPC_HEADER_BYTES);
+  frame.writeUInt32LE(frame.length - RPC_HEADER_BYTES, 0);
   frame.writeUInt32LE(requestId >>> 0, 4);
   frame[8] = opcode;
-  payload.copy(frame, RPC_HEADER_BYTES);
   return frame;
 }
 
-/** Accumulates socket chunks and yields complete frames without copying when a chunk holds whole frames. */
+export type FrameHandler = (requestId: number, opcode: number, body: Buffer) => void;
+
+/**
+ * Cuts socket chunks into frames by offsets. A chunk holding whole frames is read in place; a frame split
+ * over reads is gathered in the InputBuffer (grown by doubling, never re-concatenated per read). The body
+ * handed to `onFrame` is a view valid only during the call: decode it there.
+ */
 export class FrameReader {
-  private buffer: Buffer = Buffer.alloc(0);
-  private readonly limits: RpcLimits;
+  private readonly input = new InputBuffer();
+  private readonly maxFrameBytes: number;
 
   constructor(limits: Partial<RpcLimits> = {}) {
-    this.limits = { ...DEFAULT_RPC_LIMITS, ...limits };
+    this.maxFrameBytes = limits.maxFrameBytes ?? DEFAULT_RPC_LIMITS.maxFrameBytes;
   }
 
-  /** Calls `onFrame` for every complete frame; throws RangeError on a frame over the limit. */
-  push(chunk: Buffer, onFrame: (requestId: number, opcode: number, body: Buffer) => void): void {
-    const buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    let offset = 0;
-    while (buffer.length - offset >= RPC_HEADER_BYTES) {
+  /** Bytes of an incomplete frame held back for the next chunk. */
+  get bufferedBytes(): number {
+    return this.input.length;
+  }
+
+  /** Calls `onFrame` for every complete frame; throws RpcFrameError (and drops its buffer) on an oversize one. */
+  push(chunk: Buffer, onFrame: FrameHandler): void {
+    const input = this.input;
+    input.append(chunk);
+    const { buffer, end } = input;
+    let offset = input.start;
+    while (end - offset >= RPC_HEADER_BYTES) {
       const length = buffer.readUInt32LE(offset);
-      if (length > this.limits.maxFrameBytes)
-        throw new RangeError(`RPC frame of ${length} bytes exceeds the limit`);
-      const end = offset + RPC_HEADER_BYTES + length;
-      if (end > buffer.length) break;
+      if (length > this.maxFrameBytes) {
+        input.clear();
+        throw new RpcFrameError(length, this.maxFrameBytes);
+      }
+      const frameEnd = offset + RPC_HEADER_BYTES + length;
+      if (frameEnd > end) break;
       onFrame(
         buffer.readUInt32LE(offset + 4),
         buffer[offset + 8] as number,
-        buffer.subarray(offset + RPC_HEADER_BYTES, end),
+        buffer.subarray(offset + RPC_HEADER_BYTES, frameEnd),
       );
-      offset = end;
+      offset = frameEnd;
     }
-    this.buffer = offset === buffer.length ? Buffer.alloc(0) : buffer.subarray(offset);
+    input.consumeTo(offset);
   }
 }
