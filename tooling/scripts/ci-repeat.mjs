@@ -3,9 +3,10 @@
 // how many runs it failed in: the flake detector of the "never flakes" rule.
 // Usage: node tooling/scripts/ci-repeat.mjs [N=10] [--keep] [--stop-on-failure]
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isBrokenFile, readReports } from './vitest-reports.mjs';
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
@@ -26,24 +27,15 @@ const head = spawnSync('git', ['rev-parse', '--short', 'HEAD'], {
 spawnSync('git', ['clone', '--quiet', root, clone], { stdio: 'inherit' });
 console.log(`ci-repeat: ${runs} runs of .ci/run on a clean clone of ${head} in ${clone}`);
 
-/** Failed test names of one finished run, read from each workspace's vitest JSON report. */
+/** Failed test names of one finished run. */
 function failedTests() {
   const failed = [];
-  for (const group of ['packages', 'apps', 'tooling']) {
-    const groupDirectory = join(clone, group);
-    if (!existsSync(groupDirectory)) continue;
-    for (const entry of readdirSync(groupDirectory)) {
-      const reportFile = join(groupDirectory, entry, '.vitest-report.json');
-      if (!existsSync(reportFile)) continue;
-      const report = JSON.parse(readFileSync(reportFile, 'utf8'));
-      for (const file of report.testResults ?? []) {
-        const relative = file.name.slice(clone.length + 1);
-        const assertions = file.assertionResults ?? [];
-        if (file.status === 'failed' && assertions.length === 0)
-          failed.push(`${relative} (file failed to run)`);
-        for (const assertion of assertions) {
-          if (assertion.status === 'failed') failed.push(`${relative} > ${assertion.fullName}`);
-        }
+  for (const report of readReports(clone)) {
+    for (const file of report.testResults ?? []) {
+      const relative = file.name.slice(clone.length + 1);
+      if (isBrokenFile(file)) failed.push(`${relative} (file failed to run)`);
+      for (const assertion of file.assertionResults ?? []) {
+        if (assertion.status === 'failed') failed.push(`${relative} > ${assertion.fullName}`);
       }
     }
   }
