@@ -1,9 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from '@kvforge/common-http';
+import type { FastifyReply } from 'fastify';
 import { MEDIUM, MEDIUM_NAMES, type Medium, MMC } from '../core/codes';
 import type { KeyInfo, MetaService } from '../core/meta-service';
 import { renderPrometheus, renderSummary } from '../core/render-metrics';
 import type { MetadataStore } from '../metadata/file-metadata-store';
 import { errorBody, MESSAGES, MmcHttpError } from './error-envelope';
+import { ROUTE_SCHEMAS as SCHEMAS } from './route-schemas';
 
 export interface HaSnapshot {
   role: 'leader' | 'standby' | 'unknown';
@@ -31,8 +33,12 @@ const TEXT = 'text/plain; charset=utf-8';
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PROMETHEUS = 'text/plain; version=0.0.4';
 
-/** All 24 REST endpoints of the memcache-hybrid spec. Register without fastify-plugin: it owns its body parser. */
-export async function memcacheRestPlugin(app: FastifyInstance, options: MemcacheRestOptions): Promise<void> {
+/**
+ * All 24 REST endpoints of the memcache-hybrid spec, each with zod schemas for its query and body (the
+ * envelope turns a schema failure into the HTTP-200 error form). Register without fastify-plugin: it
+ * owns its body parser.
+ */
+export const memcacheRestPlugin: FastifyPluginAsyncZod<MemcacheRestOptions> = async (app, options) => {
   const { service } = options;
   const metadata: MetadataStore = options.metadata ?? new Map<string, Buffer>();
   const now = options.now ?? (() => new Date());
@@ -44,24 +50,22 @@ export async function memcacheRestPlugin(app: FastifyInstance, options: Memcache
   const text = (reply: FastifyReply, body: string | Buffer) => reply.type(TEXT).send(body);
   const json = (reply: FastifyReply, body: unknown) => reply.type(JSON_TYPE).send(body);
 
-  app.get('/metadata', async (request, reply) => {
-    const value = metadata.get(requiredParameter(request, 'key'));
+  app.get('/metadata', { schema: SCHEMAS.key }, async (request, reply) => {
+    const value = metadata.get(request.query.key);
     if (value === undefined) throw new MmcHttpError(MESSAGES.metadataKeyNotFound);
     return text(reply, value);
   });
-  app.put('/metadata', async (request, reply) => {
-    const key = requiredParameter(request, 'key');
+  app.put('/metadata', { schema: SCHEMAS.metadataPut }, async (request, reply) => {
     const body = request.body;
-    metadata.set(key, Buffer.isBuffer(body) ? Buffer.from(body) : Buffer.alloc(0));
+    await metadata.set(request.query.key, body ? Buffer.from(body) : Buffer.alloc(0));
     return text(reply, 'metadata updated');
   });
-  app.delete('/metadata', async (request, reply) => {
-    if (!metadata.delete(requiredParameter(request, 'key')))
-      throw new MmcHttpError(MESSAGES.metadataKeyNotFound);
+  app.delete('/metadata', { schema: SCHEMAS.keyDelete }, async (request, reply) => {
+    if (!(await metadata.delete(request.query.key))) throw new MmcHttpError(MESSAGES.metadataKeyNotFound);
     return text(reply, 'metadata deleted');
   });
 
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', { schema: SCHEMAS.noInput }, async (_request, reply) => {
     const ha = options.ha();
     return json(reply, {
       status: 'ok',
@@ -72,9 +76,11 @@ export async function memcacheRestPlugin(app: FastifyInstance, options: Memcache
       view_version: ha.viewVersion,
     });
   });
-  app.get('/role', async (_request, reply) => text(reply, options.ha().role));
-  app.get('/ha_status', async (_request, reply) => text(reply, options.ha().haState));
-  app.get('/leader', async (_request, reply) => {
+  app.get('/role', { schema: SCHEMAS.noInput }, async (_request, reply) => text(reply, options.ha().role));
+  app.get('/ha_status', { schema: SCHEMAS.noInput }, async (_request, reply) =>
+    text(reply, options.ha().haState),
+  );
+  app.get('/leader', { schema: SCHEMAS.noInput }, async (_request, reply) => {
     const ha = options.ha();
     return json(reply, {
       present: ha.leaderPresent,
@@ -83,57 +89,60 @@ export async function memcacheRestPlugin(app: FastifyInstance, options: Memcache
     });
   });
 
-  app.get('/metrics', async (_request, reply) => reply.type(PROMETHEUS).send(renderPrometheus(service)));
-  app.get('/metrics/summary', async (_request, reply) => text(reply, renderSummary(service)));
-  app.get('/metrics/ptracer', async (_request, reply) => text(reply, service.tracer.render(now())));
-  app.get('/api/v1/analysis/alloc_free_latency', async (_request, reply) =>
+  app.get('/metrics', { schema: SCHEMAS.noInput }, async (_request, reply) =>
+    reply.type(PROMETHEUS).send(renderPrometheus(service)),
+  );
+  app.get('/metrics/summary', { schema: SCHEMAS.noInput }, async (_request, reply) =>
+    text(reply, renderSummary(service)),
+  );
+  app.get('/metrics/ptracer', { schema: SCHEMAS.noInput }, async (_request, reply) =>
+    text(reply, service.tracer.render(now())),
+  );
+  app.get('/api/v1/analysis/alloc_free_latency', { schema: SCHEMAS.noInput }, async (_request, reply) =>
     text(reply, service.tracer.render(now(), ['TP_MMC_META_ALLOC', 'TP_MMC_META_REMOVE'])),
   );
 
-  app.get('/query_key', async (request, reply) => {
-    const outcome = service.query(requiredParameter(request, 'key'));
+  app.get('/query_key', { schema: SCHEMAS.key }, async (request, reply) => {
+    const outcome = service.query(request.query.key);
     if (outcome.result === MMC.UNMATCHED_KEY) throw new MmcHttpError(MESSAGES.keyNotFound);
     if (!outcome.info) throw new MmcHttpError(MESSAGES.internal);
     return json(reply, keyInfoJson(outcome.info));
   });
-  app.get('/batch_query_keys', async (request, reply) => {
-    const keys = requiredParameter(request, 'keys', true)
-      .split(',')
-      .filter((key) => key.length > 0);
-    const { items } = service.batchQuery(keys);
+  app.get('/batch_query_keys', { schema: SCHEMAS.keys }, async (request, reply) => {
+    const { items } = service.batchQuery(request.query.keys);
     return json(reply, { success: true, data: items.map(keyInfoJson) });
   });
-  app.delete('/key', async (request, reply) => {
-    const result = service.remove(requiredParameter(request, 'key'));
+  app.delete('/key', { schema: SCHEMAS.keyDelete }, async (request, reply) => {
+    const result = service.remove(request.query.key);
     if (result === MMC.UNMATCHED_KEY) throw new MmcHttpError(MESSAGES.keyNotFound);
     if (result !== MMC.OK) throw new MmcHttpError(MESSAGES.internal);
     return json(reply, { success: true, message: 'key deleted' });
   });
-  app.delete('/all_keys', async (_request, reply) => {
+  app.delete('/all_keys', { schema: SCHEMAS.noInputDelete }, async (_request, reply) => {
     if (service.removeAll() !== MMC.OK) throw new MmcHttpError(MESSAGES.internal);
     return json(reply, { success: true, message: 'all keys deleted' });
   });
-  app.get('/get_all_keys', async (_request, reply) => {
+  app.get('/get_all_keys', { schema: SCHEMAS.noInput }, async (_request, reply) => {
     const keys = service.getAllKeys();
     return text(reply, keys.length === 0 ? '' : `${keys.join('\n')}\n`);
   });
 
-  app.get('/get_all_segments', async (_request, reply) => {
+  app.get('/get_all_segments', { schema: SCHEMAS.noInput }, async (_request, reply) => {
     const names = service.manager.listSegments().map((segment) => `${segment.name}\n`);
     return text(reply, names.join(''));
   });
-  app.get('/query_segment', async (request, reply) => {
-    const name = requiredParameter(request, 'segment');
+  app.get('/query_segment', { schema: SCHEMAS.segment }, async (request, reply) => {
+    const name = request.query.segment;
     const segment = service.manager.getSegment(name);
     if (!segment) throw new MmcHttpError(MESSAGES.segmentNotFound);
     return json(reply, { segment: name, ...segmentUsage(segment.medium, segment.allocator) });
   });
-  app.get('/api/v1/segments/status', async (request, reply) => {
-    const name = requiredParameter(request, 'segment');
+  app.get('/api/v1/segments/status', { schema: SCHEMAS.segment }, async (request, reply) => {
+    const name = request.query.segment;
     if (!service.manager.getSegment(name)) throw new MmcHttpError(MESSAGES.segmentNotFound);
     return json(reply, { success: true, segment: name, status: 1, status_name: 'OK' });
   });
-  app.get('/api/v1/capacity/usage', async (_request, reply) => {
+  app.get('/api/v1/capacity/usage', { schema: SCHEMAS.noInput }, async (_request, reply) => {
     const medium = (which: Medium) => {
       const { totalBytes, usedBytes } = service.manager.usage(which);
       return {
@@ -151,7 +160,7 @@ export async function memcacheRestPlugin(app: FastifyInstance, options: Memcache
       cpu: medium(MEDIUM.DRAM),
     });
   });
-  app.get('/api/v1/capacity/segment_remaining', async (_request, reply) => {
+  app.get('/api/v1/capacity/segment_remaining', { schema: SCHEMAS.noInput }, async (_request, reply) => {
     const segments = service.manager.listSegments().map((segment) => {
       const { medium, ...usage } = segmentUsage(segment.medium, segment.allocator);
       return { segment_name: segment.name, medium, ...usage };
@@ -165,21 +174,12 @@ export async function memcacheRestPlugin(app: FastifyInstance, options: Memcache
   });
 
   // Drain jobs are a target contract with no specification yet: the original answers Not supported.
-  const notSupported = async (_request: FastifyRequest, reply: FastifyReply) =>
+  const notSupported = async (_request: unknown, reply: FastifyReply) =>
     json(reply, errorBody(MESSAGES.notSupported));
-  app.post('/api/v1/drain_jobs', notSupported);
-  app.get('/api/v1/drain_jobs/query', notSupported);
-  app.post('/api/v1/drain_jobs/cancel', notSupported);
-}
-
-/** The first value of a query parameter; an absent or empty one is the spec's "Missing" error. */
-function requiredParameter(request: FastifyRequest, name: string, allowEmpty = false): string {
-  const raw = (request.query as Record<string, string | string[] | undefined>)[name];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined || (!allowEmpty && value.length === 0))
-    throw new MmcHttpError(MESSAGES.missing(name));
-  return value;
-}
+  app.post('/api/v1/drain_jobs', { schema: SCHEMAS.drainJobPost }, notSupported);
+  app.get('/api/v1/drain_jobs/query', { schema: SCHEMAS.drainJobQuery }, notSupported);
+  app.post('/api/v1/drain_jobs/cancel', { schema: SCHEMAS.drainJobPost }, notSupported);
+};
 
 function keyInfoJson(info: KeyInfo) {
   return {
