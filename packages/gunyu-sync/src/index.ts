@@ -55,4 +55,4 @@ export {
   SyncService,
   type SyncServiceOptions,
 } from './sync-service';
-export { Syncer, type SyncerLogger, type SyncerOptions, type SyncerState } from './syncer';
+export { Syncer, type SyncerOptions, type SyncerState } from './syncer';

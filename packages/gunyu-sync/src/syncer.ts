@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestScanner } from '@kvforge/resp';
+import { type Logger, SILENT_LOGGER } from '@kvforge/runtime';
 import type { Redis } from 'ioredis';
 import { checkpointFields } from './core/checkpoint';
 import { CommandFilter, type FilterOptions } from './core/command-filter';
@@ -25,12 +26,6 @@ import { type RedisEndpoint, TargetConnection } from './replay/target-connection
 import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
 
 export type SyncerState = 'ready_run' | 'run' | 'pause' | 'stop';
-
-export interface SyncerLogger {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-  error(object: object, message: string): void;
-}
 
 export interface SyncerOptions {
   /** `host:port` of the source node, as shown by /syncer/status. */
@@ -58,8 +53,6 @@ export interface SyncerOptions {
    */
   spool?: Partial<SpillingSpoolOptions>;
 }
-
-const noopLogger: SyncerLogger = { info() {}, warn() {}, error() {} };
 
 /** Start of argument `index` relative to `start`, or -1. */
 function argumentStart(scanner: RequestScanner, index: number, start: number): number {
@@ -95,7 +88,7 @@ export class Syncer {
 
   constructor(
     readonly options: SyncerOptions,
-    private readonly logger: SyncerLogger = noopLogger,
+    private readonly logger: Logger = SILENT_LOGGER,
   ) {
     this.filter = new CommandFilter(options.filter);
   }

@@ -2,6 +2,7 @@ import { createHttpServer, loadConfig } from '@kvforge/common-http';
 import { createMetricsRegistry } from '@kvforge/metrics';
 import { type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { gunyuConfigSchema } from '../src/config/config-schema';
@@ -14,11 +15,16 @@ let source: RedisProcess;
 let target: RedisProcess;
 let service: SyncService;
 let app: FastifyInstance;
+/** One client per server for the whole file (polls reuse it instead of opening one per attempt). */
+let sourceClient: Redis;
+let targetClient: Redis;
 let shutdownRequests = 0;
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startRedis({ password: 'source-secret' }), startRedis()]);
-  await source.client().set('k1', 'v1');
+  sourceClient = source.client();
+  targetClient = target.client();
+  await sourceClient.set('k1', 'v1');
   const config = loadConfig(gunyuConfigSchema, [
     {
       input: { redis: { addresses: [source.address], password: 'source-secret' } },
@@ -38,7 +44,7 @@ beforeAll(async () => {
     },
   });
   service.start();
-  await waitFor(async () => (await target.client().get('k1')) === 'v1', {
+  await waitFor(async () => (await targetClient.get('k1')) === 'v1', {
     timeoutMs: 30_000,
     message: 'initial sync',
   });
@@ -47,13 +53,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await service?.stop();
   await app?.close();
+  sourceClient?.disconnect();
+  targetClient?.disconnect();
   await Promise.all([source?.stop(), target?.stop()]);
 });
 
 describe('ops API', () => {
   it('GET /syncer/status lists inputs with GunYu fields plus offsets and lag', async () => {
-    await source.client().set('k-status', 'x');
-    await waitFor(async () => (await target.client().get('k-status')) === 'x', {
+    await sourceClient.set('k-status', 'x');
+    await waitFor(async () => (await targetClient.get('k-status')) === 'x', {
       timeoutMs: 20_000,
       message: 'k-status',
     });
@@ -92,18 +100,18 @@ describe('ops API', () => {
     const paused = await app.inject({ method: 'POST', url: `/syncer/pause?inputs=${source.address}` });
     expect(paused.statusCode).toBe(200);
     expect(service.status()[0]?.State).toBe('pause');
-    await source.client().set('k2', 'during-pause');
-    expect(await target.client().get('k2')).toBeNull();
+    await sourceClient.set('k2', 'during-pause');
+    expect(await targetClient.get('k2')).toBeNull();
     const resumed = await app.inject({ method: 'POST', url: '/syncer/resume?inputs=all' });
     expect(resumed.statusCode).toBe(200);
-    await waitFor(async () => (await target.client().get('k2')) === 'during-pause', {
+    await waitFor(async () => (await targetClient.get('k2')) === 'during-pause', {
       timeoutMs: 20_000,
       message: 'resume',
     });
   });
 
   it('full sync with flushdb=yes flushes the target first', async () => {
-    await target.client().set('only-on-target', 'x');
+    await targetClient.set('only-on-target', 'x');
     const before = service.syncers[0]?.counters.fullSyncs ?? 0;
     const response = await app.inject({
       method: 'POST',
@@ -118,11 +126,11 @@ describe('ops API', () => {
         message: 'second full sync',
       },
     );
-    await waitFor(async () => (await target.client().get('k2')) === 'during-pause', {
+    await waitFor(async () => (await targetClient.get('k2')) === 'during-pause', {
       timeoutMs: 20_000,
       message: 'data back',
     });
-    expect(await target.client().get('only-on-target')).toBeNull();
+    expect(await targetClient.get('only-on-target')).toBeNull();
   });
 
   it('exposes GunYu metric names on /prometheus', async () => {

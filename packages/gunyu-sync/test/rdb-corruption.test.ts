@@ -1,7 +1,8 @@
-import { compareRedisDatasets, type RedisProcess, startRedis, waitFor } from '@kvforge/testing';
+import type { Logger } from '@kvforge/runtime';
+import { compareRedisDatasets, type RedisProcess, seededRandom, startRedis, waitFor } from '@kvforge/testing';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Syncer, SyncerLogger } from '../src/syncer';
+import type { Syncer } from '../src/syncer';
 import { type RdbTamper, RdbTamperProxy } from './rdb-tamper-proxy';
 import { isCheckpointKey, syncerFor } from './sync-helpers';
 
@@ -14,6 +15,9 @@ interface Harness {
   target: RedisProcess;
   proxy: RdbTamperProxy;
   syncer: Syncer;
+  /** One client per server for the whole test (closed by the server's stop()). */
+  sourceClient: Redis;
+  targetClient: Redis;
   log: { message: string; syncPhase: number; error?: string }[];
 }
 
@@ -31,12 +35,9 @@ afterEach(async () => {
 
 /** Deterministic, incompressible 100-byte values. */
 function value(index: number): string {
-  let seed = (index + 1) * 2654435761;
+  const random = seededRandom(index + 1);
   let text = '';
-  for (let i = 0; i < 100; i++) {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    text += String.fromCharCode(33 + (seed % 94));
-  }
+  for (let i = 0; i < 100; i++) text += String.fromCharCode(33 + Math.floor(random() * 94));
   return text;
 }
 
@@ -57,21 +58,25 @@ async function setUp(transfer: 'diskless' | 'disk', tamper: RdbTamper): Promise<
     startRedis(transfer === 'disk' ? { args: ['--repl-diskless-sync', 'no'] } : {}),
     startRedis(),
   ]);
-  await fill(source.client());
+  const sourceClient = source.client();
+  const targetClient = target.client();
+  await fill(sourceClient);
   const proxy = await RdbTamperProxy.start({ host: source.host, port: source.port }, tamper);
   const log: Harness['log'] = [];
   const holder: { syncer?: Syncer } = {};
-  const record = (message: string, object: object): void => {
+  const record = (message: string | undefined, object: object | string): void => {
     log.push({
-      message,
+      message: message ?? '',
       syncPhase: holder.syncer?.counters.syncPhase ?? -1,
-      error: (object as { error?: string }).error,
+      error: typeof object === 'string' ? undefined : (object as { error?: string }).error,
     });
   };
-  const logger: SyncerLogger = {
-    info: (object, message) => record(message, object),
-    warn: (object, message) => record(message, object),
-    error: (object, message) => record(message, object),
+  const logger: Logger = {
+    info: (object: object | string, message?: string) => record(message, object),
+    warn: (object: object | string, message?: string) => record(message, object),
+    error: (object: object | string, message?: string) => record(message, object),
+    debug: () => {},
+    child: () => logger,
   };
   const syncer = syncerFor(
     source,
@@ -84,13 +89,12 @@ async function setUp(transfer: 'diskless' | 'disk', tamper: RdbTamper): Promise<
     logger,
   );
   holder.syncer = syncer;
-  harness = { source, target, proxy, syncer, log };
+  harness = { source, target, proxy, syncer, sourceClient, targetClient, log };
   return harness;
 }
 
-async function checkpointKeys(target: RedisProcess): Promise<string[]> {
+async function checkpointKeys(client: Redis): Promise<string[]> {
   const keys: string[] = [];
-  const client = target.client();
   for (let db = 0; db < 16; db++) {
     await client.select(db);
     keys.push(...(await client.keys('redis-gunyu-checkpoint*')));
@@ -108,7 +112,7 @@ async function expectNotSynced(h: Harness, error: RegExp): Promise<void> {
   expect(h.syncer.lastError).toMatch(error);
   expect(h.syncer.state).toBe('ready_run');
   expect(h.syncer.counters.fullSyncs).toBe(1);
-  expect(await checkpointKeys(h.target)).toEqual([]);
+  expect(await checkpointKeys(h.targetClient)).toEqual([]);
   expect(h.log.map((entry) => entry.message)).toEqual(['full sync started', 'sync session failed, retrying']);
 }
 
@@ -117,7 +121,7 @@ async function expectResynced(h: Harness): Promise<void> {
   h.proxy.release();
   await waitFor(
     async () => {
-      const info = await h.source.client().info('replication');
+      const info = await h.sourceClient.info('replication');
       const offset = Number(/master_repl_offset:(\d+)/.exec(info)?.[1]);
       return h.syncer.counters.syncPhase === 2 && h.syncer.counters.ackOffset >= offset;
     },
@@ -133,13 +137,13 @@ async function expectResynced(h: Harness): Promise<void> {
   ]);
   // 'full sync done' (checkpoint written) was never logged while the first session ran.
   expect(h.log.slice(0, 2).every((entry) => entry.syncPhase !== 2)).toBe(true);
-  expect(await checkpointKeys(h.target)).not.toEqual([]);
-  const result = await compareRedisDatasets(h.source.client(), h.target.client(), {
+  expect(await checkpointKeys(h.targetClient)).not.toEqual([]);
+  const result = await compareRedisDatasets(h.sourceClient, h.targetClient, {
     ignoreKey: isCheckpointKey,
   });
   expect(result.differences).toEqual([]);
   expect(result.keyCount).toBeGreaterThan(KEY_COUNT);
-  expect(await h.target.client().get('marker')).toBe(MARKER);
+  expect(await h.targetClient.get('marker')).toBe(MARKER);
 }
 
 describe.each(['diskless', 'disk'] as const)('a damaged RDB (%s transfer)', (transfer) => {
@@ -160,15 +164,15 @@ describe.each(['diskless', 'disk'] as const)('a damaged RDB (%s transfer)', (tra
     await h.proxy.tampered;
     expect(h.proxy.rdbHeader).toMatch(header);
     // The first half is being applied while the rest never comes: partial data, full-sync phase, no checkpoint.
-    await waitFor(async () => (await h.target.client().dbsize()) > 0, {
+    await waitFor(async () => (await h.targetClient.dbsize()) > 0, {
       timeoutMs: 10_000,
       message: 'first half applied',
     });
     expect(h.syncer.counters.syncPhase).toBe(1);
-    expect(await checkpointKeys(h.target)).toEqual([]);
+    expect(await checkpointKeys(h.targetClient)).toEqual([]);
     h.proxy.cut();
     await expectNotSynced(h, /closed/);
-    expect(await h.target.client().dbsize()).toBeLessThan(KEY_COUNT + 61);
+    expect(await h.targetClient.dbsize()).toBeLessThan(KEY_COUNT + 61);
     await expectResynced(h);
   }, 30_000);
 });

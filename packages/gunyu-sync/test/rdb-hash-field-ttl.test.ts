@@ -1,4 +1,4 @@
-import { type RedisProcess, startRedis } from '@kvforge/testing';
+import { type RedisProcess, seededRandom, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUNYU_ERROR_CODES } from '../src/core/errors';
 import { ByteCursor } from '../src/core/rdb/byte-cursor';
@@ -21,7 +21,7 @@ import {
   stringValue,
   TYPE,
 } from './rdb-builder';
-import { describeRdbEvent, replayerInto, seededRandom } from './rdb-test-support';
+import { describeRdbEvent, replayerInto } from './rdb-test-support';
 
 /** A deterministic byte pattern of `length` printable characters. */
 const text = (length: number, seed = 0): string =>

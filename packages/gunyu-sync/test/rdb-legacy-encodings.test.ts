@@ -1,4 +1,4 @@
-import { type RedisProcess, startRedis } from '@kvforge/testing';
+import { type RedisProcess, seededRandom, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDumpPayload } from '../src/core/rdb/dump-payload';
 import { parseRdb, type RdbEntry, type RdbEvent, RdbParser } from '../src/core/rdb/rdb-parser';
@@ -25,7 +25,7 @@ import {
   zset2Value,
   zsetOldValue,
 } from './rdb-builder';
-import { describeRdbEvent, replayerInto, seededRandom } from './rdb-test-support';
+import { describeRdbEvent, replayerInto } from './rdb-test-support';
 
 /** What a key holds, as decodeValue renders it (integers as decimal text, scores as text). */
 type Model =

@@ -1,3 +1,4 @@
+import { SILENT_LOGGER } from '@kvforge/runtime';
 import type { RedisProcess } from '@kvforge/testing';
 import { CommandFilter, DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import type { RdbEvent } from '../src/core/rdb/rdb-parser';
@@ -26,18 +27,6 @@ export function describeRdbEvent(event: RdbEvent): string {
   }
 }
 
-/** mulberry32: a small seeded generator, so a failing random split can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A real RdbReplayer into `target` with default options; its warnings land in `warnings`. */
 export function replayerInto(
   target: RedisProcess,
@@ -50,6 +39,6 @@ export function replayerInto(
     { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel },
     new CommandFilter(DEFAULT_FILTER_OPTIONS),
     counters,
-    { warn: (object) => warnings.push(object) },
+    { ...SILENT_LOGGER, warn: (object: object | string) => warnings.push(object as object) },
   );
 }

@@ -8,14 +8,15 @@ import {
   startRedis,
   waitFor,
 } from '@kvforge/testing';
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpillingSpoolOptions } from '../src/core/spilling-spool';
 import type { Syncer } from '../src/syncer';
 import { isCheckpointKey, syncerFor } from './sync-helpers';
 
 // The source drops a replica whose output buffer stays above 256 kB for 2 s: only a syncer that keeps
-// reading while the target is frozen for 3 s survives the write burst below (no hard limit, so a
-// moment of CPU starvation on a busy test machine is not mistaken for not reading).
+// reading while the target is frozen survives the write burst below (no hard limit, so a moment of
+// CPU starvation on a busy test machine is not mistaken for not reading).
 const STRICT_REPLICA_BUFFER = ['--client-output-buffer-limit', 'replica 0 256kb 2'];
 const BURST_KEYS = 20_000;
 const VALUE = 'v'.repeat(400);
@@ -34,27 +35,43 @@ async function pair(sourceArgs: string[]): Promise<{ source: RedisProcess; targe
   return { source, target };
 }
 
-async function sourceOffset(source: RedisProcess): Promise<number> {
-  return Number(/master_repl_offset:(\d+)/.exec(await source.client().info('replication'))?.[1]);
+async function sourceOffset(client: Redis): Promise<number> {
+  return Number(/master_repl_offset:(\d+)/.exec(await client.info('replication'))?.[1]);
 }
 
-/** ~8 MB of SETs while the target refuses writes for 3 s. */
-async function burstWhileTargetFrozen(source: RedisProcess, target: RedisProcess): Promise<void> {
-  await target.client().call('CLIENT', 'PAUSE', '3000', 'WRITE');
-  for (let i = 0; i < BURST_KEYS; i += 500) {
-    const pipeline = source.client().pipeline();
-    for (let j = i; j < i + 500; j++) pipeline.set(`burst:${j}`, VALUE);
-    await pipeline.exec();
+/**
+ * ~8 MB of SETs while the target refuses writes; the target stays frozen until `frozenUntil` holds
+ * for the source offset after the burst (a state of the syncer, not a duration), then it is let go.
+ */
+async function burstWhileTargetFrozen(
+  sourceClient: Redis,
+  targetClient: Redis,
+  frozenUntil: (burstEndOffset: number) => boolean,
+): Promise<void> {
+  await targetClient.call('CLIENT', 'PAUSE', '120000', 'WRITE');
+  try {
+    for (let i = 0; i < BURST_KEYS; i += 500) {
+      const pipeline = sourceClient.pipeline();
+      for (let j = i; j < i + 500; j++) pipeline.set(`burst:${j}`, VALUE);
+      await pipeline.exec();
+    }
+    const burstEndOffset = await sourceOffset(sourceClient);
+    await waitFor(() => frozenUntil(burstEndOffset), {
+      timeoutMs: 60_000,
+      message: 'the syncer state awaited while the target is frozen',
+    });
+  } finally {
+    await targetClient.call('CLIENT', 'UNPAUSE');
   }
 }
 
-async function converged(source: RedisProcess, target: RedisProcess, syncer: Syncer): Promise<void> {
-  const offset = await sourceOffset(source);
+async function converged(sourceClient: Redis, targetClient: Redis, syncer: Syncer): Promise<void> {
+  const offset = await sourceOffset(sourceClient);
   await waitFor(async () => syncer.counters.ackOffset >= offset, {
     timeoutMs: 60_000,
     message: 'syncer did not catch up',
   });
-  const result = await compareRedisDatasets(source.client(), target.client(), { ignoreKey: isCheckpointKey });
+  const result = await compareRedisDatasets(sourceClient, targetClient, { ignoreKey: isCheckpointKey });
   expect(result.differences).toEqual([]);
   expect(result.keyCount).toBe(BURST_KEYS + 1);
 }
@@ -64,8 +81,12 @@ async function syncThroughBurst(
   source: RedisProcess,
   target: RedisProcess,
   spool: Partial<SpillingSpoolOptions>,
+  frozenUntil: (syncer: Syncer, burstEndOffset: number) => boolean,
 ): Promise<{ syncer: Syncer; largestDisk: number; largestMemory: number }> {
-  await source.client().set('before', '1');
+  // Closed by the servers' stop() in the cleanups.
+  const sourceClient = source.client();
+  const targetClient = target.client();
+  await sourceClient.set('before', '1');
   const syncer = syncerFor(source, target, { spool });
   cleanups.push(() => syncer.stop());
   syncer.start();
@@ -77,8 +98,13 @@ async function syncThroughBurst(
     largestMemory = Math.max(largestMemory, syncer.spool?.memoryBytes ?? 0);
   }, 5);
   try {
-    await burstWhileTargetFrozen(source, target);
-    await converged(source, target, syncer);
+    await burstWhileTargetFrozen(sourceClient, targetClient, (burstEndOffset) => {
+      // Sampled here too: the 5 ms sampler may miss the peak just before the target is let go.
+      largestDisk = Math.max(largestDisk, syncer.spool?.diskBytes ?? 0);
+      largestMemory = Math.max(largestMemory, syncer.spool?.memoryBytes ?? 0);
+      return frozenUntil(syncer, burstEndOffset);
+    });
+    await converged(sourceClient, targetClient, syncer);
   } finally {
     clearInterval(sample);
   }
@@ -90,11 +116,17 @@ describe('spool between source and target', () => {
     const { source, target } = await pair(STRICT_REPLICA_BUFFER);
     const spoolDirectory = makeTempDirectory('gunyu-spool-');
     cleanups.push(() => removeDirectory(spoolDirectory));
-    const { syncer, largestDisk } = await syncThroughBurst(source, target, {
-      directory: spoolDirectory,
-      memoryBytes: 256 * 1024,
-      segmentBytes: 1024 * 1024,
-    });
+    const { syncer, largestDisk } = await syncThroughBurst(
+      source,
+      target,
+      {
+        directory: spoolDirectory,
+        memoryBytes: 256 * 1024,
+        segmentBytes: 1024 * 1024,
+      },
+      // Frozen until the whole burst was read from the source: it all sits in the spool, mostly on disk.
+      (syncer, burstEndOffset) => syncer.counters.inputOffset >= burstEndOffset,
+    );
     expect(largestDisk).toBeGreaterThan(1024 * 1024);
     // One session from start to end: the source never cut the replica link.
     expect(syncer.counters.fullSyncs).toBe(1);
@@ -109,10 +141,16 @@ describe('spool between source and target', () => {
   it('memory-only spool (channel.type memory): when full it stops reading the source instead of dropping data', async () => {
     const { source, target } = await pair([]); // default replica buffer limit
     const memoryBytes = 256 * 1024;
-    const { syncer, largestMemory } = await syncThroughBurst(source, target, {
-      memoryBytes,
-      maxDiskBytes: 0,
-    });
+    const { syncer, largestMemory } = await syncThroughBurst(
+      source,
+      target,
+      {
+        memoryBytes,
+        maxDiskBytes: 0,
+      },
+      // Frozen until the full spool made the syncer stop reading the source.
+      (syncer) => syncer.counters.spoolFullPauses > 0,
+    );
     expect(syncer.counters.spoolFullPauses).toBeGreaterThan(0);
     expect(largestMemory).toBeLessThanOrEqual(memoryBytes + 64 * 1024);
     expect(syncer.spool?.diskBytes).toBe(0);

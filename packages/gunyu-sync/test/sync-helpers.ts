@@ -1,13 +1,14 @@
+import type { Logger } from '@kvforge/runtime';
 import type { RedisProcess } from '@kvforge/testing';
 import { DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { DEFAULT_REPLAY_OPTIONS, type ReplayOptions } from '../src/core/replay-options';
-import { Syncer, type SyncerLogger, type SyncerOptions } from '../src/syncer';
+import { Syncer, type SyncerOptions } from '../src/syncer';
 
 export function syncerFor(
   source: RedisProcess,
   target: RedisProcess,
   overrides: Partial<Omit<SyncerOptions, 'replay'>> & { replay?: Partial<ReplayOptions> } = {},
-  logger?: SyncerLogger,
+  logger?: Logger,
 ): Syncer {
   const { replay, ...rest } = overrides;
   return new Syncer(

@@ -1,8 +1,8 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { seededRandom } from '@kvforge/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../test/rdb-test-support';
 import { SpillingSpool, type SpillingSpoolOptions, type SpoolCodec, SpoolFullError } from './spilling-spool';
 
 interface Item {

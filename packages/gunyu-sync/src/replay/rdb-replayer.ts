@@ -1,4 +1,5 @@
 import { RespWriter } from '@kvforge/resp';
+import type { Logger } from '@kvforge/runtime';
 import type { CommandFilter } from '../core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { appendCommandOf } from '../core/rdb/aggregate-walker';
@@ -58,10 +59,6 @@ interface Lane {
   inFlight: Promise<void>[];
 }
 
-export interface RdbReplayerLogger {
-  warn(object: object, message: string): void;
-}
-
 const RESTORE = Buffer.from('RESTORE');
 const REPLACE = Buffer.from('REPLACE');
 const ABSTTL = Buffer.from('ABSTTL');
@@ -88,7 +85,7 @@ export class RdbReplayer {
     private readonly options: ReplayOptions,
     private readonly filter: CommandFilter,
     private readonly counters: SyncCounters,
-    private readonly logger: RdbReplayerLogger,
+    private readonly logger: Logger,
   ) {}
 
   async open(): Promise<void> {

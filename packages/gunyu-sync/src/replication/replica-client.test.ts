@@ -64,6 +64,8 @@ afterEach(() => {
 
 const REPLID = 'a'.repeat(40);
 const MARK = `${'M'.repeat(39)}Z`;
+// Spaces the fake master's writes so they tend to arrive as separate reads; the assertions hold
+// however TCP coalesces them (a split is exercised, never relied on to pass).
 const wait = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('ReplicaClient', () => {
