@@ -6,16 +6,12 @@ export {
 } from './config/service-addresses';
 export * from './core/codes';
 export {
-  type AllocRequest,
-  type Blob,
   DEFAULT_META_MANAGER_OPTIONS,
   isValidKey,
-  type MediumUsage,
-  type MemObject,
   MetaManager,
   type MetaManagerOptions,
-  type Segment,
 } from './core/meta-manager';
+export type { AllocRequest, Blob, MediumUsage, MemObject, Segment } from './core/meta-objects';
 export {
   type BlobLocation,
   type KeyInfo,

@@ -1,17 +1,11 @@
+import { ManualClock } from '@kvforge/runtime';
+import { seededRandom } from '@kvforge/testing';
 import { describe, expect, it } from 'vitest';
 import { BLOB_ACTION, MEDIUM, type Medium, MMC } from './codes';
 import { MetaManager } from './meta-manager';
 import { alignUp } from './segment-allocator';
 
 const BLOCK = 4096;
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
 
 /**
  * A seeded random workload (alloc+commit, reads that take leases, clock moves; a deep low mark, 20 %, so eviction
@@ -20,9 +14,9 @@ function seeded(seed: number): () => number {
  * leases pin) plus the new object, and the segments' used bytes are exactly the live objects' blobs.
  */
 function runWorkload(seed: number, mediums: Medium[]) {
-  let now = 1_000_000;
-  const random = seeded(seed);
-  const meta = new MetaManager({ now: () => now, random, evictThresholdHigh: 90, evictThresholdLow: 20 });
+  const clock = new ManualClock(1_000_000);
+  const random = seededRandom(seed);
+  const meta = new MetaManager({ clock, random, evictThresholdHigh: 90, evictThresholdLow: 20 });
   for (const medium of mediums) {
     meta.mount(0, medium, 200 * BLOCK);
     meta.mount(1, medium, 200 * BLOCK);
@@ -34,7 +28,7 @@ function runWorkload(seed: number, mediums: Medium[]) {
   for (let step = 0; step < 4000; step++) {
     const choice = random();
     if (choice < 0.15) {
-      now += Math.floor(random() * 1500);
+      clock.advance(Math.floor(random() * 1500));
       continue;
     }
     if (choice < 0.4 && keys.length > 0) {
@@ -43,7 +37,7 @@ function runWorkload(seed: number, mediums: Medium[]) {
       const key = keys[keys.length - 1 - Math.floor(random() * window)] as string;
       const read = meta.get(key);
       if (read.result === MMC.OK && read.object)
-        leases.set(key, { until: now + 2000, medium: read.object.medium });
+        leases.set(key, { until: clock.now() + 2000, medium: read.object.medium });
       continue;
     }
     const key = `k${step}`;
@@ -52,7 +46,7 @@ function runWorkload(seed: number, mediums: Medium[]) {
     let pinned = 0;
     for (const [leasedKey, { until }] of leases) {
       const object = meta.query(leasedKey);
-      if (until > now && object?.medium === top) pinned += alignUp(object.size) * object.blobs.length;
+      if (until > clock.now() && object?.medium === top) pinned += alignUp(object.size) * object.blobs.length;
     }
     const { result, object } = meta.alloc(key, { size });
     if (result !== MMC.OK || !object) continue;
@@ -66,7 +60,8 @@ function runWorkload(seed: number, mediums: Medium[]) {
     }
     for (const [leasedKey, { until, medium }] of leases) {
       // Neither removed nor demoted while its lease runs.
-      if (until > now) expect(meta.query(leasedKey)?.medium, `leased ${leasedKey} evicted`).toBe(medium);
+      if (until > clock.now())
+        expect(meta.query(leasedKey)?.medium, `leased ${leasedKey} evicted`).toBe(medium);
       else leases.delete(leasedKey);
     }
     expect(meta.pendingFreeCount).toBe(0);

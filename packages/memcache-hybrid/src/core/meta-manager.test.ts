@@ -1,3 +1,4 @@
+import { ManualClock } from '@kvforge/runtime';
 import { describe, expect, it } from 'vitest';
 import { BLOB_ACTION, BLOB_STATE, MEDIUM, MMC } from './codes';
 import { MetaManager } from './meta-manager';
@@ -5,9 +6,9 @@ import { MetaManager } from './meta-manager';
 const KIB = 1024;
 
 function manager(overrides = {}) {
-  let now = 1_000_000;
-  const meta = new MetaManager({ now: () => now, random: () => 0, ...overrides });
-  return { meta, advance: (milliseconds: number) => (now += milliseconds) };
+  const clock = new ManualClock(1_000_000);
+  const meta = new MetaManager({ clock, random: () => 0, ...overrides });
+  return { meta, advance: (milliseconds: number) => clock.advance(milliseconds) };
 }
 
 function put(meta: MetaManager, key: string, size: number, replicas = 1) {

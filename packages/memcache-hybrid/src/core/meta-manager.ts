@@ -1,8 +1,8 @@
+import { type Clock, SYSTEM_CLOCK } from '@kvforge/runtime';
 import {
   BLOB_ACTION,
   BLOB_STATE,
   type BlobAction,
-  type BlobState,
   MAX_BLOB_COPIES,
   MAX_KEY_LENGTH,
   MEDIUM,
@@ -11,43 +11,8 @@ import {
   type MmcResult,
   segmentName,
 } from './codes';
+import type { AllocRequest, Blob, MediumUsage, MemObject, Segment } from './meta-objects';
 import { alignUp, SegmentAllocator } from './segment-allocator';
-
-export interface Blob {
-  rank: number;
-  medium: Medium;
-  offset: number;
-  size: number;
-  state: BlobState;
-  /** Readers holding a lease, and when the lease runs out (a crashed reader cannot pin a blob forever). */
-  readers: number;
-  leaseUntil: number;
-}
-
-export interface MemObject {
-  key: string;
-  size: number;
-  prot: number;
-  medium: Medium;
-  blobs: Blob[];
-  allocatedAt: number;
-}
-
-export interface Segment {
-  name: string;
-  rank: number;
-  medium: Medium;
-  allocator: SegmentAllocator;
-}
-
-export interface AllocRequest {
-  size: number;
-  replicas?: number;
-  /** The writer's rank, tried first (-1: none). */
-  preferredRank?: number;
-  /** Requested medium; default the top layer (HBM when any HBM segment is mounted). */
-  medium?: Medium;
-}
 
 export interface MetaManagerOptions {
   evictThresholdHigh: number;
@@ -55,7 +20,8 @@ export interface MetaManagerOptions {
   leaseMilliseconds: number;
   /** An object still ALLOCATED this long after its alloc (its writer died) is reclaimed. 0 = never. */
   allocatedTimeoutMilliseconds: number;
-  now: () => number;
+  /** Time for leases and reclaim timeouts; a ManualClock in tests. */
+  clock: Pick<Clock, 'now'>;
   random: () => number;
 }
 
@@ -64,18 +30,13 @@ export const DEFAULT_META_MANAGER_OPTIONS: Readonly<MetaManagerOptions> = Object
   evictThresholdLow: 80,
   leaseMilliseconds: 2000,
   allocatedTimeoutMilliseconds: 30_000,
-  now: Date.now,
+  clock: SYSTEM_CLOCK,
   random: Math.random,
 });
 
-export interface MediumUsage {
-  totalBytes: number;
-  usedBytes: number;
-}
-
 /**
  * The meta service's state: segments, objects and their blobs, per-medium LRU, leases and eviction.
- * Pure logic — time comes from `options.now`, and `tick()` does the deferred work (freeing blobs whose
+ * Pure logic — time comes from `options.clock`, and `tick()` does the deferred work (freeing blobs whose
  * leases ended, reclaiming objects whose writer died), so a caller drives it with any timer.
  */
 export class MetaManager {
@@ -183,7 +144,7 @@ export class MetaManager {
       prot: 0,
       medium,
       blobs,
-      allocatedAt: this.options.now(),
+      allocatedAt: this.options.clock.now(),
     };
     this.objects.set(key, object);
     (this.lru[medium] as Map<string, MemObject>).set(key, object);
@@ -244,7 +205,7 @@ export class MetaManager {
     const object = this.objects.get(key);
     if (!object) return MMC.UNMATCHED_KEY;
     this.forget(object);
-    const now = this.options.now();
+    const now = this.options.clock.now();
     for (const blob of object.blobs) {
       if (blob.readers > 0 && blob.leaseUntil > now) this.pendingFrees.push(blob);
       else this.freeBlob(blob);
@@ -263,7 +224,7 @@ export class MetaManager {
 
   /** Deferred work: free blobs whose readers are gone, reclaim objects whose writer never committed. */
   tick(): void {
-    const now = this.options.now();
+    const now = this.options.clock.now();
     if (this.pendingFrees.length > 0) {
       const waiting: Blob[] = [];
       for (const blob of this.pendingFrees) {
@@ -288,7 +249,7 @@ export class MetaManager {
     return (
       timeout > 0 &&
       object.blobs.every((blob) => blob.state === BLOB_STATE.ALLOCATED) &&
-      this.options.now() - object.allocatedAt >= timeout
+      this.options.clock.now() - object.allocatedAt >= timeout
     );
   }
 
@@ -334,7 +295,7 @@ export class MetaManager {
    */
   private evictBytes(medium: Medium, bytes: number): void {
     let freed = 0;
-    const now = this.options.now();
+    const now = this.options.clock.now();
     const victims: MemObject[] = [];
     for (const object of (this.lru[medium] as Map<string, MemObject>).values()) {
       if (freed >= bytes) break;
@@ -369,7 +330,7 @@ export class MetaManager {
 
   private lease(blob: Blob): void {
     blob.readers++;
-    blob.leaseUntil = this.options.now() + this.options.leaseMilliseconds;
+    blob.leaseUntil = this.options.clock.now() + this.options.leaseMilliseconds;
   }
 
   private touch(object: MemObject): void {

@@ -1,5 +1,6 @@
 import { type BlobAction, MAX_BATCH_OP_COUNT, type Medium, MMC, type MmcResult } from './codes';
-import { type AllocRequest, type MemObject, MetaManager, type MetaManagerOptions } from './meta-manager';
+import { MetaManager, type MetaManagerOptions } from './meta-manager';
+import type { AllocRequest, MemObject } from './meta-objects';
 import { OperationCounters, type OperationId } from './operation-counters';
 import { Ptracer, TRACEPOINT_ID } from './ptracer';
 

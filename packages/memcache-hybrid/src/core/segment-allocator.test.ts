@@ -1,13 +1,6 @@
+import { seededRandom } from '@kvforge/testing';
 import { describe, expect, it } from 'vitest';
 import { SegmentAllocator } from './segment-allocator';
-
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state * 1103515245 + 12345) & 0x7fffffff;
-    return state / 0x7fffffff;
-  };
-}
 
 /** The straightforward best-fit (linear scan over offset-ordered free ranges) as the oracle. */
 class LinearBestFit {
@@ -67,7 +60,7 @@ describe('SegmentAllocator', () => {
   });
 
   it('random alloc/free never overlaps, never exceeds capacity, and coalesces back to one range', () => {
-    const random = seeded(42);
+    const random = seededRandom(42);
     const capacity = 4 * 1024 * 1024;
     const allocator = new SegmentAllocator(capacity);
     const live: number[] = [];
@@ -101,7 +94,7 @@ describe('SegmentAllocator', () => {
     expect(allocator.freeRanges()).toEqual([[0, capacity]]);
   });
   it('returns the same offsets as a linear best-fit scan (smallest fit, lowest offset on ties)', () => {
-    const random = seeded(7);
+    const random = seededRandom(7);
     const capacity = 8 * 1024 * 1024;
     const allocator = new SegmentAllocator(capacity);
     const oracle = new LinearBestFit(capacity);

@@ -1,22 +1,27 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@kvforge/runtime';
 
-/** What the REST plugin needs from the `/metadata` store; a `Map<string, Buffer>` is one (in memory). */
+/**
+ * What the REST plugin needs from the `/metadata` store; a `Map<string, Buffer>` is one (in memory). A
+ * durable store returns promises from `set`/`delete`: the plugin answers only once they resolve.
+ */
 export interface MetadataStore {
   get(key: string): Buffer | undefined;
   set(key: string, value: Buffer): unknown;
-  delete(key: string): boolean;
+  delete(key: string): boolean | Promise<boolean>;
 }
 
 /**
  * The embedded file store of `/metadata`: the whole map in one JSON file (values base64, byte for byte),
- * rewritten on every change to a temporary file that is fsynced and renamed over the old one, then the
- * directory is fsynced — a crash leaves the old or the new file, never a torn one. `/metadata` is a small,
- * cold configuration map, so a whole-file rewrite per change is cheap enough.
+ * rewritten on every change with runtime's `writeFileAtomic` (temp file, fsync, rename, directory fsync) —
+ * a crash leaves the old or the new file, never a torn one. `/metadata` is a small, cold configuration map,
+ * so a whole-file rewrite per change is cheap enough. Writes are chained: each one snapshots the map when
+ * its turn comes, so an older snapshot can never be renamed over a newer one.
  */
 export class FileMetadataStore implements MetadataStore {
   readonly path: string;
   private readonly values = new Map<string, Buffer>();
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
     this.path = path;
@@ -36,15 +41,16 @@ export class FileMetadataStore implements MetadataStore {
     return this.values.get(key);
   }
 
-  set(key: string, value: Buffer): this {
+  /** Resolves once the new value is durable on disk. */
+  set(key: string, value: Buffer): Promise<void> {
     this.values.set(key, value);
-    this.persist();
-    return this;
+    return this.persist();
   }
 
-  delete(key: string): boolean {
+  /** Resolves (true) once the deletion is durable; false, with no write, for a missing key. */
+  async delete(key: string): Promise<boolean> {
     if (!this.values.delete(key)) return false;
-    this.persist();
+    await this.persist();
     return true;
   }
 
@@ -52,23 +58,18 @@ export class FileMetadataStore implements MetadataStore {
     return this.values.size;
   }
 
-  private persist(): void {
+  private persist(): Promise<void> {
+    // A failed write does not block later ones; the caller of the failed one sees its error.
+    const write = this.lastWrite
+      .catch(() => undefined)
+      .then(() => writeFileAtomic(this.path, this.serialize()));
+    this.lastWrite = write;
+    return write;
+  }
+
+  private serialize(): string {
     const stored: Record<string, string> = {};
     for (const [key, value] of this.values) stored[key] = value.toString('base64');
-    const temporary = `${this.path}.tmp`;
-    const file = openSync(temporary, 'w');
-    try {
-      writeSync(file, JSON.stringify(stored));
-      fsyncSync(file);
-    } finally {
-      closeSync(file);
-    }
-    renameSync(temporary, this.path);
-    const directory = openSync(dirname(this.path), 'r');
-    try {
-      fsyncSync(directory);
-    } finally {
-      closeSync(directory);
-    }
+    return JSON.stringify(stored);
   }
 }

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Medium, MMC } from '../core/codes';
-import type { AllocRequest } from '../core/meta-manager';
+import type { AllocRequest } from '../core/meta-objects';
 import type { MetaService } from '../core/meta-service';
 import {
   DEFAULT_RPC_LIMITS,
