@@ -1,7 +1,8 @@
-import { getFreePort, waitFor } from '@kvforge/testing';
+import { waitFor } from '@kvforge/testing';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { createDcacheServer, DcacheNode, type DcacheNodeOptions } from '../src/index';
+import { holdPort, type PortHold } from './port-hold';
 
 export interface RunningNode {
   node: DcacheNode;
@@ -21,17 +22,19 @@ export const FAST_TIMINGS: Partial<DcacheNodeOptions> = {
   requestTimeoutMs: 1500,
 };
 
+/** Starts a node on `hold` (or a newly held port): the port stays held until the server binds it. */
 export async function startNode(
   nodeId: string,
   seeds: string[],
   options: Partial<DcacheNodeOptions> = {},
-  fixedPort?: number,
+  hold?: PortHold,
 ): Promise<RunningNode> {
-  const port = fixedPort ?? (await getFreePort());
-  const address = `127.0.0.1:${port}`;
+  const port = hold ?? (await holdPort());
+  const address = port.address;
   const node = new DcacheNode({ nodeId, address, seeds, ...FAST_TIMINGS, ...options });
   const app = await createDcacheServer({ node });
-  await app.listen({ host: '127.0.0.1', port });
+  await port.release();
+  await app.listen({ host: '127.0.0.1', port: port.port });
   node.start();
   let stopped = false;
   return {

@@ -8,6 +8,7 @@ import {
   startNode,
   waitForConvergence,
 } from './cluster-harness';
+import { holdPort } from './port-hold';
 
 /** Writes and reads in a loop; every read must return the last acknowledged value of its key. */
 function startVerifier(nodes: () => RunningNode[]) {
@@ -112,10 +113,9 @@ describe('membership changes under load (replicas 1: data survives only by migra
 
 describe('bootstrap', () => {
   it('a node that bootstrapped alone merges into the cluster of a seed that comes up later', async () => {
-    const { getFreePort } = await import('@kvforge/testing');
-    const latePort = await getFreePort();
-    // node2 cannot reach its seed and bootstraps alone after the (short) bootstrap timeout.
-    const early = await startNode('node2', [`127.0.0.1:${latePort}`], { bootstrapTimeoutMs: 300 });
+    const latePort = await holdPort();
+    // node2 cannot reach its seed (held, every connection reset) and bootstraps alone after the (short) bootstrap timeout.
+    const early = await startNode('node2', [latePort.address], { bootstrapTimeoutMs: 300 });
     try {
       await waitFor(() => early.node.isJoined, { timeoutMs: 5000, message: 'node2 did not bootstrap' });
       const late = await startNode('node1', [], {}, latePort);
@@ -127,6 +127,7 @@ describe('bootstrap', () => {
       }
     } finally {
       await early.stop();
+      await latePort.release();
     }
   });
 });

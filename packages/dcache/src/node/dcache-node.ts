@@ -1,3 +1,4 @@
+import { sleep } from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { DEFAULT_PARTITION_COUNT, partitionOf } from '../core/hash';
 import {
@@ -9,6 +10,7 @@ import {
   type TableLayout,
 } from '../core/partition-table';
 import { type StoreEntry, VersionedStore } from '../core/store';
+import { checkedTable } from '../core/table-validation';
 import {
   HOPS_HEADER,
   LOCAL_ONLY_HEADER,
@@ -721,16 +723,9 @@ export class DcacheNode {
   // ---------------------------------------------------------------- ring / membership
 
   /** Installs a table if it is newer; starts pulling the partitions this node newly holds. */
-  installTable(candidate: PartitionTable): boolean {
-    if (
-      candidate === null ||
-      typeof candidate !== 'object' ||
-      !Array.isArray(candidate.owners) ||
-      !Array.isArray(candidate.members) ||
-      candidate.partitionCount !== this.options.partitionCount
-    ) {
-      throw new DcacheError(DCACHE_ERROR_CODES.INVALID_REQUEST, 'malformed partition table');
-    }
+  installTable(input: unknown): boolean {
+    // Checked before anything changes: a malformed table must never replace a working one.
+    const candidate = checkedTable(input, this.options.partitionCount);
     if (!isNewerTable(candidate, this.tableValue)) return false;
     const previous = this.tableValue;
     this.tableValue = candidate;
@@ -819,11 +814,20 @@ export class DcacheNode {
     return next;
   }
 
-  /** Join of `member` (spec: POST /internal/cluster/join): the coordinator builds and pushes the new table. */
-  async handleJoin(member: Member): Promise<PartitionTable> {
+  /**
+   * Join of `member` (spec: POST /internal/cluster/join): the coordinator builds and pushes the new
+   * table. `callerVersion` is the ring version the joiner runs: the new table goes above it, so the
+   * members of a cluster the joiner leaves (a merge) adopt the new table from it instead of pulling
+   * it back.
+   */
+  async handleJoin(member: Member, callerVersion = 0): Promise<PartitionTable> {
     if (this.options.membership !== 'seeds') {
       throw new DcacheError(DCACHE_ERROR_CODES.ADD_NODE, 'membership is managed externally (etcd)');
     }
+    // A node still joining must not found a second cluster by accepting joins: the joiner tries
+    // its next seed (or, if it is the lowest seed, bootstraps the one cluster).
+    if (!this.joined)
+      throw new DcacheError(DCACHE_ERROR_CODES.ADD_NODE, `${this.nodeId} has not joined a cluster yet`);
     const coordinator = this.coordinatorId();
     if (coordinator !== this.nodeId) {
       try {
@@ -831,9 +835,7 @@ export class DcacheNode {
           this.addressOf(coordinator),
           'POST',
           '/internal/cluster/join',
-          {
-            body: { node_id: member.nodeId, address: member.address },
-          },
+          { body: { node_id: member.nodeId, address: member.address, ring_version: callerVersion } },
         );
         if (response.statusCode === 200) {
           const table = (response.body as { table: PartitionTable }).table;
@@ -845,10 +847,11 @@ export class DcacheNode {
       }
     }
     const others = this.tableValue.members.filter((existing) => existing.nodeId !== member.nodeId);
+    const lift = Math.max(0, callerVersion - this.tableValue.version);
     // A rejoining node restarted empty: drop it first so its partitions count as lost, then add it back.
     const without =
       others.length === this.tableValue.members.length ? this.tableValue : this.nextTable(others);
-    const next = this.nextTable([...others, member], without, without === this.tableValue ? 1 : 2);
+    const next = this.nextTable([...others, member], without, (without === this.tableValue ? 1 : 2) + lift);
     this.installTable(next);
     this.health.set(member.nodeId, {
       status: 'healthy',
@@ -950,15 +953,21 @@ export class DcacheNode {
     }
   }
 
+  /** The join request body: who we are and the ring version we run (the coordinator goes above it). */
+  private joinBody(): { node_id: string; address: string; ring_version: number } {
+    return { node_id: this.nodeId, address: this.options.address, ring_version: this.tableValue.version };
+  }
+
   private async tryJoin(): Promise<void> {
     while (!this.joined && !this.stopped) {
       for (const seed of this.options.seeds) {
         if (seed === this.options.address) continue;
         try {
           const response = await this.peers.call(seed, 'POST', '/internal/cluster/join', {
-            body: { node_id: this.nodeId, address: this.options.address },
+            body: this.joinBody(),
             timeoutMs: this.options.requestTimeoutMs,
           });
+          // A seed that has not joined a cluster itself refuses (see handleJoin): try the next one.
           if (response.statusCode === 200) {
             this.installTable((response.body as { table: PartitionTable }).table);
             if (this.joined) return;
@@ -970,50 +979,89 @@ export class DcacheNode {
       const lowest = [...this.options.seeds, this.options.address].sort()[0];
       const waited = this.options.now() - this.joinStartedAt;
       if (lowest === this.options.address || waited >= this.options.bootstrapTimeoutMs) {
-        // Bootstrap: this node founds the cluster; the others join it.
+        // Bootstrap: this node founds the cluster; the others join it (or merge into it later).
         this.installTable(this.nextTable([this.self]));
         this.joined = true;
         this.options.logger?.info({ ringVersion: this.tableValue.version }, 'bootstrapped a new cluster');
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500, this.options.probeIntervalMs)));
+      await sleep(Math.min(500, this.options.probeIntervalMs));
     }
   }
 
   /**
-   * A node that bootstrapped alone (its seeds were not up in time) joins the cluster a seed runs
-   * once it answers: a bigger cluster, or a single node with a lower id. Writes it took while
-   * alone are not carried over (documented).
+   * Split-brain repair, run on every probe round. Nodes started at the same time (or a node that
+   * bootstrapped alone because its seeds were slow) can end in separate clusters. For every seed
+   * that is not a member of our ring, we read its table; when it runs another cluster that outranks
+   * ours (`outranks`: more members, then the lexicographically smaller lowest node id), this node
+   * joins that cluster. The rank is the same function on both sides, so exactly one side moves, and
+   * every move makes the winner bigger: any set of clusters with overlapping seeds ends as one.
    */
-  private async mergeIntoSeedCluster(): Promise<void> {
+  private async mergeWithSeedClusters(): Promise<void> {
+    const ours = this.tableValue;
     for (const seed of this.options.seeds) {
-      if (seed === this.options.address) continue;
+      if (seed === this.options.address || ours.members.some((member) => member.address === seed)) continue;
+      let theirs: PartitionTable | undefined;
       try {
         const found = await this.peers.call(seed, 'GET', '/internal/cluster/table', {
           timeoutMs: this.options.probeTimeoutMs,
         });
-        const table = found.body as PartitionTable | undefined;
-        if (found.statusCode !== 200 || !Array.isArray(table?.members)) continue;
-        if (table.members.some((member) => member.nodeId === this.nodeId)) continue;
-        const bigger = table.members.length > 1 || (table.members[0]?.nodeId ?? '') < this.nodeId;
-        if (!bigger) continue;
-        const joined = await this.peers.call(seed, 'POST', '/internal/cluster/join', {
-          body: { node_id: this.nodeId, address: this.options.address },
+        if (found.statusCode === 200) theirs = found.body as PartitionTable;
+      } catch {
+        continue; // the seed is down
+      }
+      if (theirs === undefined || !Array.isArray(theirs.members) || theirs.version === 0) continue;
+      if (theirs.members.some((member) => member.nodeId === this.nodeId)) continue;
+      if (!outranks(theirs.members, ours.members)) continue;
+      if (await this.joinOtherCluster([seed], 'merging into the bigger cluster of a seed')) return;
+    }
+  }
+
+  /**
+   * A running node that finds itself outside its own ring (declared dead during a pause, or its
+   * cluster merged into another) joins again through the members of that ring.
+   */
+  private async rejoinIfRemoved(): Promise<void> {
+    if (this.tableValue.members.some((member) => member.nodeId === this.nodeId)) return;
+    const addresses = [
+      ...this.tableValue.members.map((member) => member.address),
+      ...this.options.seeds.filter((seed) => seed !== this.options.address),
+    ];
+    await this.joinOtherCluster(addresses, 'not a member of the ring any more: joining again');
+  }
+
+  /**
+   * Joins the cluster one of `addresses` belongs to, leaving the current one. What this node
+   * stored for its old cluster is dropped: those versions are not comparable with the new
+   * cluster's, and its partitions are pulled from their new holders.
+   */
+  private async joinOtherCluster(addresses: readonly string[], reason: string): Promise<boolean> {
+    for (const address of addresses) {
+      try {
+        const joined = await this.peers.call(address, 'POST', '/internal/cluster/join', {
+          body: this.joinBody(),
+          timeoutMs: this.options.requestTimeoutMs,
         });
         if (joined.statusCode !== 200) continue;
-        this.options.logger?.warn({ seed }, 'merging into the cluster of a seed');
+        this.options.logger?.warn({ via: address }, reason);
         this.tableValue = assignTable(undefined, [this.self], {
           replicas: this.options.replicas,
           partitionCount: this.options.partitionCount,
           version: 0,
           coordinator: this.nodeId,
         });
+        this.sourceTables = [];
+        this.incoming.clear();
+        this.notHeldSince.clear();
+        for (let partition = 0; partition < this.options.partitionCount; partition++)
+          this.store.dropPartition(partition);
         this.installTable((joined.body as { table: PartitionTable }).table);
-        return;
+        return true;
       } catch {
-        // the seed is still down
+        // try the next address
       }
     }
+    return false;
   }
 
   /** Graceful leave: the ring drops this node, then it waits until the others pulled its partitions. */
@@ -1157,8 +1205,10 @@ export class DcacheNode {
       const others = this.tableValue.members.filter((member) => member.nodeId !== this.nodeId);
       await Promise.all(others.map((member) => this.probeMember(member)));
       if (!this.leaving) await this.removeDeadMembers();
-      if (this.joined && others.length === 0 && this.options.seeds.length > 0)
-        await this.mergeIntoSeedCluster();
+      if (this.joined && !this.leaving && this.options.membership === 'seeds') {
+        await this.rejoinIfRemoved();
+        await this.mergeWithSeedClusters();
+      }
     } finally {
       this.probing = false;
     }
@@ -1188,16 +1238,25 @@ export class DcacheNode {
       const response = await this.peers.call(member.address, 'GET', '/internal/cluster/health', {
         timeoutMs: this.options.probeTimeoutMs,
       });
-      const body = response.body as { ring_version?: number; node_id?: string } | undefined;
+      const body = response.body as
+        | { ring_version?: number; ring_coordinator?: string; node_id?: string }
+        | undefined;
       if (response.statusCode !== 200 || body?.node_id !== member.nodeId) throw new Error('bad probe answer');
       state.status = 'healthy';
       state.lastSeen = this.options.now();
       state.responseTimeMs = state.lastSeen - started;
       state.suspectSince = 0;
       const peerVersion = body.ring_version ?? 0;
-      if (peerVersion > this.tableValue.version)
-        await this.refreshTableFrom(member.address).catch(() => undefined);
-      else if (peerVersion < this.tableValue.version) {
+      const peerCoordinator = body.ring_coordinator ?? this.tableValue.coordinator;
+      // Equal versions from different coordinators are different tables: the smaller coordinator wins.
+      const peerNewer =
+        peerVersion > this.tableValue.version ||
+        (peerVersion === this.tableValue.version && peerCoordinator < this.tableValue.coordinator);
+      const peerOlder =
+        peerVersion < this.tableValue.version ||
+        (peerVersion === this.tableValue.version && peerCoordinator > this.tableValue.coordinator);
+      if (peerNewer) await this.refreshTableFrom(member.address).catch(() => undefined);
+      else if (peerOlder) {
         await this.peers
           .call(member.address, 'POST', '/internal/cluster/table', { body: this.tableValue })
           .catch(() => undefined);
@@ -1268,6 +1327,16 @@ export class DcacheNode {
     this.installTable(this.nextTable(remaining));
     this.broadcastTable();
   }
+}
+
+/**
+ * The merge rank of two clusters given by their members: more members wins, then the
+ * lexicographically smaller lowest node id. True when `candidate` outranks `current`.
+ */
+export function outranks(candidate: readonly Member[], current: readonly Member[]): boolean {
+  if (candidate.length !== current.length) return candidate.length > current.length;
+  const lowest = (members: readonly Member[]) => members.map((member) => member.nodeId).sort()[0] ?? '';
+  return lowest(candidate) < lowest(current);
 }
 
 /** Entries grouped by partition, in wire form (one replicate request per replica set follows). */

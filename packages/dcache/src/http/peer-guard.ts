@@ -1,0 +1,42 @@
+import { hostOf } from '@kvforge/runtime';
+import type { FastifyRequest } from 'fastify';
+import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import type { DcacheNode } from '../node/dcache-node';
+import { TOKEN_HEADER } from '../node/peer-client';
+
+const isLoopback = (ip: string) =>
+  ip === '::1' || ip === '::ffff:127.0.0.1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');
+
+/** Fastify reports IPv4 peers of a dual-stack socket as `::ffff:a.b.c.d`. */
+const plainIp = (ip: string) => (ip.startsWith('::ffff:') ? ip.slice(7) : ip);
+
+function memberHost(address: string): string | undefined {
+  try {
+    return hostOf(address);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The onRequest guard of /internal and /admin: the cluster token when one is configured, else
+ * loopback and the hosts of ring members only.
+ */
+export function peerGuard(node: DcacheNode) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const token = node.options.clusterToken;
+    if (token !== undefined) {
+      const bearer = request.headers.authorization;
+      if (request.headers[TOKEN_HEADER] === token || bearer === `Bearer ${token}`) return;
+      throw new DcacheError(DCACHE_ERROR_CODES.UNAUTHORIZED, 'cluster token required');
+    }
+    const ip = request.ip;
+    if (isLoopback(ip)) return;
+    const peer = plainIp(ip);
+    if (node.table.members.some((member) => memberHost(member.address) === peer)) return;
+    throw new DcacheError(
+      DCACHE_ERROR_CODES.UNAUTHORIZED,
+      'internal and admin routes accept cluster peers only',
+    );
+  };
+}
