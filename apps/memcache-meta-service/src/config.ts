@@ -1,31 +1,65 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@kvforge/common-http';
+import { type AppConfigSpec, ConfigError } from '@kvforge/common-http';
+import {
+  type MetaServiceServerOptions,
+  metaServiceUrl,
+  metricsUrl,
+  segmentMountList,
+} from '@kvforge/memcache-hybrid';
 import { z } from 'zod';
 
-/** The original's `ock.mmc.*` keys (meta service), plus ours marked "kvforge". */
+/** The original's `ock.mmc.*` keys (meta service), plus ours marked "kvforge". Each field is written once. */
 export const metaServiceConfigSchema = z
   .object({
-    'ock.mmc.meta_service_url': z
-      .string()
-      .regex(/^tcp:\/\/[^:]+:\d+$/, 'must be tcp://HOST:PORT')
-      .default('tcp://127.0.0.1:5000'),
-    'ock.mmc.meta_service.metrics_url': z.string().default('http://127.0.0.1:8000'),
-    'ock.mmc.evict_threshold_high': z.coerce.number().int().min(1).max(99).default(90),
-    'ock.mmc.evict_threshold_low': z.coerce.number().int().min(0).max(98).default(80),
-    'ock.mmc.log_level': z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    'ock.mmc.meta_service_url': metaServiceUrl.default('tcp://127.0.0.1:5000').describe('Meta RPC listener'),
+    'ock.mmc.meta_service.metrics_url': metricsUrl
+      .default('http://127.0.0.1:8000')
+      .describe('REST listener (http:// only)'),
+    'ock.mmc.evict_threshold_high': z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(99)
+      .default(90)
+      .describe('Eviction starts above this % of a medium'),
+    'ock.mmc.evict_threshold_low': z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(98)
+      .default(80)
+      .describe('Eviction stops at this % (below the high mark)'),
+    'ock.mmc.log_level': z
+      .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
+      .default('info')
+      .describe('Log level'),
     // kvforge additions
-    'ock.mmc.lease_ms': z.coerce.number().int().positive().default(2000),
-    'ock.mmc.allocated_timeout_ms': z.coerce.number().int().min(0).default(30_000),
-    'ock.mmc.ptracer.enable': z.stringbool().default(true),
+    'ock.mmc.lease_ms': z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(2000)
+      .describe('Reader lease in ms (kvforge)'),
+    'ock.mmc.allocated_timeout_ms': z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(30_000)
+      .describe('Reclaim never-committed objects after ms, 0 = never (kvforge)'),
+    'ock.mmc.ptracer.enable': z.stringbool().default(true).describe('ptracer timings (kvforge)'),
     'ock.mmc.rpc.max_frame_bytes': z.coerce
       .number()
       .int()
       .positive()
-      .default(64 * 1024 * 1024),
-    /** The /metadata file (atomic rename + fsync); empty = in memory only. */
-    'ock.mmc.meta_service.metadata_path': z.string().default(''),
-    /** Segments to mount at start, `rank:HBM|DRAM:size` (demo and tests; local services mount over RPC). */
-    'ock.mmc.mount': z.string().default(''),
+      .default(64 * 1024 * 1024)
+      .describe('Largest meta RPC frame; a bigger one closes the connection (kvforge)'),
+    'ock.mmc.meta_service.metadata_path': z
+      .string()
+      .default('')
+      .describe('The /metadata file (atomic rename + fsync); empty = in memory (kvforge)'),
+    'ock.mmc.mount': segmentMountList
+      .default([])
+      .describe('Segments mounted at start, rank:HBM|DRAM:size,… e.g. 0:DRAM:1GB (kvforge)'),
   })
   .strict()
   .refine((config) => config['ock.mmc.evict_threshold_low'] < config['ock.mmc.evict_threshold_high'], {
@@ -34,6 +68,52 @@ export const metaServiceConfigSchema = z
   });
 
 export type MetaServiceConfig = z.infer<typeof metaServiceConfigSchema>;
+
+/** The environment variable the original reads for its config file. */
+export const CONFIG_PATH_ENV = 'MMC_META_CONFIG_PATH';
+
+export const META_SERVICE_CONFIG: AppConfigSpec<typeof metaServiceConfigSchema> = {
+  name: 'memcache-meta-service',
+  usage: 'memcache-meta-service [--config FILE] [--ock.mmc.KEY=VALUE ...]',
+  description:
+    'memcache-hybrid meta service: object metadata, segment allocation and eviction over meta RPC, plus the REST API.\n' +
+    `Config: the original key = value file (--config, or ${CONFIG_PATH_ENV}) < flags --ock.mmc.KEY=VALUE.`,
+  schema: metaServiceConfigSchema,
+  flagStyle: 'path',
+  fields: {
+    'ock.mmc.rpc.max_frame_bytes': { defaultText: '64 MiB' },
+    'ock.mmc.mount': { defaultText: '(none)', valueName: 'MOUNTS' },
+    'ock.mmc.meta_service.metadata_path': { defaultText: '(in memory)', valueName: 'FILE' },
+  },
+  configFile: { flag: 'config', read: readKeyValueFile },
+};
+
+/**
+ * The command line with the config file from `MMC_META_CONFIG_PATH` in front: an explicit `--config`
+ * comes later and wins (loadAppConfig reads the file path from flags only).
+ */
+export function commandLineWithConfigPath(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
+  const path = env[CONFIG_PATH_ENV];
+  return path ? [`--config=${path}`, ...argv] : [...argv];
+}
+
+/** The typed options of the package's server, from the config (names only: no logic here). */
+export function serverOptions(config: MetaServiceConfig): Omit<MetaServiceServerOptions, 'logger'> {
+  return {
+    rpcUrl: config['ock.mmc.meta_service_url'],
+    restUrl: config['ock.mmc.meta_service.metrics_url'],
+    service: {
+      evictThresholdHigh: config['ock.mmc.evict_threshold_high'],
+      evictThresholdLow: config['ock.mmc.evict_threshold_low'],
+      leaseMilliseconds: config['ock.mmc.lease_ms'],
+      allocatedTimeoutMilliseconds: config['ock.mmc.allocated_timeout_ms'],
+      ptracerEnabled: config['ock.mmc.ptracer.enable'],
+    },
+    rpcLimits: { maxFrameBytes: config['ock.mmc.rpc.max_frame_bytes'] },
+    mounts: config['ock.mmc.mount'],
+    metadataPath: config['ock.mmc.meta_service.metadata_path'],
+  };
+}
 
 /** The original's config file: one `key = value` per line, `#` comments. */
 export function readKeyValueFile(path: string): Record<string, string> {
@@ -52,33 +132,4 @@ export function readKeyValueFile(path: string): Record<string, string> {
     values[line.slice(0, equals).trim()] = line.slice(equals + 1).trim();
   }
   return values;
-}
-
-const SIZE_UNITS: Record<string, number> = {
-  '': 1,
-  B: 1,
-  KB: 1024,
-  MB: 1024 ** 2,
-  GB: 1024 ** 3,
-  TB: 1024 ** 4,
-};
-
-/** `2048KB`, `200mb`, `2.5GB`, `1TB` like the original's size syntax. */
-export function parseSize(text: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?B?)$/i.exec(text.trim());
-  const unit = match ? SIZE_UNITS[(match[2] ?? '').toUpperCase()] : undefined;
-  if (!match || unit === undefined) throw new ConfigError(`invalid size "${text}"`);
-  return Math.floor(Number(match[1]) * unit);
-}
-
-export function parseMounts(text: string): { rank: number; medium: 'HBM' | 'DRAM'; bytes: number }[] {
-  if (text.trim() === '') return [];
-  return text.split(',').map((entry) => {
-    const [rank, medium, size] = entry.split(':');
-    const upper = (medium ?? '').toUpperCase();
-    if (!/^\d+$/.test(rank ?? '') || (upper !== 'HBM' && upper !== 'DRAM') || !size) {
-      throw new ConfigError(`ock.mmc.mount: invalid entry "${entry}" (expected rank:HBM|DRAM:size)`);
-    }
-    return { rank: Number(rank), medium: upper, bytes: parseSize(size) };
-  });
 }

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BLOB_ACTION, MEDIUM, MetaRpcClient, MMC } from '@kvforge/memcache-hybrid';
@@ -32,7 +33,7 @@ describe('memcache-meta-service binary (real process)', () => {
       const [result] = await client.alloc('layer-0', 32 * 1024, 1, 0);
       expect(result).toBe(MMC.OK);
       expect(await client.updateState('layer-0', 0, MEDIUM.DRAM, BLOB_ACTION.WRITE_OK)).toEqual([MMC.OK]);
-      client.close();
+      await client.close();
 
       const base = `http://127.0.0.1:${httpPort}`;
       const query = await fetch(`${base}/query_key?key=layer-0`);
@@ -115,5 +116,95 @@ describe('memcache-meta-service binary (real process)', () => {
     );
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('ock.mmc.evict_threshold_high');
+  });
+
+  it('--help lists every ock.mmc key with its default and the config file flag', () => {
+    const result = spawnSync(
+      'node',
+      ['--import', 'tsx', '--conditions=@kvforge/source', 'src/main.ts', '--help'],
+      {
+        cwd: appDirectory,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(result.status).toBe(0);
+    for (const line of [
+      '--ock.mmc.meta_service_url VALUE',
+      '(default: tcp://127.0.0.1:5000)',
+      '--ock.mmc.meta_service.metrics_url VALUE',
+      '--ock.mmc.evict_threshold_high N',
+      '--ock.mmc.evict_threshold_low N',
+      '--ock.mmc.log_level VALUE',
+      '--ock.mmc.lease_ms N',
+      '--ock.mmc.allocated_timeout_ms N',
+      '--ock.mmc.ptracer.enable VALUE',
+      '--ock.mmc.rpc.max_frame_bytes N',
+      '--ock.mmc.meta_service.metadata_path FILE',
+      '--ock.mmc.mount MOUNTS',
+      '--config FILE',
+      'MMC_META_CONFIG_PATH',
+    ]) {
+      expect(result.stdout).toContain(line);
+    }
+  });
+
+  it('reads the key = value file named by MMC_META_CONFIG_PATH; a flag overrides it; a bad mount names the key', async () => {
+    const directory = makeTempDirectory('mmc-config');
+    try {
+      const rpcPort = await getFreePort();
+      const httpPort = await getFreePort();
+      const path = join(directory, 'mmc-meta.conf');
+      writeFileSync(
+        path,
+        [
+          '# the original format',
+          `ock.mmc.meta_service_url = tcp://127.0.0.1:${rpcPort}`,
+          'ock.mmc.meta_service.metrics_url = http://127.0.0.1:1',
+          'ock.mmc.mount = 0:DRAM:1MB, 1:HBM:2MB',
+          'ock.mmc.log_level = warn',
+        ].join('\n'),
+      );
+      const service = await startProcess({
+        name: 'memcache-meta-service',
+        command: 'node',
+        args: [
+          '--import',
+          'tsx',
+          '--conditions=@kvforge/source',
+          'src/main.ts',
+          `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
+        ],
+        env: { ...process.env, MMC_META_CONFIG_PATH: path },
+        cwd: appDirectory,
+        readyWhen: { port: httpPort },
+      });
+      try {
+        const segments = await (await fetch(`http://127.0.0.1:${httpPort}/get_all_segments`)).text();
+        expect(segments).toBe('rank-1-hbm\nrank-0-dram\n');
+        const health = (await (await fetch(`http://127.0.0.1:${httpPort}/health`)).json()) as {
+          leader_address: string;
+        };
+        expect(health.leader_address).toBe(`http://127.0.0.1:${httpPort}`);
+        const client = await MetaRpcClient.connect(`tcp://127.0.0.1:${rpcPort}`);
+        expect(await client.get('none')).toEqual([MMC.UNMATCHED_KEY, null, 0]);
+        await client.close();
+      } finally {
+        await service.stop();
+      }
+
+      writeFileSync(path, 'ock.mmc.mount = 0:SSD:1MB\n');
+      const bad = spawnSync('node', ['--import', 'tsx', '--conditions=@kvforge/source', 'src/main.ts'], {
+        cwd: appDirectory,
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { ...process.env, MMC_META_CONFIG_PATH: path },
+      });
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('ock.mmc.mount');
+      expect(bad.stderr).toContain('invalid entry "0:SSD:1MB"');
+    } finally {
+      removeDirectory(directory);
+    }
   });
 });

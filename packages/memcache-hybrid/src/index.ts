@@ -1,4 +1,11 @@
 export {
+  parseSegmentMounts,
+  parseSize,
+  type SegmentMount,
+  segmentMountList,
+} from './config/segment-mounts';
+export {
+  httpOrigin,
   metaServiceUrl,
   metricsUrl,
   parseMetaServiceUrl,
@@ -49,3 +56,9 @@ export {
   type RpcLimits,
   type RpcOpcode,
 } from './rpc/rpc-protocol';
+export {
+  DEFAULT_META_SERVICE_SERVER_OPTIONS,
+  type MetaServiceServer,
+  type MetaServiceServerOptions,
+  startMetaServiceServer,
+} from './server/meta-service-server';

@@ -28,8 +28,13 @@ export function parseMetricsUrl(url: string): HostPort & { origin: string } {
     throw new HostPortError(`"${url}": only http:// is supported`);
   const rest = (scheme ? text.slice(scheme[0].length) : text).replace(/\/+$/, '');
   const address = parseHostPort(rest, { defaultPort: 80, allowZeroPort: true });
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return { ...address, origin: address.port === 80 ? `http://${host}` : `http://${host}:${address.port}` };
+  return { ...address, origin: httpOrigin(address) };
+}
+
+/** `http://host[:port]` with an IPv6 host bracketed and port 80 left out, like URL#origin. */
+export function httpOrigin({ host, port }: HostPort): string {
+  const bracketed = host.includes(':') ? `[${host}]` : host;
+  return port === 80 ? `http://${bracketed}` : `http://${bracketed}:${port}`;
 }
 
 function zodAddress(parse: (value: string) => unknown) {

@@ -1,0 +1,108 @@
+import { createHttpServer } from '@kvforge/common-http';
+import { type Clock, type HostPort, SYSTEM_CLOCK, type TimerHandle } from '@kvforge/runtime';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { SegmentMount } from '../config/segment-mounts';
+import { httpOrigin, parseMetaServiceUrl, parseMetricsUrl } from '../config/service-addresses';
+import { MetaService, type MetaServiceOptions } from '../core/meta-service';
+import { MEMCACHE_ERROR_ENVELOPE } from '../http/error-envelope';
+import { memcacheRestPlugin, standaloneHaSnapshot } from '../http/memcache-rest-plugin';
+import { FileMetadataStore } from '../metadata/file-metadata-store';
+import { MetaRpcServer } from '../rpc/meta-rpc-server';
+import type { RpcLimits } from '../rpc/rpc-protocol';
+
+export interface MetaServiceServerOptions {
+  /** Meta RPC listener, `tcp://HOST:PORT` (port 0: any free port). */
+  rpcUrl: string;
+  /** REST listener, `http://HOST[:PORT]` (port 0: any free port). */
+  restUrl: string;
+  /** The process's pino logger (fastify's loggerInstance; RPC faults are logged on a child). */
+  logger: FastifyBaseLogger;
+  service?: Partial<MetaServiceOptions>;
+  rpcLimits?: Partial<RpcLimits>;
+  /** Segments mounted before the listeners open. */
+  mounts?: readonly SegmentMount[];
+  /** The `/metadata` file (FileMetadataStore); absent or empty: in memory. */
+  metadataPath?: string;
+  /** How often deferred work runs (lease ends, zombie reclaim). */
+  tickIntervalMs?: number;
+  /** Drives the tick; a ManualClock in tests. */
+  clock?: Clock;
+}
+
+export const DEFAULT_META_SERVICE_SERVER_OPTIONS = { tickIntervalMs: 100 } as const;
+
+/** A running meta service: the engine, its meta RPC and REST listeners and the tick. */
+export interface MetaServiceServer {
+  service: MetaService;
+  rpc: HostPort;
+  rest: HostPort;
+  /** The REST origin `/health` and `/leader` advertise. */
+  advertisedOrigin: string;
+  app: FastifyInstance;
+  /** Stops the tick and both listeners. */
+  close(): Promise<void>;
+}
+
+/** Everything a meta service process runs, wired from typed options (the app only reads config). */
+export async function startMetaServiceServer(options: MetaServiceServerOptions): Promise<MetaServiceServer> {
+  // Addresses are checked before anything starts, so a bad one never leaves a half-open process.
+  const rpcAddress = parseMetaServiceUrl(options.rpcUrl, { allowZeroPort: true });
+  const restAddress = parseMetricsUrl(options.restUrl);
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  const tickIntervalMs = options.tickIntervalMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.tickIntervalMs;
+
+  const service = new MetaService(options.service);
+  for (const mount of options.mounts ?? []) service.mount(mount.rank, mount.medium, mount.bytes);
+
+  const rpcLogger = options.logger.child({ component: 'meta-rpc' });
+  const rpc = new MetaRpcServer({
+    service,
+    ...(options.rpcLimits ? { limits: options.rpcLimits } : {}),
+    onError: (error) => rpcLogger.warn({ err: error }, 'bad meta RPC request'),
+  });
+  const app = createHttpServer({ logger: options.logger, errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
+  let tick: TimerHandle | undefined;
+  let closed = false;
+  const scheduleTick = () => {
+    tick = clock.setTimeout(() => {
+      service.manager.tick();
+      if (!closed) scheduleTick();
+    }, tickIntervalMs);
+    // A pending tick must not keep the process alive on its own.
+    (tick.id as { unref?: () => void } | undefined)?.unref?.();
+  };
+  const close = async () => {
+    closed = true;
+    if (tick) clock.clearTimeout(tick);
+    await Promise.all([app.close(), rpc.close()]);
+  };
+
+  try {
+    const rpcBound = await rpc.listen(rpcAddress.port, rpcAddress.host);
+    // Advertise the port actually bound (a configured port 0 picks one).
+    let advertisedOrigin = restAddress.origin;
+    await app.register(memcacheRestPlugin, {
+      service,
+      ha: () => standaloneHaSnapshot(advertisedOrigin),
+      ...(options.metadataPath ? { metadata: new FileMetadataStore(options.metadataPath) } : {}),
+    });
+    await app.listen({ host: restAddress.host, port: restAddress.port });
+    const bound = app.server.address();
+    const restPort = typeof bound === 'object' && bound ? bound.port : restAddress.port;
+    if (restAddress.port === 0) advertisedOrigin = httpOrigin({ host: restAddress.host, port: restPort });
+    scheduleTick();
+    return {
+      service,
+      rpc: rpcBound,
+      rest: { host: restAddress.host, port: restPort },
+      get advertisedOrigin() {
+        return advertisedOrigin;
+      },
+      app,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
