@@ -1,4 +1,5 @@
 // The Syncer every gunyu-sync bench case runs (same options in-process and in the RSS child).
+import { parseHostPort } from '@kvforge/runtime';
 import { DEFAULT_FILTER_OPTIONS } from '../src/core/command-filter';
 import { DEFAULT_REPLAY_OPTIONS } from '../src/core/replay-options';
 import type { SpillingSpoolOptions } from '../src/core/spilling-spool';
@@ -32,6 +33,5 @@ export function benchSyncer(
 
 /** `host:port` → endpoint (argv of the RSS child). */
 export function parseEndpoint(address: string): BenchEndpoint {
-  const separator = address.lastIndexOf(':');
-  return { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) };
+  return parseHostPort(address);
 }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from '@kvforge/runtime';
+import { parseAddress } from './config/address';
 import type { GunyuConfig } from './config/config-schema';
 import { parseDuration } from './config/duration';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
@@ -7,8 +9,7 @@ import type { ReplayOptions } from './core/replay-options';
 import type { SpillingSpoolOptions } from './core/spilling-spool';
 import { connectRedis, redisClient } from './net/redis-client';
 import { collectStaleCheckpoints } from './replay/checkpoint-store';
-import { parseAddress } from './replay/target-connection';
-import { Syncer, type SyncerLogger, type SyncerOptions } from './syncer';
+import { Syncer, type SyncerOptions } from './syncer';
 
 export interface SyncerStatus {
   Input: string;
@@ -105,7 +106,7 @@ export class SyncService {
 
   constructor(
     readonly config: GunyuConfig,
-    logger?: SyncerLogger,
+    logger?: Logger,
     options: SyncServiceOptions = {},
   ) {
     const inputs = config.input.redis.addresses;
@@ -116,7 +117,7 @@ export class SyncService {
         'output.redis.addresses must hold one address or one per input address',
       );
     }
-    const listenPort = parseAddress(config.server.listen).port;
+    const listenPort = parseAddress(config.server.listen, { allowZeroPort: true }).port;
     inputs.forEach((inputAddress, index) => {
       const output = parseAddress((outputs.length === 1 ? outputs[0] : outputs[index]) as string);
       const input = parseAddress(inputAddress);

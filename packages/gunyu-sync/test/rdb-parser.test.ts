@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { compareRedisDatasets, type RedisProcess, startRedis } from '@kvforge/testing';
+import { compareRedisDatasets, type RedisProcess, seededRandom, startRedis } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDumpPayload } from '../src/core/rdb/dump-payload';
 import { RDB_TYPE } from '../src/core/rdb/rdb-constants';
@@ -76,11 +76,7 @@ describe('RdbParser on a dump written by redis-server 7.0', () => {
     const byteEvents: string[] = [];
     for (let i = 0; i < rdb.length; i++) byteEvents.push(...summary(byteParser.push(rdb.subarray(i, i + 1))));
     expect(byteEvents).toEqual(expected);
-    let seed = 12345;
-    const random = (): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed / 0x7fffffff;
-    };
+    const random = seededRandom(12345);
     for (let round = 0; round < 5; round++) {
       const parser = new RdbParser();
       const events: string[] = [];

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { z } from 'zod';
+import { listenAddress, redisAddress } from './address';
 import { parseDuration } from './duration';
 
 const duration = (fallback: string) =>
@@ -19,7 +20,7 @@ const duration = (fallback: string) =>
     .default(fallback);
 
 const redisSchema = z.strictObject({
-  addresses: z.array(z.string().regex(/^[^:\s]*:\d+$/, 'expected host:port')).min(1),
+  addresses: z.array(redisAddress).min(1),
   userName: z.string().default(''),
   password: z.string().default(''),
   tlsEnable: z.boolean().default(false),
@@ -118,10 +119,7 @@ const filterSchema = z.strictObject({
 export const gunyuConfigSchema = z.strictObject({
   server: z
     .strictObject({
-      listen: z
-        .string()
-        .regex(/^[^:\s]*:\d+$/, 'expected host:port')
-        .default('127.0.0.1:18001'),
+      listen: listenAddress.default('127.0.0.1:18001'),
       listenPeer: z.string().optional(),
       metricRoutePath: z
         .string()

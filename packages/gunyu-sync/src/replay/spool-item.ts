@@ -18,6 +18,14 @@ const KIND = { rdb: 1, rdbEnd: 2, command: 3, closed: 4 } as const;
 /** kind u8, offset f64, arg1Start/arg1End/arg2Start/arg2End i32, name length u8. */
 const COMMAND_HEADER = 1 + 8 + 16 + 1;
 
+/** `[kind u8]` then `payload`, in one buffer the size of the record (one copy, as the spill file needs). */
+function withKind(kind: number, payload: Uint8Array): Buffer {
+  const bytes = Buffer.allocUnsafe(1 + payload.length);
+  bytes[0] = kind;
+  bytes.set(payload, 1);
+  return bytes;
+}
+
 /**
  * Disk form of spool items: `[kind u8]` then, for a command, its offset, argument positions, name and
  * raw RESP bytes; for an RDB chunk its bytes; for `closed` the error message.
@@ -46,11 +54,11 @@ export const SPOOL_ITEM_CODEC: SpoolCodec<SpoolItem> = {
         return bytes;
       }
       case 'rdb':
-        return Buffer.concat([Uint8Array.of(KIND.rdb), item.chunk]);
+        return withKind(KIND.rdb, item.chunk);
       case 'rdb-end':
         return Buffer.of(KIND.rdbEnd);
       case 'closed':
-        return Buffer.concat([Uint8Array.of(KIND.closed), Buffer.from(item.error?.message ?? '')]);
+        return withKind(KIND.closed, Buffer.from(item.error?.message ?? ''));
       case 'tick':
         throw new Error('a tick is never spooled');
     }

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { RESP_TYPE, ReplyScanner } from '@kvforge/resp';
+import { InputBuffer, RESP_TYPE, ReplyScanner, RespWriter } from '@kvforge/resp';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { openSocket } from '../net/open-socket';
 
@@ -33,18 +33,14 @@ interface PendingBatch {
   reject: (error: Error) => void;
 }
 
-export function parseAddress(address: string): { host: string; port: number } {
-  const separator = address.lastIndexOf(':');
-  return { host: address.slice(0, separator) || '127.0.0.1', port: Number(address.slice(separator + 1)) };
-}
-
 /**
  * One pipelined connection to a target Redis that writes pre-encoded RESP bytes and only counts the
  * replies (ReplyScanner), keeping the error texts. One promise per batch, never per command.
  */
 export class TargetConnection {
   private socket: Socket | undefined;
-  private buffer: Buffer = Buffer.alloc(0);
+  /** Replies not yet counted: whole replies are scanned in place, a split one is gathered (no concat). */
+  private readonly input = new InputBuffer();
   private readonly scanner = new ReplyScanner();
   private readonly pending: PendingBatch[] = [];
   private closedError: Error | undefined;
@@ -102,16 +98,11 @@ export class TargetConnection {
     });
   }
 
+  /** Encodes and sends whole commands (AUTH, SELECT: rare, off the hot path) in one write. */
   sendCommands(commands: readonly (readonly (string | Buffer)[])[]): Promise<BatchResult> {
-    const parts: Buffer[] = [];
-    for (const command of commands) {
-      parts.push(Buffer.from(`*${command.length}\r\n`));
-      for (const argument of command) {
-        const bytes = typeof argument === 'string' ? Buffer.from(argument) : argument;
-        parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'));
-      }
-    }
-    return this.send(Buffer.concat(parts), commands.length);
+    const writer = new RespWriter();
+    for (const command of commands) writer.writeCommand(command);
+    return this.send(writer.take(), commands.length);
   }
 
   close(): void {
@@ -120,19 +111,23 @@ export class TargetConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
-    let start = 0;
-    while (start < this.buffer.length) {
-      const end = this.scanner.scan(this.buffer, start, this.buffer.length);
-      if (end < 0) break;
+    const input = this.input;
+    input.append(chunk);
+    const buffer = input.buffer;
+    const end = input.end;
+    let start = input.start;
+    while (start < end) {
+      // Resumes a split reply where it stopped (same buffer and start), restarts after a regather.
+      const replyEnd = this.scanner.scan(buffer, start, end);
+      if (replyEnd < 0) break;
       const batch = this.pending[0];
       if (batch) {
         if (this.scanner.isError) {
           batch.result.errors.push({
             index: batch.index,
-            message: this.buffer.toString('utf8', start + 1, end - 2),
+            message: buffer.toString('utf8', start + 1, replyEnd - 2),
           });
-        } else if (this.scanner.lastType === RESP_TYPE.array && this.buffer[start + 1] === 0x2d) {
+        } else if (this.scanner.lastType === RESP_TYPE.array && buffer[start + 1] === 0x2d) {
           batch.result.aborted = true;
         }
         batch.index++;
@@ -141,10 +136,9 @@ export class TargetConnection {
           batch.resolve(batch.result);
         }
       }
-      start = end;
+      start = replyEnd;
     }
-    this.buffer = start === this.buffer.length ? Buffer.alloc(0) : this.buffer.subarray(start);
-    if (start > 0) this.scanner.reset();
+    input.consumeTo(start);
   }
 
   private fail(error: Error): void {

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { equalsIgnoreCase, RequestScanner } from '@kvforge/resp';
+import { equalsIgnoreCase, InputBuffer, RequestScanner } from '@kvforge/resp';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { openSocket } from '../net/open-socket';
 import type { RedisEndpoint } from '../replay/target-connection';
@@ -37,6 +37,7 @@ export interface ReplicaListener {
 type Phase = 'handshake' | 'psync' | 'rdb-header' | 'rdb' | 'stream' | 'closed';
 
 const NEWLINE = 0x0a;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A fake replica: handshake, PSYNC, RDB transfer (disk-based `$<len>` or diskless `$EOF:<mark>`),
@@ -47,11 +48,17 @@ export class ReplicaClient {
   private readonly options: ReplicaClientOptions;
   private socket: Socket | undefined;
   private phase: Phase = 'handshake';
-  private buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Bytes read and not yet handed over. Whole commands are handed out as views of the socket's own
+   * chunk; a command split over reads is gathered by InputBuffer, which never overwrites bytes it
+   * handed out (the spool keeps those views), so there is no Buffer.concat per read.
+   */
+  private readonly input = new InputBuffer();
   private lineWaiters: ((line: string) => void)[] = [];
   private rdbRemaining = 0;
   private eofMark: Buffer | undefined;
-  private rdbTail: Buffer = Buffer.alloc(0);
+  /** Diskless transfer: the last bytes read, held back because they may be the start of the EOF mark. */
+  private rdbTail: Buffer = EMPTY;
   private readonly scanner = new RequestScanner({});
   private ackTimer: NodeJS.Timeout | undefined;
   /** Source offset of the next byte of the stream. */
@@ -167,25 +174,27 @@ export class ReplicaClient {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.phase === 'rdb' && this.buffer.length === 0) {
+    if (this.phase === 'rdb' && this.input.length === 0) {
       this.consumeRdb(chunk);
       return;
     }
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.input.append(chunk);
     this.processBuffer();
   }
 
   /** Takes one line (without CRLF) after skipping bare `\n` keep-alives, or undefined. */
   private takeLine(): string | undefined {
-    let start = 0;
-    while (start < this.buffer.length && this.buffer[start] === NEWLINE) start++;
-    const end = this.buffer.indexOf('\r\n', start);
-    if (end < 0) {
-      this.buffer = this.buffer.subarray(start);
+    const input = this.input;
+    const buffer = input.buffer;
+    let start = input.start;
+    while (start < input.end && buffer[start] === NEWLINE) start++;
+    const lineEnd = buffer.indexOf('\r\n', start);
+    if (lineEnd < 0 || lineEnd + 2 > input.end) {
+      input.consumeTo(start);
       return undefined;
     }
-    const line = this.buffer.toString('latin1', start, end);
-    this.buffer = this.buffer.subarray(end + 2);
+    const line = buffer.toString('latin1', start, lineEnd);
+    input.consumeTo(lineEnd + 2);
     return line;
   }
 
@@ -211,8 +220,9 @@ export class ReplicaClient {
         return;
       }
       this.phase = 'rdb';
-      const rest = this.buffer;
-      this.buffer = Buffer.alloc(0);
+      const input = this.input;
+      const rest = input.buffer.subarray(input.start, input.end);
+      input.clear();
       if (rest.length > 0) this.consumeRdb(rest);
       return;
     }
@@ -221,24 +231,13 @@ export class ReplicaClient {
 
   private consumeRdb(chunk: Buffer): void {
     if (this.eofMark) {
-      // Diskless: the 40-byte mark ends the payload and may be split across reads, so hold back a tail.
-      const mark = this.eofMark;
-      const data = this.rdbTail.length > 0 ? Buffer.concat([this.rdbTail, chunk]) : chunk;
-      if (data.length >= mark.length && data.subarray(data.length - mark.length).equals(mark)) {
-        this.rdbTail = Buffer.alloc(0);
-        if (data.length > mark.length) this.listener.onRdbData(data.subarray(0, data.length - mark.length));
-        this.finishRdb(Buffer.alloc(0));
-        return;
-      }
-      const keep = Math.min(mark.length, data.length);
-      if (data.length > keep) this.listener.onRdbData(data.subarray(0, data.length - keep));
-      this.rdbTail = Buffer.from(data.subarray(data.length - keep));
+      this.consumeDisklessRdb(chunk, this.eofMark);
       return;
     }
     if (chunk.length <= this.rdbRemaining) {
       this.rdbRemaining -= chunk.length;
       if (chunk.length > 0) this.listener.onRdbData(chunk);
-      if (this.rdbRemaining === 0) this.finishRdb(Buffer.alloc(0));
+      if (this.rdbRemaining === 0) this.finishRdb(EMPTY);
       return;
     }
     const rdbPart = chunk.subarray(0, this.rdbRemaining);
@@ -247,24 +246,55 @@ export class ReplicaClient {
     this.finishRdb(chunk.subarray(rdbPart.length));
   }
 
+  /**
+   * Diskless: the 40-byte mark ends the payload and may be split across reads, so the last bytes of
+   * each read are held back until the next one shows they were not the mark. The stream is `tail` then
+   * `chunk`, handed over as two views (never concatenated).
+   */
+  private consumeDisklessRdb(chunk: Buffer, mark: Buffer): void {
+    const tail = this.rdbTail;
+    const total = tail.length + chunk.length;
+    const byteAt = (index: number): number =>
+      (index < tail.length ? tail[index] : chunk[index - tail.length]) as number;
+    let marked = total >= mark.length;
+    for (let i = 0; marked && i < mark.length; i++) marked = byteAt(total - mark.length + i) === mark[i];
+    const keep = marked ? mark.length : Math.min(mark.length, total);
+    const dataBytes = total - keep;
+    const fromTail = Math.min(tail.length, dataBytes);
+    if (fromTail > 0) this.listener.onRdbData(tail.subarray(0, fromTail));
+    if (dataBytes > fromTail) this.listener.onRdbData(chunk.subarray(0, dataBytes - tail.length));
+    if (marked) {
+      this.rdbTail = EMPTY;
+      this.finishRdb(EMPTY);
+      return;
+    }
+    // A copy of at most 40 bytes, so the held-back tail does not pin the whole read chunk.
+    const held = Buffer.allocUnsafe(keep);
+    for (let i = 0; i < keep; i++) held[i] = byteAt(dataBytes + i);
+    this.rdbTail = held;
+  }
+
   private finishRdb(rest: Buffer): void {
     this.listener.onRdbEnd();
     this.phase = 'stream';
     // A diskless master only starts streaming after the first ACK.
     this.sendAck();
-    this.buffer = rest;
+    this.input.clear();
+    if (rest.length > 0) this.input.append(rest);
     this.scanStream();
   }
 
   private scanStream(): void {
-    const buffer = this.buffer;
-    let start = 0;
-    const end = buffer.length;
+    const input = this.input;
+    const buffer = input.buffer;
+    const end = input.end;
+    let start = input.start;
     while (start < end) {
       if (buffer[start] === NEWLINE) {
         start++;
         continue;
       }
+      // Resumes a command split over reads where it stopped (same buffer and start).
       const commandEnd = this.scanner.scan(buffer, start, end);
       if (commandEnd < 0) break;
       this.offset += commandEnd - start;
@@ -289,6 +319,6 @@ export class ReplicaClient {
       this.listener.onCommand(buffer, start, commandEnd, scanner, this.offset);
       start = commandEnd;
     }
-    this.buffer = start === end ? Buffer.alloc(0) : buffer.subarray(start);
+    input.consumeTo(start);
   }
 }
