@@ -25,7 +25,7 @@ export interface MetaServiceServerOptions {
   metadataPath?: string;
   /** How often deferred work runs (lease ends, zombie reclaim). */
   tickIntervalMs?: number;
-  /** Drives the tick; a ManualClock in tests. */
+  /** Drives the tick and (unless `service.clock` is set) the engine's time; a ManualClock in tests. */
   clock?: Clock;
 }
 
@@ -51,7 +51,8 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   const clock = options.clock ?? SYSTEM_CLOCK;
   const tickIntervalMs = options.tickIntervalMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.tickIntervalMs;
 
-  const service = new MetaService(options.service);
+  // One clock for the tick and the engine's leases/timeouts unless the engine is given its own.
+  const service = new MetaService({ ...(options.clock ? { clock: options.clock } : {}), ...options.service });
   for (const mount of options.mounts ?? []) service.mount(mount.rank, mount.medium, mount.bytes);
 
   const rpcLogger = options.logger.child({ component: 'meta-rpc' });
