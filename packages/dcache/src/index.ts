@@ -12,12 +12,16 @@ export {
   type AssignOptions,
   assignTable,
   emptyTable,
+  isNewerIdentity,
   isNewerTable,
   loadByNode,
   type Member,
   memberAddress,
   type PartitionTable,
+  type TableIdentity,
   type TableLayout,
+  tableFingerprint,
+  tableIdentity,
 } from './core/partition-table';
 export {
   DEFAULT_STORE_OPTIONS,
@@ -27,6 +31,7 @@ export {
   type StoreStats,
   VersionedStore,
 } from './core/store';
+export { checkedTable, partitionTableSchema, tableProblem } from './core/table-validation';
 export { createDcacheServer, type DcacheServerOptions } from './http/create-dcache-server';
 export { type DcachePluginOptions, dcachePlugin } from './http/dcache-plugin';
 export { DCACHE_ERROR_ENVELOPE } from './http/error-envelope';
@@ -56,3 +61,9 @@ export {
   RING_VERSION_HEADER,
   TOKEN_HEADER,
 } from './node/peer-client';
+export {
+  DcacheService,
+  type DcacheServiceConfig,
+  type DcacheServiceDependencies,
+  startDcacheService,
+} from './service/dcache-service';

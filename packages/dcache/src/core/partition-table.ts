@@ -37,9 +37,36 @@ export function emptyTable(member: Member, partitionCount = DEFAULT_PARTITION_CO
   });
 }
 
-export function isNewerTable(candidate: PartitionTable, current: PartitionTable): boolean {
+/** Who a table routes to, as one comparable string: tells apart tables of equal version and coordinator. */
+export function tableFingerprint(table: Pick<PartitionTable, 'members'>): string {
+  return table.members.map((member) => `${member.nodeId}@${member.address}`).join(',');
+}
+
+export interface TableIdentity {
+  version: number;
+  coordinator: string;
+  fingerprint: string;
+}
+
+/**
+ * A total order on tables: higher version, then smaller coordinator id, then smaller fingerprint.
+ * The last step matters after split clusters merge: the same coordinator may have computed two
+ * different tables with one version, and every node must pick the same one.
+ */
+export function isNewerIdentity(candidate: TableIdentity, current: TableIdentity): boolean {
   if (candidate.version !== current.version) return candidate.version > current.version;
-  return candidate.coordinator < current.coordinator;
+  if (candidate.coordinator !== current.coordinator) return candidate.coordinator < current.coordinator;
+  return candidate.fingerprint < current.fingerprint;
+}
+
+export const tableIdentity = (table: PartitionTable): TableIdentity => ({
+  version: table.version,
+  coordinator: table.coordinator,
+  fingerprint: tableFingerprint(table),
+});
+
+export function isNewerTable(candidate: PartitionTable, current: PartitionTable): boolean {
+  return isNewerIdentity(tableIdentity(candidate), tableIdentity(current));
 }
 
 export interface AssignOptions {

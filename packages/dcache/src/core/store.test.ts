@@ -1,14 +1,12 @@
+import { ManualClock } from '@kvforge/runtime';
 import { describe, expect, it } from 'vitest';
 import { ENTRY_OVERHEAD_BYTES, VersionedStore } from './store';
 
-function clock(start = 1_000_000) {
-  let now = start;
-  return { now: () => now, advance: (ms: number) => (now += ms) };
-}
+const clock = (start = 1_000_000) => new ManualClock(start);
 
 describe('VersionedStore', () => {
   it('sets, gets and counts hits and misses', () => {
-    const store = new VersionedStore({ now: clock().now });
+    const store = new VersionedStore({ clock: clock() });
     store.set('a', '"1"');
     expect(store.get('a')?.valueJson).toBe('"1"');
     expect(store.get('b')).toBeUndefined();
@@ -17,7 +15,7 @@ describe('VersionedStore', () => {
 
   it('evicts least recently used entries to stay under maxBytes', () => {
     const entryBytes = 2 * 2 + 3 * 2 + ENTRY_OVERHEAD_BYTES; // UTF-16 units of "k1" and '"v"'
-    const store = new VersionedStore({ maxBytes: entryBytes * 3, now: clock().now });
+    const store = new VersionedStore({ maxBytes: entryBytes * 3, clock: clock() });
     store.set('k1', '"v"');
     store.set('k2', '"v"');
     store.set('k3', '"v"');
@@ -31,7 +29,7 @@ describe('VersionedStore', () => {
 
   it('expires entries by TTL lazily and by sweep', () => {
     const time = clock();
-    const store = new VersionedStore({ now: time.now });
+    const store = new VersionedStore({ clock: time });
     store.set('a', '1', 1000);
     store.set('b', '2', 1000);
     store.set('c', '3');
@@ -44,7 +42,7 @@ describe('VersionedStore', () => {
   });
 
   it('never lets an older copy overwrite a newer version', () => {
-    const store = new VersionedStore({ now: clock().now });
+    const store = new VersionedStore({ clock: clock() });
     const written = store.set('a', '"new"');
     expect(
       store.applyCopy({
@@ -70,7 +68,7 @@ describe('VersionedStore', () => {
 
   it('keeps tombstones so a late copy cannot resurrect a deleted key', () => {
     const time = clock();
-    const store = new VersionedStore({ now: time.now, tombstoneTtlMs: 5000 });
+    const store = new VersionedStore({ clock: time, tombstoneTtlMs: 5000 });
     const written = store.set('a', '1');
     expect(store.delete('a').existed).toBe(true);
     expect(
@@ -84,13 +82,13 @@ describe('VersionedStore', () => {
   });
 
   it('issues increasing versions even when the clock stands still', () => {
-    const store = new VersionedStore({ now: clock().now });
+    const store = new VersionedStore({ clock: clock() });
     const first = store.nextVersion();
     expect(store.nextVersion()).toBeGreaterThan(first);
   });
 
   it('lists and drops entries by partition', () => {
-    const store = new VersionedStore({ partitionCount: 7, now: clock().now });
+    const store = new VersionedStore({ partitionCount: 7, clock: clock() });
     for (let index = 0; index < 100; index++) store.set(`key${index}`, String(index));
     let total = 0;
     for (let partition = 0; partition < 7; partition++)

@@ -1,3 +1,4 @@
+import { type Clock, SYSTEM_CLOCK } from '@kvforge/runtime';
 import { DEFAULT_PARTITION_COUNT, partitionOf } from './hash';
 
 /** One stored value. `valueJson` is the value already serialised, so a GET hit builds its body by concatenation. */
@@ -20,14 +21,15 @@ export interface StoreOptions {
   partitionCount: number;
   /** How long tombstones are kept. */
   tombstoneTtlMs: number;
-  now: () => number;
+  /** Time of TTLs and versions; inject a ManualClock to test expiry without waiting. */
+  clock: Pick<Clock, 'now'>;
 }
 
 export const DEFAULT_STORE_OPTIONS: StoreOptions = {
   maxBytes: 256 * 1024 * 1024,
   partitionCount: DEFAULT_PARTITION_COUNT,
   tombstoneTtlMs: 60_000,
-  now: Date.now,
+  clock: SYSTEM_CLOCK,
 };
 
 /** Per-entry bookkeeping cost, as groupcache/ryan_cache estimate it. */
@@ -64,7 +66,7 @@ export class VersionedStore {
 
   /** A new version greater than every version this store has seen (hybrid clock: ms × 1024 + counter). */
   nextVersion(): number {
-    const candidate = this.options.now() * 1024;
+    const candidate = this.options.clock.now() * 1024;
     this.lastVersion = candidate > this.lastVersion ? candidate : this.lastVersion + 1;
     return this.lastVersion;
   }
@@ -90,7 +92,7 @@ export class VersionedStore {
   peek(key: string): StoreEntry | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined || entry.deleted) return undefined;
-    if (entry.expiresAt !== 0 && entry.expiresAt <= this.options.now()) {
+    if (entry.expiresAt !== 0 && entry.expiresAt <= this.options.clock.now()) {
       this.remove(entry);
       this.stats.expired++;
       return undefined;
@@ -106,7 +108,7 @@ export class VersionedStore {
   /** A local write: assigns a fresh version. */
   set(key: string, valueJson: string, ttlMs = 0): StoreEntry {
     const version = this.nextVersion();
-    const expiresAt = ttlMs > 0 ? this.options.now() + ttlMs : 0;
+    const expiresAt = ttlMs > 0 ? this.options.clock.now() + ttlMs : 0;
     return this.write(key, valueJson, version, expiresAt, false);
   }
 
@@ -114,7 +116,7 @@ export class VersionedStore {
   delete(key: string): { existed: boolean; version: number } {
     const existed = this.peek(key) !== undefined;
     const version = this.nextVersion();
-    this.write(key, 'null', version, this.options.now() + this.options.tombstoneTtlMs, true);
+    this.write(key, 'null', version, this.options.clock.now() + this.options.tombstoneTtlMs, true);
     return { existed, version };
   }
 
@@ -132,7 +134,7 @@ export class VersionedStore {
     this.observeVersion(copy.version);
     const existing = this.entries.get(copy.key);
     if (existing !== undefined && existing.version >= copy.version) return false;
-    if (copy.expiresAt !== 0 && copy.expiresAt <= this.options.now()) return false;
+    if (copy.expiresAt !== 0 && copy.expiresAt <= this.options.clock.now()) return false;
     this.write(copy.key, copy.valueJson, copy.version, copy.expiresAt, copy.deleted);
     return true;
   }
@@ -180,7 +182,7 @@ export class VersionedStore {
 
   /** Removes up to `limit` expired entries and tombstones; returns how many. */
   sweepExpired(limit = 1000): number {
-    const now = this.options.now();
+    const now = this.options.clock.now();
     let removed = 0;
     for (const entry of this.entries.values()) {
       if (removed >= limit) break;

@@ -115,7 +115,7 @@ export function registerClientRoutes(parent: FastifyInstance, node: DcacheNode, 
     status: 'healthy',
     node_id: node.nodeId,
     timestamp: isoNow(),
-    uptime: Math.floor((node.options.now() - node.startedAt) / 1000),
+    uptime: Math.floor((node.options.clock.now() - node.startedAt) / 1000),
   }));
 
   /** The routing table for smart clients (an addition; public like the cache API). */

@@ -1,7 +1,7 @@
 import type { ZodTypeProvider } from '@kvforge/common-http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
-import { isNewerTable, type PartitionTable } from '../core/partition-table';
+import { isNewerTable, type PartitionTable, tableFingerprint } from '../core/partition-table';
 import { checkedTable } from '../core/table-validation';
 import type { DcacheNode } from '../node/dcache-node';
 import { LOCAL_ONLY_HEADER, RING_VERSION_HEADER } from '../node/peer-client';
@@ -137,6 +137,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     node_id: node.nodeId,
     ring_version: node.table.version,
     ring_coordinator: node.table.coordinator,
+    ring_members: tableFingerprint(node.table),
     coordinator: node.coordinatorId(),
     migrating: node.isMigrating,
     timestamp: isoNow(),

@@ -1,13 +1,23 @@
-import { sleep } from '@kvforge/runtime';
+import {
+  type Clock,
+  type Logger,
+  pollUntil,
+  SILENT_LOGGER,
+  SYSTEM_CLOCK,
+  sleep,
+  type TimerHandle,
+} from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { DEFAULT_PARTITION_COUNT, partitionOf } from '../core/hash';
 import {
   assignTable,
+  isNewerIdentity,
   isNewerTable,
   type Member,
   memberAddress,
   type PartitionTable,
   type TableLayout,
+  tableIdentity,
 } from '../core/partition-table';
 import { type StoreEntry, VersionedStore } from '../core/store';
 import { checkedTable } from '../core/table-validation';
@@ -54,11 +64,9 @@ export interface DcacheNodeOptions {
    * `external`: an external membership (EtcdMembership) installs the tables; no join, no removal here.
    */
   membership: 'seeds' | 'external';
-  now: () => number;
-  logger?: {
-    info(object: object, message: string): void;
-    warn(object: object, message: string): void;
-  };
+  /** Time of TTLs, versions, failure detection and retries. @default SYSTEM_CLOCK */
+  clock: Clock;
+  logger: Logger;
 }
 
 export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'address'> = {
@@ -78,7 +86,8 @@ export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'ad
   dropAfterMs: 30_000,
   requestTimeoutMs: 3000,
   membership: 'seeds',
-  now: Date.now,
+  clock: SYSTEM_CLOCK,
+  logger: SILENT_LOGGER,
 };
 
 export type NodeStatus = 'healthy' | 'suspect' | 'unhealthy';
@@ -147,6 +156,7 @@ export class DcacheNode {
   readonly store: VersionedStore;
   readonly peers: PeerClient;
   readonly startedAt: number;
+  private readonly clock: Clock;
   private tableValue: PartitionTable;
   /** Tables seen since the last completed migration: where incoming partitions may still be found. */
   private sourceTables: TableLayout[] = [];
@@ -168,7 +178,7 @@ export class DcacheNode {
     migrations: 0,
   };
   private migrationLoop: Promise<void> | undefined;
-  private probeTimer: NodeJS.Timeout | undefined;
+  private probeTimer: TimerHandle | undefined;
   private probing = false;
   private joined = false;
   private joinStartedAt = 0;
@@ -178,16 +188,17 @@ export class DcacheNode {
 
   constructor(options: Partial<DcacheNodeOptions> & Pick<DcacheNodeOptions, 'nodeId' | 'address'>) {
     this.options = { ...DEFAULT_DCACHE_NODE_OPTIONS, ...options };
+    this.clock = this.options.clock;
     this.store = new VersionedStore({
       maxBytes: this.options.maxMemoryBytes,
       partitionCount: this.options.partitionCount,
-      now: this.options.now,
+      clock: this.options.clock,
     });
     this.peers = new PeerClient({
       requestTimeoutMs: this.options.requestTimeoutMs,
       ...(this.options.clusterToken === undefined ? {} : { clusterToken: this.options.clusterToken }),
     });
-    this.startedAt = this.options.now();
+    this.startedAt = this.clock.now();
     this.lastMembershipChange = this.startedAt;
     // Alone: version 1. With seeds: version 0, so any real cluster table wins over it.
     this.tableValue = assignTable(undefined, [this.self], {
@@ -221,15 +232,14 @@ export class DcacheNode {
 
   /** Starts failure detection and, with seeds, the join. */
   start(): void {
-    this.joinStartedAt = this.options.now();
-    this.probeTimer = setInterval(() => void this.tick(), this.options.probeIntervalMs);
-    this.probeTimer.unref();
+    this.joinStartedAt = this.clock.now();
+    this.scheduleTick();
     if (!this.joined && this.options.membership === 'seeds') void this.tryJoin();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.probeTimer) clearInterval(this.probeTimer);
+    if (this.probeTimer) this.clock.clearTimeout(this.probeTimer);
     await this.migrationLoop?.catch(() => undefined);
     await this.peers.close();
   }
@@ -554,7 +564,7 @@ export class DcacheNode {
   /** Entries of the given partitions (tombstones included) for a node pulling them. */
   exportPartitions(partitions: readonly number[]): WireEntry[] {
     const entries: WireEntry[] = [];
-    const now = this.options.now();
+    const now = this.clock.now();
     for (const partition of partitions) {
       for (const entry of this.store.partitionEntries(partition)) {
         if (entry.expiresAt === 0 || entry.expiresAt > now) entries.push(toWire(entry));
@@ -729,7 +739,7 @@ export class DcacheNode {
     if (!isNewerTable(candidate, this.tableValue)) return false;
     const previous = this.tableValue;
     this.tableValue = candidate;
-    this.lastMembershipChange = this.options.now();
+    this.lastMembershipChange = this.clock.now();
     const inNew = candidate.members.some((member) => member.nodeId === this.nodeId);
     if (inNew) this.joined = true;
     // A node that was not a member (fresh join, rejoin after a crash) held nothing valid before.
@@ -743,7 +753,7 @@ export class DcacheNode {
       if (holdsNow && !heldBefore) this.incoming.add(partition);
       if (!holdsNow) {
         this.incoming.delete(partition);
-        if (!this.notHeldSince.has(partition)) this.notHeldSince.set(partition, this.options.now());
+        if (!this.notHeldSince.has(partition)) this.notHeldSince.set(partition, this.clock.now());
       } else this.notHeldSince.delete(partition);
     }
     for (const member of candidate.members) {
@@ -759,7 +769,7 @@ export class DcacheNode {
     for (const nodeId of [...this.health.keys()]) {
       if (!candidate.members.some((member) => member.nodeId === nodeId)) this.health.delete(nodeId);
     }
-    this.options.logger?.info(
+    this.options.logger.info(
       { ringVersion: candidate.version, members: candidate.members.length, incoming: this.incoming.size },
       'partition table installed',
     );
@@ -829,7 +839,8 @@ export class DcacheNode {
     if (!this.joined)
       throw new DcacheError(DCACHE_ERROR_CODES.ADD_NODE, `${this.nodeId} has not joined a cluster yet`);
     const coordinator = this.coordinatorId();
-    if (coordinator !== this.nodeId) {
+    // A stale view may still list the joiner as our coordinator: it is busy joining, so act as one.
+    if (coordinator !== this.nodeId && coordinator !== member.nodeId) {
       try {
         const response = await this.peers.call(
           this.addressOf(coordinator),
@@ -855,7 +866,7 @@ export class DcacheNode {
     this.installTable(next);
     this.health.set(member.nodeId, {
       status: 'healthy',
-      lastSeen: this.options.now(),
+      lastSeen: this.clock.now(),
       responseTimeMs: 0,
       suspectSince: 0,
     });
@@ -977,15 +988,15 @@ export class DcacheNode {
         }
       }
       const lowest = [...this.options.seeds, this.options.address].sort()[0];
-      const waited = this.options.now() - this.joinStartedAt;
+      const waited = this.clock.now() - this.joinStartedAt;
       if (lowest === this.options.address || waited >= this.options.bootstrapTimeoutMs) {
         // Bootstrap: this node founds the cluster; the others join it (or merge into it later).
         this.installTable(this.nextTable([this.self]));
         this.joined = true;
-        this.options.logger?.info({ ringVersion: this.tableValue.version }, 'bootstrapped a new cluster');
+        this.options.logger.info({ ringVersion: this.tableValue.version }, 'bootstrapped a new cluster');
         return;
       }
-      await sleep(Math.min(500, this.options.probeIntervalMs));
+      await sleep(Math.min(500, this.options.probeIntervalMs), { clock: this.clock });
     }
   }
 
@@ -1043,7 +1054,7 @@ export class DcacheNode {
           timeoutMs: this.options.requestTimeoutMs,
         });
         if (joined.statusCode !== 200) continue;
-        this.options.logger?.warn({ via: address }, reason);
+        this.options.logger.warn({ via: address }, reason);
         this.tableValue = assignTable(undefined, [this.self], {
           replicas: this.options.replicas,
           partitionCount: this.options.partitionCount,
@@ -1071,7 +1082,7 @@ export class DcacheNode {
     try {
       await this.handleLeave(this.nodeId);
     } catch (error) {
-      this.options.logger?.warn({ err: error }, 'leave failed');
+      this.options.logger.warn({ err: error }, 'leave failed');
       return;
     }
     await this.waitForClusterSettled(this.options.leaveTimeoutMs);
@@ -1079,9 +1090,8 @@ export class DcacheNode {
 
   /** Waits until every member runs this table version (or newer) and has no migration pending. */
   async waitForClusterSettled(timeoutMs: number): Promise<boolean> {
-    const deadline = this.options.now() + timeoutMs;
     const version = this.tableValue.version;
-    while (this.options.now() < deadline) {
+    const settled = async () => {
       const states = await Promise.allSettled(
         this.tableValue.members
           .filter((member) => member.nodeId !== this.nodeId)
@@ -1089,28 +1099,32 @@ export class DcacheNode {
             this.peers.call(member.address, 'GET', '/internal/cluster/health', { timeoutMs: 1000 }),
           ),
       );
-      const settled = states.every((state) => {
+      const others = states.every((state) => {
         if (state.status === 'rejected') return true; // a dead peer cannot pull anything
         const body = state.value.body as { ring_version?: number; migrating?: boolean };
         return (body.ring_version ?? 0) >= version && body.migrating === false;
       });
-      if (settled && !this.isMigrating) return true;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return false;
+      return others && !this.isMigrating;
+    };
+    return pollUntil(settled, {
+      timeoutMs,
+      intervalMs: 100,
+      clock: this.clock,
+      description: 'cluster settled',
+    }).catch(() => false);
   }
 
   // ---------------------------------------------------------------- migration
 
   /** Waits until every reachable current or previous member runs `version` or newer. */
   private async waitForVersion(version: number, timeoutMs: number): Promise<void> {
-    const deadline = this.options.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     const addresses = new Map<string, string>();
     for (const table of [this.tableValue, ...this.sourceTables]) {
       for (const member of table.members)
         if (member.nodeId !== this.nodeId) addresses.set(member.nodeId, member.address);
     }
-    while (this.options.now() < deadline && !this.stopped) {
+    while (this.clock.now() < deadline && !this.stopped) {
       const answers = await Promise.allSettled(
         [...addresses].map(async ([nodeId, address]) => {
           if (this.health.get(nodeId)?.status === 'unhealthy') return true;
@@ -1122,7 +1136,7 @@ export class DcacheNode {
       );
       // A peer that does not answer is dead or gone: it accepts no writes either.
       if (answers.every((answer) => answer.status === 'rejected' || answer.value)) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20, { clock: this.clock });
     }
   }
 
@@ -1138,7 +1152,7 @@ export class DcacheNode {
   }
 
   private async runMigration(): Promise<void> {
-    const started = this.options.now();
+    const started = this.clock.now();
     this.migration.running = true;
     let migrated = 0;
     try {
@@ -1173,7 +1187,7 @@ export class DcacheNode {
                 migrated += this.applyEntries(entries);
             } catch (error) {
               // A dead source: its data survives on the other holders, which are sources too.
-              this.options.logger?.warn({ source: nodeId, err: String(error) }, 'migration fetch failed');
+              this.options.logger.warn({ source: nodeId, err: String(error) }, 'migration fetch failed');
             }
           }),
         );
@@ -1183,11 +1197,11 @@ export class DcacheNode {
     } finally {
       this.migration.running = false;
       this.migration.migratedKeys += migrated;
-      this.migration.durationMs = this.options.now() - started;
-      this.migration.lastMigration = this.options.now();
+      this.migration.durationMs = this.clock.now() - started;
+      this.migration.lastMigration = this.clock.now();
       this.migration.migrations++;
       if (this.incoming.size === 0) this.sourceTables = [];
-      this.options.logger?.info(
+      this.options.logger.info(
         { migratedKeys: migrated, durationMs: this.migration.durationMs },
         'migration finished',
       );
@@ -1195,6 +1209,16 @@ export class DcacheNode {
   }
 
   // ---------------------------------------------------------------- failure detection
+
+  /** One probe round per interval, on the node's clock; the next is scheduled when one ends. */
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    this.probeTimer = this.clock.setTimeout(() => {
+      this.tick()
+        .catch((error: unknown) => this.options.logger.warn({ err: error }, 'probe round failed'))
+        .finally(() => this.scheduleTick());
+    }, this.options.probeIntervalMs);
+  }
 
   private async tick(): Promise<void> {
     if (this.probing || this.stopped) return;
@@ -1216,7 +1240,7 @@ export class DcacheNode {
 
   private dropStalePartitions(): void {
     if (this.isMigrating) return;
-    const now = this.options.now();
+    const now = this.clock.now();
     for (const [partition, since] of this.notHeldSince) {
       if (now - since < this.options.dropAfterMs) continue;
       this.store.dropPartition(partition);
@@ -1233,28 +1257,27 @@ export class DcacheNode {
       suspectSince: 0,
     };
     this.health.set(member.nodeId, state);
-    const started = this.options.now();
+    const started = this.clock.now();
     try {
       const response = await this.peers.call(member.address, 'GET', '/internal/cluster/health', {
         timeoutMs: this.options.probeTimeoutMs,
       });
       const body = response.body as
-        | { ring_version?: number; ring_coordinator?: string; node_id?: string }
+        | { ring_version?: number; ring_coordinator?: string; ring_members?: string; node_id?: string }
         | undefined;
       if (response.statusCode !== 200 || body?.node_id !== member.nodeId) throw new Error('bad probe answer');
       state.status = 'healthy';
-      state.lastSeen = this.options.now();
+      state.lastSeen = this.clock.now();
       state.responseTimeMs = state.lastSeen - started;
       state.suspectSince = 0;
-      const peerVersion = body.ring_version ?? 0;
-      const peerCoordinator = body.ring_coordinator ?? this.tableValue.coordinator;
-      // Equal versions from different coordinators are different tables: the smaller coordinator wins.
-      const peerNewer =
-        peerVersion > this.tableValue.version ||
-        (peerVersion === this.tableValue.version && peerCoordinator < this.tableValue.coordinator);
-      const peerOlder =
-        peerVersion < this.tableValue.version ||
-        (peerVersion === this.tableValue.version && peerCoordinator > this.tableValue.coordinator);
+      const ours = tableIdentity(this.tableValue);
+      const theirs = {
+        version: body.ring_version ?? 0,
+        coordinator: body.ring_coordinator ?? ours.coordinator,
+        fingerprint: body.ring_members ?? ours.fingerprint,
+      };
+      const peerNewer = isNewerIdentity(theirs, ours);
+      const peerOlder = isNewerIdentity(ours, theirs);
       if (peerNewer) await this.refreshTableFrom(member.address).catch(() => undefined);
       else if (peerOlder) {
         await this.peers
@@ -1267,15 +1290,15 @@ export class DcacheNode {
     }
     if (await this.indirectProbe(member)) {
       state.status = 'healthy';
-      state.lastSeen = this.options.now();
+      state.lastSeen = this.clock.now();
       state.suspectSince = 0;
       return;
     }
     if (state.status === 'healthy') {
       state.status = 'suspect';
-      state.suspectSince = this.options.now();
-      this.options.logger?.warn({ node: member.nodeId }, 'node suspect');
-    } else if (this.options.now() - state.suspectSince >= this.options.deadAfterMs) {
+      state.suspectSince = this.clock.now();
+      this.options.logger.warn({ node: member.nodeId }, 'node suspect');
+    } else if (this.clock.now() - state.suspectSince >= this.options.deadAfterMs) {
       state.status = 'unhealthy';
     }
   }
@@ -1323,7 +1346,7 @@ export class DcacheNode {
     if (dead.length === 0 || this.coordinatorId() !== this.nodeId) return;
     const remaining = this.tableValue.members.filter((member) => !dead.includes(member.nodeId));
     if (remaining.length === this.tableValue.members.length) return;
-    this.options.logger?.warn({ dead }, 'removing dead nodes from the ring');
+    this.options.logger.warn({ dead }, 'removing dead nodes from the ring');
     this.installTable(this.nextTable(remaining));
     this.broadcastTable();
   }

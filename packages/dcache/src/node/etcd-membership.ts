@@ -1,3 +1,4 @@
+import { pollUntil } from '@kvforge/runtime';
 import { Etcd3, type Watcher } from 'etcd3';
 import type { Member, PartitionTable } from '../core/partition-table';
 import type { DcacheNode } from './dcache-node';
@@ -141,12 +142,11 @@ export class EtcdMembership {
     if (this.timer) clearInterval(this.timer);
     await this.client.delete().key(`${this.membersPrefix}${this.node.nodeId}`);
     const deadline = Date.now() + timeoutMs;
-    while (
-      Date.now() < deadline &&
-      this.node.table.members.some((member) => member.nodeId === this.node.nodeId)
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await pollUntil(() => !this.node.table.members.some((member) => member.nodeId === this.node.nodeId), {
+      deadline,
+      intervalMs: 50,
+      description: 'a table without this node',
+    }).catch(() => undefined); // out of time: hand off what was pulled so far
     await this.node.waitForClusterSettled(Math.max(0, deadline - Date.now()));
   }
 
