@@ -1,9 +1,18 @@
+import type { FastifyPluginAsyncZod } from '@kvforge/common-http';
 import { metricsRoute } from '@kvforge/metrics';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { stringify } from 'yaml';
 import { maskConfig } from '../config/config-schema';
 import type { SyncService } from '../sync-service';
+import {
+  CONFIG_QUERY,
+  FULL_SYNC_QUERY,
+  INPUTS_QUERY,
+  NO_BODY,
+  NO_QUERY,
+  PAUSE_RESUME_QUERY,
+} from './route-schemas';
 
 export interface GunyuPluginOptions {
   service: SyncService;
@@ -14,75 +23,81 @@ export interface GunyuPluginOptions {
   onShutdownRequested: () => void;
 }
 
-interface InputsQuery {
-  inputs?: string;
-  flushdb?: string;
-  flushCommand?: string;
-  format?: string;
-}
-
 /**
  * The ops API of the spec plus what GunYu's code has beyond its doc (POST /syncer/stop,
  * GET /debug/health, /storage/gc as GET and POST). Success bodies are empty except status/config.
+ * Every query and body is checked by its zod schema (route-schemas.ts); a bad one answers GunYu's
+ * bare 400 through the envelope.
  */
-export const gunyuPlugin: FastifyPluginAsync<GunyuPluginOptions> = async (app, options) => {
+export const gunyuPlugin: FastifyPluginAsyncZod<GunyuPluginOptions> = async (app, options) => {
   const { service } = options;
   await app.register(metricsRoute(options.registry, { path: options.metricRoutePath }));
+  const plainGet = { schema: { querystring: NO_QUERY } };
+  const plain = { schema: { querystring: NO_QUERY, body: NO_BODY } };
 
-  app.get('/debug/health', async (_request, reply) => reply.status(200).send(''));
+  app.get('/debug/health', plainGet, async (_request, reply) => reply.status(200).send(''));
 
-  app.delete('/', async (_request, reply) => {
+  app.delete('/', plain, async (_request, reply) => {
     setImmediate(options.onShutdownRequested);
     return reply.status(200).send('');
   });
 
-  const gc = async (_request: unknown, reply: import('fastify').FastifyReply) => {
+  const gc = async (_request: unknown, reply: FastifyReply) => {
     await service.collectGarbage();
     return reply.status(200).send('');
   };
-  app.get('/storage/gc', gc);
-  app.post('/storage/gc', gc);
+  app.get('/storage/gc', plainGet, gc);
+  app.post('/storage/gc', plain, gc);
 
-  app.get('/syncer/status', async () => service.status());
+  app.get('/syncer/status', plainGet, async () => service.status());
 
-  app.get<{ Querystring: InputsQuery }>('/syncer/config', async (request, reply) => {
+  app.get('/syncer/config', { schema: { querystring: CONFIG_QUERY } }, async (request, reply) => {
     const config = maskConfig(service.config);
     if (request.query.format === 'json') return reply.type('application/json').send(JSON.stringify(config));
     return reply.type('application/yaml').send(stringify(config));
   });
 
-  app.post('/syncer/restart', async (_request, reply) => {
+  app.post('/syncer/restart', plain, async (_request, reply) => {
     await Promise.all(service.syncers.map((syncer) => syncer.restart()));
     return reply.status(200).send('');
   });
 
-  app.post('/syncer/stop', async (_request, reply) => {
+  app.post('/syncer/stop', plain, async (_request, reply) => {
     await service.stop();
     return reply.status(200).send('');
   });
 
-  app.post<{ Querystring: InputsQuery }>('/syncer/pause', async (request, reply) => {
+  const pauseResume = { schema: { querystring: PAUSE_RESUME_QUERY, body: NO_BODY } };
+  app.post('/syncer/pause', pauseResume, async (request, reply) => {
     const selected = service.select(request.query.inputs);
     await Promise.all(selected.map((syncer) => syncer.pause()));
     return reply.status(200).send('');
   });
 
-  app.post<{ Querystring: InputsQuery }>('/syncer/resume', async (request, reply) => {
+  app.post('/syncer/resume', pauseResume, async (request, reply) => {
     for (const syncer of service.select(request.query.inputs)) syncer.resume();
     return reply.status(200).send('');
   });
 
   // Without HA peers this process stays the leader: a handover is a restart of the selected inputs.
-  app.post<{ Querystring: InputsQuery }>('/syncer/handover', async (request, reply) => {
-    const selected = service.select(request.query.inputs);
-    await Promise.all(selected.map((syncer) => syncer.restart()));
-    return reply.status(200).send('');
-  });
+  app.post(
+    '/syncer/handover',
+    { schema: { querystring: INPUTS_QUERY, body: NO_BODY } },
+    async (request, reply) => {
+      const selected = service.select(request.query.inputs);
+      await Promise.all(selected.map((syncer) => syncer.restart()));
+      return reply.status(200).send('');
+    },
+  );
 
-  app.post<{ Querystring: InputsQuery }>('/syncer/fullsync', async (request, reply) => {
-    const selected = service.select(request.query.inputs);
-    const flush = request.query.flushdb === 'yes' ? request.query.flushCommand || 'FLUSHALL' : undefined;
-    await Promise.all(selected.map((syncer) => syncer.fullSync(flush)));
-    return reply.status(200).send('');
-  });
+  app.post(
+    '/syncer/fullsync',
+    { schema: { querystring: FULL_SYNC_QUERY, body: NO_BODY } },
+    async (request, reply) => {
+      const selected = service.select(request.query.inputs);
+      const flush = request.query.flushdb === 'yes' ? request.query.flushCommand || 'FLUSHALL' : undefined;
+      await Promise.all(selected.map((syncer) => syncer.fullSync(flush)));
+      return reply.status(200).send('');
+    },
+  );
 };
