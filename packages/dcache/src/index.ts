@@ -35,9 +35,15 @@ export { checkedTable, partitionTableSchema, tableProblem } from './core/table-v
 export { createDcacheServer, type DcacheServerOptions } from './http/create-dcache-server';
 export { type DcachePluginOptions, dcachePlugin } from './http/dcache-plugin';
 export { DCACHE_ERROR_ENVELOPE } from './http/error-envelope';
+export { outranks } from './node/cluster-rank';
 export { type DcacheMetrics, registerDcacheMetrics } from './node/dcache-metrics';
+export { DcacheNode } from './node/dcache-node';
 export {
-  DcacheNode,
+  DEFAULT_ETCD_MEMBERSHIP_OPTIONS,
+  EtcdMembership,
+  type EtcdMembershipOptions,
+} from './node/etcd-membership';
+export {
   type DcacheNodeOptions,
   DEFAULT_DCACHE_NODE_OPTIONS,
   type MemberHealth,
@@ -45,12 +51,7 @@ export {
   type NodeCounters,
   type NodeStatus,
   type ReadResult,
-} from './node/dcache-node';
-export {
-  DEFAULT_ETCD_MEMBERSHIP_OPTIONS,
-  EtcdMembership,
-  type EtcdMembershipOptions,
-} from './node/etcd-membership';
+} from './node/node-options';
 export {
   DEFAULT_PEER_CLIENT_OPTIONS,
   HOPS_HEADER,

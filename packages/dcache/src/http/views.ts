@@ -1,4 +1,5 @@
-import type { DcacheNode, MemberHealth } from '../node/dcache-node';
+import type { DcacheNode } from '../node/dcache-node';
+import type { MemberHealth } from '../node/node-options';
 
 /** The spec's JSON views of a node's state, shared by the client and admin routes. */
 

@@ -1,14 +1,6 @@
-import {
-  type Clock,
-  type Logger,
-  pollUntil,
-  SILENT_LOGGER,
-  SYSTEM_CLOCK,
-  sleep,
-  type TimerHandle,
-} from '@kvforge/runtime';
+import { type Clock, pollUntil, sleep, type TimerHandle } from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
-import { DEFAULT_PARTITION_COUNT, partitionOf } from '../core/hash';
+import { partitionOf } from '../core/hash';
 import {
   assignTable,
   isNewerIdentity,
@@ -21,6 +13,16 @@ import {
 } from '../core/partition-table';
 import { type StoreEntry, VersionedStore } from '../core/store';
 import { checkedTable } from '../core/table-validation';
+import { outranks } from './cluster-rank';
+import {
+  type DcacheNodeOptions,
+  DEFAULT_DCACHE_NODE_OPTIONS,
+  type MemberHealth,
+  type MigrationStats,
+  type NodeCounters,
+  type NodeStatus,
+  type ReadResult,
+} from './node-options';
 import {
   HOPS_HEADER,
   LOCAL_ONLY_HEADER,
@@ -28,123 +30,7 @@ import {
   type PeerResponse,
   RING_VERSION_HEADER,
 } from './peer-client';
-
-export interface DcacheNodeOptions {
-  nodeId: string;
-  /** host:port other nodes and clients use to reach this node. */
-  address: string;
-  /** host:port of nodes to join through. */
-  seeds: string[];
-  /** Total copies of each partition, primary included. */
-  replicas: number;
-  /** Copies (primary included) that must hold a write before it is acknowledged. */
-  writeQuorum: number;
-  maxMemoryBytes: number;
-  maxValueBytes: number;
-  partitionCount: number;
-  clusterToken?: string;
-  /** Failure detection: one direct probe per peer per interval. */
-  probeIntervalMs: number;
-  probeTimeoutMs: number;
-  /** Peers asked to probe a node that failed the direct probe. */
-  indirectProbes: number;
-  /** A suspect that stays unreachable this long is removed from the ring. */
-  deadAfterMs: number;
-  /** Partitions fetched per migration request. */
-  migrationBatchPartitions: number;
-  /** Without a reachable seed, a node whose address is not the lowest of the seeds bootstraps alone after this. */
-  bootstrapTimeoutMs: number;
-  /** A node leaving waits at most this long for the others to pull its partitions. */
-  leaveTimeoutMs: number;
-  /** Partitions this node no longer holds are dropped after this. */
-  dropAfterMs: number;
-  requestTimeoutMs: number;
-  /**
-   * `seeds`: join through seeds, the coordinator pushes tables and removes dead nodes.
-   * `external`: an external membership (EtcdMembership) installs the tables; no join, no removal here.
-   */
-  membership: 'seeds' | 'external';
-  /** Time of TTLs, versions, failure detection and retries. @default SYSTEM_CLOCK */
-  clock: Clock;
-  logger: Logger;
-}
-
-export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'address'> = {
-  seeds: [],
-  replicas: 2,
-  writeQuorum: 2,
-  maxMemoryBytes: 256 * 1024 * 1024,
-  maxValueBytes: 1024 * 1024,
-  partitionCount: DEFAULT_PARTITION_COUNT,
-  probeIntervalMs: 1000,
-  probeTimeoutMs: 500,
-  indirectProbes: 2,
-  deadAfterMs: 5000,
-  migrationBatchPartitions: 16,
-  bootstrapTimeoutMs: 10_000,
-  leaveTimeoutMs: 30_000,
-  dropAfterMs: 30_000,
-  requestTimeoutMs: 3000,
-  membership: 'seeds',
-  clock: SYSTEM_CLOCK,
-  logger: SILENT_LOGGER,
-};
-
-export type NodeStatus = 'healthy' | 'suspect' | 'unhealthy';
-
-export interface MemberHealth {
-  status: NodeStatus;
-  lastSeen: number;
-  responseTimeMs: number;
-  suspectSince: number;
-}
-
-export interface ReadResult {
-  found: boolean;
-  valueJson: string;
-  nodeId: string;
-  /** With `get(key, true)` on a forward: the owner's client-format body, to send as is. */
-  rawBody?: string;
-}
-
-export interface MigrationStats {
-  migratedKeys: number;
-  durationMs: number;
-  lastMigration: number;
-  running: boolean;
-  pendingPartitions: number;
-  migrations: number;
-}
-
-export interface NodeCounters {
-  forwards: number;
-  forwardFailures: number;
-  replicaFallbacks: number;
-  migrationFallbackReads: number;
-}
-
-type WireEntry = [key: string, valueJson: string, version: number, expiresAt: number, deleted: 0 | 1];
-
-const toWire = (entry: StoreEntry): WireEntry => [
-  entry.key,
-  entry.valueJson,
-  entry.version,
-  entry.expiresAt,
-  entry.deleted ? 1 : 0,
-];
-
-function isWireEntry(value: unknown): value is WireEntry {
-  return (
-    Array.isArray(value) &&
-    value.length === 5 &&
-    typeof value[0] === 'string' &&
-    typeof value[1] === 'string' &&
-    typeof value[2] === 'number' &&
-    typeof value[3] === 'number'
-  );
-}
-
-const encodeKey = (key: string) => encodeURIComponent(key);
+import { encodeKey, groupByPartition, isWireEntry, toWire, type WireEntry } from './wire-entry';
 
 /**
  * One dcache node: the local store, the versioned partition table, forwarding, replication,
@@ -1350,28 +1236,4 @@ export class DcacheNode {
     this.installTable(this.nextTable(remaining));
     this.broadcastTable();
   }
-}
-
-/**
- * The merge rank of two clusters given by their members: more members wins, then the
- * lexicographically smaller lowest node id. True when `candidate` outranks `current`.
- */
-export function outranks(candidate: readonly Member[], current: readonly Member[]): boolean {
-  if (candidate.length !== current.length) return candidate.length > current.length;
-  const lowest = (members: readonly Member[]) => members.map((member) => member.nodeId).sort()[0] ?? '';
-  return lowest(candidate) < lowest(current);
-}
-
-/** Entries grouped by partition, in wire form (one replicate request per replica set follows). */
-function groupByPartition(entries: ReadonlyArray<Parameters<typeof toWire>[0]>): Map<number, WireEntry[]> {
-  const byPartition = new Map<number, WireEntry[]>();
-  for (const entry of entries) {
-    let list = byPartition.get(entry.partition);
-    if (list === undefined) {
-      list = [];
-      byPartition.set(entry.partition, list);
-    }
-    list.push(toWire(entry));
-  }
-  return byPartition;
 }
