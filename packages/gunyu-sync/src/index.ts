@@ -1,12 +1,12 @@
+export { listenAddress, parseAddress, redisAddress } from './config/address';
+export { GUNYU_APP_CONFIG } from './config/app-config-spec';
 export {
   type GunyuConfig,
   type GunyuConfigInput,
   gunyuConfigSchema,
-  LIST_CONFIG_PATHS,
   maskConfig,
 } from './config/config-schema';
 export { formatDuration, parseDuration } from './config/duration';
-export { configLayerFromFlags } from './config/flag-layer';
 export {
   CHECKPOINT_INDEX_KEY,
   type Checkpoint,
@@ -38,6 +38,11 @@ export {
 } from './core/rdb/rdb-parser';
 export { type DecodedValue, decodeValue, type StreamEntry, valueToCommands } from './core/rdb/value-decoder';
 export { DEFAULT_REPLAY_OPTIONS, type KeyExistsPolicy, type ReplayOptions } from './core/replay-options';
+export {
+  createGunyuService,
+  type GunyuService,
+  type GunyuServiceOptions,
+} from './gunyu-service';
 export { GUNYU_ERROR_ENVELOPE } from './http/gunyu-error-envelope';
 export { type GunyuPluginOptions, gunyuPlugin } from './http/gunyu-plugin';
 export { registerGunyuMetrics } from './metrics/gunyu-metrics';

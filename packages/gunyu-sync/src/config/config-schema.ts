@@ -1,4 +1,5 @@
 import { cpus } from 'node:os';
+import { parse } from 'yaml';
 import { z } from 'zod';
 import { listenAddress, redisAddress } from './address';
 import { parseDuration } from './duration';
@@ -65,7 +66,13 @@ const replaySchema = z
       .min(64 * 1024)
       .default(32 * 1024 * 1024),
     targetDb: z.number().int().min(-1).default(-1),
-    targetDbMap: z.record(z.string().regex(/^\d+$/), z.number().int().min(0)).default({}),
+    // A flag or environment value is a string such as `{"0":1}` (YAML/JSON), the file gives a map.
+    targetDbMap: z
+      .preprocess(
+        (value) => (typeof value === 'string' ? parse(value) : value),
+        z.record(z.string().regex(/^\d+$/), z.number().int().min(0)),
+      )
+      .default({}),
     batchCmdCount: z.number().int().min(1).max(200).default(100),
     batchTicker: duration('10ms').refine((value) => {
       const ms = parseDuration(value);
@@ -112,7 +119,8 @@ const filterSchema = z.strictObject({
       keySlotWhitelist: z.array(z.array(z.number().int())).default([]),
     })
     .optional(),
-  dbBlacklist: z.array(z.number().int().min(0)).default([]),
+  // Coerced: a flag or environment value arrives as a comma list of strings.
+  dbBlacklist: z.array(z.coerce.number().int().min(0)).default([]),
 });
 
 /** GunYu's YAML config (v1.0.x keys and defaults); unknown keys are errors. */
@@ -207,16 +215,6 @@ export const gunyuConfigSchema = z.strictObject({
 
 export type GunyuConfig = z.infer<typeof gunyuConfigSchema>;
 export type GunyuConfigInput = z.input<typeof gunyuConfigSchema>;
-
-/** Config paths whose CLI value (`--sync.a.b=x,y`) is a comma-separated list. */
-export const LIST_CONFIG_PATHS: readonly string[] = [
-  'input.redis.addresses',
-  'output.redis.addresses',
-  'output.filter.commandBlacklist',
-  'output.filter.keyFilter.prefixKeyBlacklist',
-  'output.filter.keyFilter.prefixKeyWhitelist',
-  'output.filter.dbBlacklist',
-];
 
 /** The effective config with passwords masked (GET /syncer/config). */
 export function maskConfig(config: GunyuConfig): GunyuConfig {

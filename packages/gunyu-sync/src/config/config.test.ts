@@ -1,9 +1,9 @@
-import { loadConfig } from '@kvforge/common-http';
+import { loadAppConfig, loadConfig } from '@kvforge/common-http';
 import { describe, expect, it } from 'vitest';
 import { replayOptionsFromConfig, spoolOptionsFromConfig } from '../sync-service';
-import { gunyuConfigSchema, maskConfig } from './config-schema';
+import { GUNYU_APP_CONFIG } from './app-config-spec';
+import { type GunyuConfig, gunyuConfigSchema, maskConfig } from './config-schema';
 import { formatDuration, parseDuration } from './duration';
-import { configLayerFromFlags } from './flag-layer';
 
 const minimal = {
   input: { redis: { addresses: ['127.0.0.1:6379'] } },
@@ -38,18 +38,50 @@ describe('GunYu config', () => {
     expect(() => loadConfig(gunyuConfigSchema, [{ output: minimal.output }])).toThrow(/input/);
   });
 
-  it('reads --sync.* flags like the original (lists comma-separated, scalars typed)', () => {
-    const layer = configLayerFromFlags({
-      'sync.input.redis.addresses': '127.0.0.1:1,127.0.0.1:2',
-      'sync.output.replay.batchCmdCount': '50',
-      'sync.output.replay.replayTransaction': 'false',
-      'sync.output.filter.dbBlacklist': '3,4',
-    });
-    const config = loadConfig(gunyuConfigSchema, [minimal, layer]);
+  it('reads --sync.* flags like the original (lists comma-separated, scalars typed), env GUNYU_*', () => {
+    const loaded = loadAppConfig(
+      GUNYU_APP_CONFIG,
+      [
+        '--sync.input.redis.addresses=127.0.0.1:1,127.0.0.1:2',
+        '--sync.output.redis.addresses=127.0.0.1:3',
+        '--sync.output.replay.batchCmdCount=50',
+        '--sync.output.replay.replayTransaction=false',
+        '--sync.output.filter.dbBlacklist=3,4',
+        '--sync.output.replay.targetDbMap={"0":1}',
+        '--sync.server.gracefullStopTimeout=3s',
+      ],
+      { GUNYU_INPUT_REDIS_PASSWORD: 'from-env', GUNYU_OUTPUT_REPLAY_BATCH_CMD_COUNT: '70' },
+    );
+    const config = loaded.config as GunyuConfig;
     expect(config.input.redis.addresses).toEqual(['127.0.0.1:1', '127.0.0.1:2']);
-    expect(config.output.replay.batchCmdCount).toBe(50);
+    expect(config.input.redis.password).toBe('from-env');
+    expect(config.output.replay.batchCmdCount).toBe(50); // the flag wins over the environment
     expect(config.output.replay.replayTransaction).toBe(false);
     expect(config.output.filter.dbBlacklist).toEqual([3, 4]);
+    expect(config.output.replay.targetDbMap).toEqual({ '0': 1 });
+    expect(config.server.gracefullStopTimeout).toBe('3s');
+  });
+
+  it('--help lists -conf and every --sync.* key with its GUNYU_* environment name', () => {
+    const loaded = loadAppConfig(GUNYU_APP_CONFIG, ['--help'], {});
+    expect(loaded.help).toContain('-conf');
+    expect(loaded.help).toContain('--config');
+    expect(loaded.help).toContain('--sync.input.redis.addresses');
+    expect(loaded.help).toContain('GUNYU_INPUT_REDIS_ADDRESSES');
+    expect(loaded.help).toContain('--sync.output.replay.batchCmdCount');
+  });
+
+  it('a bad flag value or address stops with the field named', () => {
+    const base = ['--sync.input.redis.addresses=127.0.0.1:1', '--sync.output.redis.addresses=127.0.0.1:2'];
+    expect(() =>
+      loadAppConfig(GUNYU_APP_CONFIG, [...base, '--sync.output.replay.batchCmdCount=many'], {}),
+    ).toThrow(/batchCmdCount/);
+    expect(() =>
+      loadAppConfig(GUNYU_APP_CONFIG, ['--sync.input.redis.addresses=::1:6379', base[1] as string], {}),
+    ).toThrow(/addresses/);
+    expect(() =>
+      loadAppConfig(GUNYU_APP_CONFIG, [...base, '--sync.server.listen=127.0.0.1:99999'], {}),
+    ).toThrow(/listen/);
   });
 
   it('masks passwords and formats durations', () => {
