@@ -85,17 +85,8 @@ export const META_SERVICE_CONFIG: AppConfigSpec<typeof metaServiceConfigSchema> 
     'ock.mmc.mount': { defaultText: '(none)', valueName: 'MOUNTS' },
     'ock.mmc.meta_service.metadata_path': { defaultText: '(in memory)', valueName: 'FILE' },
   },
-  configFile: { flag: 'config', read: readKeyValueFile },
+  configFile: { flag: 'config', env: CONFIG_PATH_ENV, read: readKeyValueFile },
 };
-
-/**
- * The command line with the config file from `MMC_META_CONFIG_PATH` in front: an explicit `--config`
- * comes later and wins (loadAppConfig reads the file path from flags only).
- */
-export function commandLineWithConfigPath(argv: readonly string[], env: NodeJS.ProcessEnv): string[] {
-  const path = env[CONFIG_PATH_ENV];
-  return path ? [`--config=${path}`, ...argv] : [...argv];
-}
 
 /** The typed options of the package's server, from the config (names only: no logic here). */
 export function serverOptions(config: MetaServiceConfig): Omit<MetaServiceServerOptions, 'logger'> {

@@ -1,10 +1,9 @@
 import { createLogger, installGracefulShutdown, loadAppConfig, runMain } from '@kvforge/common-http';
 import { startMetaServiceServer } from '@kvforge/memcache-hybrid';
-import { commandLineWithConfigPath, META_SERVICE_CONFIG, serverOptions } from './config';
+import { META_SERVICE_CONFIG, serverOptions } from './config';
 
 runMain(async () => {
-  const argv = commandLineWithConfigPath(process.argv.slice(2), process.env);
-  const loaded = loadAppConfig(META_SERVICE_CONFIG, argv, process.env);
+  const loaded = loadAppConfig(META_SERVICE_CONFIG, process.argv.slice(2), process.env);
   if (loaded.help !== undefined) {
     process.stdout.write(loaded.help);
     return;

@@ -104,29 +104,46 @@ describe('loadAppConfig', () => {
     expect(help).toContain('--config FILE');
   });
 
-  it('supports path-style flags under a prefix, keys kept as written, and a custom file reader', () => {
+  it('supports path-style flags under a prefix, keys kept as written, a custom file reader and a file named by env', () => {
     const flat = z.strictObject({
       'ock.mmc.lease_ms': z.coerce.number().int().positive().default(2000).describe('Lease'),
       input: z.strictObject({ addresses: z.array(z.string()).default([]) }).default({ addresses: [] }),
     });
-    const loaded = loadAppConfig(
-      {
-        name: 'flat',
-        usage: 'flat',
-        schema: flat,
-        flagStyle: 'path',
-        flagPrefix: 'sync.',
-        envPrefix: '',
-        configFile: {
-          flag: 'conf',
-          short: 'conf',
-          aliases: ['config'],
-          read: () => ({ 'ock.mmc.lease_ms': '7' }),
+    const load = (argv: string[], env: NodeJS.ProcessEnv) =>
+      loadAppConfig(
+        {
+          name: 'flat',
+          usage: 'flat',
+          schema: flat,
+          flagStyle: 'path',
+          flagPrefix: 'sync.',
+          envPrefix: '',
+          configFile: {
+            flag: 'conf',
+            short: 'conf',
+            aliases: ['config'],
+            env: 'FLAT_CONFIG_PATH',
+            read: (path) => {
+              readPaths.push(path);
+              return { 'ock.mmc.lease_ms': '7' };
+            },
+          },
         },
-      },
-      ['-conf', 'ignored.conf', '--sync.input.addresses=a:1,b:2'],
-      { OCK_MMC_LEASE_MS: '9' },
-    );
-    expect(loaded.config).toEqual({ 'ock.mmc.lease_ms': 9, input: { addresses: ['a:1', 'b:2'] } });
+        argv,
+        env,
+      );
+    const readPaths: string[] = [];
+    expect(
+      load(['-conf', 'flag.conf', '--sync.input.addresses=a:1,b:2'], { OCK_MMC_LEASE_MS: '9' }).config,
+    ).toEqual({
+      'ock.mmc.lease_ms': 9,
+      input: { addresses: ['a:1', 'b:2'] },
+    });
+    expect(load([], { FLAT_CONFIG_PATH: 'env.conf' }).config).toEqual({
+      'ock.mmc.lease_ms': 7,
+      input: { addresses: [] },
+    });
+    expect(load(['--config', 'flag.conf'], { FLAT_CONFIG_PATH: 'env.conf' }).config).toBeDefined();
+    expect(readPaths).toEqual(['flag.conf', 'env.conf', 'flag.conf']);
   });
 });

@@ -25,6 +25,8 @@ export interface AppConfigFileOptions {
   flag: string;
   aliases?: readonly string[];
   short?: string;
+  /** An environment variable naming the file when no flag does (e.g. `MMC_META_CONFIG_PATH`). */
+  env?: string;
   /** Reads the file into a config layer; JSON or YAML by default. */
   read?: (path: string) => unknown;
 }
@@ -95,9 +97,10 @@ function commandLineSpec<Schema extends z.ZodObject>(
   }
   const file = spec.configFile;
   if (file) {
+    const fileEnvironment = file.env === undefined ? '' : ` [env ${file.env}]`;
     const fileFlag: FlagDefinition = {
       type: 'string',
-      description: 'Config file (same keys as the schema); file < env < flags',
+      description: `Config file (same keys as the schema); file < env < flags${fileEnvironment}`,
       valueName: 'FILE',
     };
     flags[file.flag] = { ...fileFlag, ...(file.short === undefined ? {} : { short: file.short }) };
@@ -148,11 +151,12 @@ export function loadAppConfig<Schema extends z.ZodObject>(
   }
 
   const file = spec.configFile;
-  const filePath = file
+  const flagPath = file
     ? [file.flag, ...(file.aliases ?? [])]
         .map((name) => commandLine.values[name])
         .find((v) => v !== undefined)
     : undefined;
+  const filePath = flagPath ?? (file?.env === undefined ? undefined : env[file.env] || undefined);
   const fileLayer = typeof filePath === 'string' ? (file?.read ?? readConfigFile)(filePath) : {};
 
   const environmentLayer: Record<string, unknown> = {};
