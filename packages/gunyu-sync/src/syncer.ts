@@ -2,28 +2,26 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestScanner } from '@kvforge/resp';
-import { type Logger, SILENT_LOGGER } from '@kvforge/runtime';
-import type { Redis } from 'ioredis';
+import { AbortedError, type Clock, type Logger, SILENT_LOGGER, SYSTEM_CLOCK, sleep } from '@kvforge/runtime';
 import { checkpointFields } from './core/checkpoint';
 import { CommandFilter, type FilterOptions } from './core/command-filter';
 import { commandName } from './core/command-name';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
-import { EMPTY_CHUNK, type RdbEvent, RdbParser } from './core/rdb/rdb-parser';
 import { type ReplayOptions, unmapDb } from './core/replay-options';
 import {
   DEFAULT_SPILLING_SPOOL_OPTIONS,
   SpillingSpool,
   type SpillingSpoolOptions,
-  SpoolFullError,
 } from './core/spilling-spool';
 import { connectRedis, redisClient } from './net/redis-client';
 import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
 import { CommandReplayer } from './replay/command-replayer';
-import { RdbReplayer } from './replay/rdb-replayer';
-import { SPOOL_ITEM_CODEC, type SpoolItem, TICK } from './replay/spool-item';
+import { replayRdbPhase } from './replay/rdb-phase';
+import { SPOOL_ITEM_CODEC, type SpoolItem } from './replay/spool-item';
 import { SyncCounters } from './replay/sync-counters';
 import { type RedisEndpoint, TargetConnection } from './replay/target-connection';
 import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
+import { SessionInbox } from './session-inbox';
 
 export type SyncerState = 'ready_run' | 'run' | 'pause' | 'stop';
 
@@ -52,6 +50,8 @@ export interface SyncerOptions {
    * cleared at each session start).
    */
   spool?: Partial<SpillingSpoolOptions>;
+  /** Time for the reconnect back-off and the batch ticker (tests may drive it). @default SYSTEM_CLOCK */
+  clock?: Clock;
 }
 
 /** Start of argument `index` relative to `start`, or -1. */
@@ -74,7 +74,8 @@ export class Syncer {
   private readonly filter: CommandFilter;
   private loopPromise: Promise<void> | undefined;
   private session: { close(): void; finish(): Promise<void> } | undefined;
-  private wakeBackoff: (() => void) | undefined;
+  /** Aborts the reconnect back-off, so a pause/stop never waits it out. */
+  private backoff: AbortController | undefined;
   private forceFullSync = false;
   /** Checkpoint kept in memory when resumeFromBreakPoint is off. */
   private memoryCheckpoint: { runId: string; offset: number } | undefined;
@@ -91,6 +92,10 @@ export class Syncer {
     private readonly logger: Logger = SILENT_LOGGER,
   ) {
     this.filter = new CommandFilter(options.filter);
+  }
+
+  private get clock(): Clock {
+    return this.options.clock ?? SYSTEM_CLOCK;
   }
 
   get transaction(): boolean {
@@ -149,7 +154,7 @@ export class Syncer {
 
   private async halt(state: 'pause' | 'stop'): Promise<void> {
     this.state = state;
-    this.wakeBackoff?.();
+    this.backoff?.abort();
     const session = this.session;
     if (session) {
       // Drain gracefully, but never wait forever on a target that stopped answering: closing the
@@ -203,14 +208,13 @@ export class Syncer {
       const state = this.state as SyncerState;
       if (state !== 'ready_run' && state !== 'run') break;
       this.state = 'ready_run';
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.reconnectBackoffMs);
-        this.wakeBackoff = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wakeBackoff = undefined;
+      this.backoff = new AbortController();
+      await sleep(this.options.reconnectBackoffMs, { clock: this.clock, signal: this.backoff.signal }).catch(
+        (error: unknown) => {
+          if (!(error instanceof AbortedError)) throw error;
+        },
+      );
+      this.backoff = undefined;
     }
     this.counters.syncPhase = 0;
   }
@@ -223,41 +227,16 @@ export class Syncer {
     const commandConnection = new TargetConnection(options.output);
     const spool = this.openSpool();
     this.spool = spool;
-    /**
-     * Items that arrived once the spool was full (disk limit, or memory in a memory-only spool): the
-     * source socket is paused until the spool is empty, so nothing is dropped and the source buffers
-     * (and may cut us off by client-output-buffer-limit, exactly as for a slow native replica).
-     */
-    const held: SpoolItem[] = [];
-    let wake: (() => void) | undefined;
-    let finishing = false;
     let probeTimer: NodeJS.Timeout | undefined;
-    const push = (item: SpoolItem): void => {
-      if (held.length === 0 && tryPush(item)) {
-        wake?.();
-        return;
-      }
-      if (held.length === 0) {
-        replica.pauseReading();
-        counters.spoolFullPauses++;
-      }
-      held.push(item);
-    };
-    const tryPush = (item: SpoolItem): boolean => {
-      try {
-        spool.push(item);
-        return true;
-      } catch (error) {
-        if (error instanceof SpoolFullError) return false;
-        throw error;
-      }
-    };
-    const releaseHeld = (): void => {
-      let released = 0;
-      while (released < held.length && tryPush(held[released] as SpoolItem)) released++;
-      held.splice(0, released);
-      if (held.length === 0) replica.resumeReading();
-    };
+    // The replica is created below; the inbox pauses it only once data flows, after start().
+    const inbox = new SessionInbox(
+      spool,
+      { pauseReading: () => replica.pauseReading(), resumeReading: () => replica.resumeReading() },
+      counters,
+      replay.batchTickerMs,
+      this.clock,
+    );
+    const push = (item: SpoolItem): void => inbox.push(item);
     const listener: ReplicaListener = {
       onFullResync: () => {},
       onContinue: () => {},
@@ -304,36 +283,12 @@ export class Syncer {
       close,
       finish: async () => {
         // Graceful: stop reading, apply what was spooled, then close.
-        finishing = true;
+        inbox.finish();
         replica.stop();
-        wake?.();
         await finishedPromise;
       },
     };
-    const next = async (): Promise<SpoolItem | undefined> => {
-      for (;;) {
-        const item = spool.shift();
-        if (item) return item;
-        if (held.length > 0) {
-          releaseHeld();
-          if (spool.length > 0) continue;
-          // An item larger than the whole budget never fits: hand it over directly.
-          const oversized = held.shift();
-          if (held.length === 0) replica.resumeReading();
-          return oversized;
-        }
-        if (finishing) return undefined;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(replay.batchTickerMs, 1));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-        if (spool.length === 0) return TICK;
-      }
-    };
+    const next = (): Promise<SpoolItem | undefined> => inbox.next();
     try {
       this.step = 'connect';
       await Promise.all([connectRedis(source), connectRedis(target), commandConnection.connect()]);
@@ -378,7 +333,14 @@ export class Syncer {
           checkpoint?.runId ?? '',
         ]);
         this.step = 'rdb';
-        await this.replayRdb(next, target);
+        await replayRdbPhase(next, {
+          target,
+          output: options.output,
+          replay,
+          filter: this.filter,
+          counters,
+          logger: this.logger,
+        });
         this.step = 'checkpoint';
         await target.select(0);
         await writeCheckpointIndex(target, replay.checkpointName, runId);
@@ -423,7 +385,7 @@ export class Syncer {
         const item = await next();
         if (!item) break;
         if (item.kind === 'closed') {
-          if (finishing) break;
+          if (inbox.finished) break;
           throw item.error ?? new GunyuError(GUNYU_ERROR_CODES.replication, 'source connection closed');
         }
         if (item.kind === 'tick') {
@@ -433,7 +395,7 @@ export class Syncer {
         if (item.kind !== 'command') continue;
         const pending = replayer.handle(item);
         if (pending) await pending;
-        if (spool.length === 0) await replayer.flushSoon();
+        if (inbox.length === 0) await replayer.flushSoon();
         this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
       }
       this.step = 'drain';
@@ -446,27 +408,6 @@ export class Syncer {
     }
   }
 
-  /** One RDB event: entries and value parts to the lanes, function libraries per `functionExists`. */
-  private async applyRdbEvent(
-    event: RdbEvent,
-    lanes: RdbReplayer,
-    target: Redis,
-    functions: { flushed: boolean },
-  ): Promise<void> {
-    if (event.kind === 'entry') return lanes.add(event);
-    if (event.kind === 'value-part') return lanes.addPart(event);
-    if (event.kind !== 'function') return;
-    const policy = this.options.replay.functionExists;
-    if (policy === 'flush' && !functions.flushed) {
-      await target.call('FUNCTION', 'FLUSH');
-      functions.flushed = true;
-    }
-    const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
-    await target.call('FUNCTION', ...args).catch((error: Error) => {
-      this.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
-    });
-  }
-
   /** A fresh spool; spill files a crashed process left for this input are removed first. */
   private openSpool(): SpillingSpool<SpoolItem> {
     const options = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
@@ -474,48 +415,6 @@ export class Syncer {
     const directory = join(base, this.options.inputAddress.replace(/[^\w.-]/g, '_'));
     rmSync(directory, { recursive: true, force: true });
     return new SpillingSpool(SPOOL_ITEM_CODEC, { ...options, directory });
-  }
-
-  private async replayRdb(next: () => Promise<SpoolItem | undefined>, target: Redis): Promise<void> {
-    const { options, counters } = this;
-    const parser = new RdbParser({
-      maxPartBytesPerPush: 4 * 1024 * 1024,
-      maxBufferedValueBytes: Math.min(options.replay.maxBufferedValueBytes, options.replay.maxProtoBulkLen),
-    });
-    const lanes = new RdbReplayer(options.output, options.replay, this.filter, counters, this.logger);
-    const functions = { flushed: false };
-    try {
-      await lanes.open();
-      for (;;) {
-        const item = await next();
-        if (!item) throw new GunyuError(GUNYU_ERROR_CODES.stopped, 'stopped during the full sync');
-        if (item.kind === 'closed')
-          throw (
-            item.error ??
-            new GunyuError(GUNYU_ERROR_CODES.replication, 'source closed during the RDB transfer')
-          );
-        if (item.kind === 'command' || item.kind === 'tick') continue;
-        if (item.kind === 'rdb-end') {
-          if (!parser.done)
-            throw new GunyuError(
-              GUNYU_ERROR_CODES.rdbCorrupted,
-              'RDB transfer ended before the RDB EOF',
-              parser.offset,
-            );
-          break;
-        }
-        // A value switching to parts yields at most 4 MiB of parts per push: handle them, then go on.
-        let events = parser.push(item.chunk);
-        for (;;) {
-          for (const event of events) await this.applyRdbEvent(event, lanes, target, functions);
-          if (!parser.hasMore) break;
-          events = parser.push(EMPTY_CHUNK);
-        }
-      }
-      await lanes.drain();
-    } finally {
-      lanes.close();
-    }
   }
 }
 

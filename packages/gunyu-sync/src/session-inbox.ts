@@ -1,0 +1,104 @@
+import { type Clock, SYSTEM_CLOCK, type TimerHandle } from '@kvforge/runtime';
+import { type SpillingSpool, SpoolFullError } from './core/spilling-spool';
+import { type SpoolItem, TICK } from './replay/spool-item';
+import type { SyncCounters } from './replay/sync-counters';
+
+/** The source side of a session: its socket can stop and start being read. */
+export interface PausableSource {
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+/**
+ * What the source connection hands to one session's replay, in order: the spool, plus the items that
+ * arrived once it was full (disk limit, or memory in a memory-only spool). While any item is held the
+ * source socket is paused, so nothing is dropped and the source buffers (and may cut us off by
+ * client-output-buffer-limit, exactly as for a slow native replica).
+ */
+export class SessionInbox {
+  private readonly held: SpoolItem[] = [];
+  private wake: (() => void) | undefined;
+  /** Set by finish(): next() answers undefined once everything received was taken. */
+  private finishing = false;
+
+  constructor(
+    readonly spool: SpillingSpool<SpoolItem>,
+    private readonly source: PausableSource,
+    private readonly counters: SyncCounters,
+    /** How long next() waits on an empty spool before it answers a TICK (the batch ticker). */
+    private readonly tickMs: number,
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {}
+
+  get finished(): boolean {
+    return this.finishing;
+  }
+
+  /** Items waiting (a TICK is never counted). */
+  get length(): number {
+    return this.spool.length;
+  }
+
+  push(item: SpoolItem): void {
+    if (this.held.length === 0 && this.tryPush(item)) {
+      this.wake?.();
+      return;
+    }
+    if (this.held.length === 0) {
+      this.source.pauseReading();
+      this.counters.spoolFullPauses++;
+    }
+    this.held.push(item);
+  }
+
+  /** Graceful end: stop waiting for more; what was received is still handed out. */
+  finish(): void {
+    this.finishing = true;
+    this.wake?.();
+  }
+
+  /** The next item; TICK after tickMs of nothing; undefined once finished and empty. */
+  async next(): Promise<SpoolItem | undefined> {
+    const { spool, held } = this;
+    for (;;) {
+      const item = spool.shift();
+      if (item) return item;
+      if (held.length > 0) {
+        this.releaseHeld();
+        if (spool.length > 0) continue;
+        // An item larger than the whole budget never fits: hand it over directly.
+        const oversized = held.shift();
+        if (held.length === 0) this.source.resumeReading();
+        return oversized;
+      }
+      if (this.finishing) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer: TimerHandle = this.clock.setTimeout(resolve, Math.max(this.tickMs, 1));
+        this.wake = () => {
+          this.clock.clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (spool.length === 0) return TICK;
+    }
+  }
+
+  private tryPush(item: SpoolItem): boolean {
+    try {
+      this.spool.push(item);
+      return true;
+    } catch (error) {
+      if (error instanceof SpoolFullError) return false;
+      throw error;
+    }
+  }
+
+  private releaseHeld(): void {
+    const held = this.held;
+    let released = 0;
+    while (released < held.length && this.tryPush(held[released] as SpoolItem)) released++;
+    held.splice(0, released);
+    if (held.length === 0) this.source.resumeReading();
+  }
+}
