@@ -113,6 +113,14 @@ describe('createHttpServer', () => {
     expect(unknown.json().code).toBe('COMMON_ERR_NOT_FOUND');
   });
 
+  it('renders errors raised before routing (bad percent-encoding) through the envelope', async () => {
+    app = buildApp();
+    app.get('/items/:id', async () => ({ ok: true }));
+    const response = await app.inject({ method: 'GET', url: '/items/%E0%A4%A' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ failed: true, code: 'FST_ERR_BAD_URL' });
+  });
+
   it('echoes a caller request id', async () => {
     app = buildApp();
     app.get('/id', async (request) => ({ id: request.id }));

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { COMMON_ERROR_CODES } from './app-error';
 import { DEFAULT_ERROR_ENVELOPE, type ErrorEnvelope, normalizeError } from './error-envelope';
 import { installRawBodyParser } from './raw-body-parser';
@@ -30,6 +36,16 @@ export const DEFAULT_HTTP_SERVER_OPTIONS = {
   requestIdHeader: 'x-request-id',
 } as const;
 
+/** Renders any error through the product's envelope and sends it. */
+function sendError(envelope: ErrorEnvelope, error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const normalized = normalizeError(error);
+  const rendered = envelope.render(normalized, request);
+  if (rendered.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.debug({ err: error, code: normalized.code }, 'request rejected');
+  if (rendered.contentType) reply.header('content-type', rendered.contentType);
+  return reply.status(rendered.statusCode).send(rendered.body);
+}
+
 /** A fastify 5 instance with kvforge's conventions: zod schemas, catch-all body parser, one error envelope. */
 export function createHttpServer(options: HttpServerOptions = {}): FastifyInstance {
   const resolved = { ...DEFAULT_HTTP_SERVER_OPTIONS, ...options };
@@ -44,20 +60,15 @@ export function createHttpServer(options: HttpServerOptions = {}): FastifyInstan
     requestIdHeader: resolved.requestIdHeader,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors fastify raises before routing (a URL with bad percent-encoding) get the envelope too.
+    frameworkErrors: (error, request, reply) => void sendError(envelope, error, request, reply),
   }) as unknown as FastifyInstance;
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installRawBodyParser(app);
 
-  app.setErrorHandler((error, request, reply) => {
-    const normalized = normalizeError(error);
-    const rendered = envelope.render(normalized, request);
-    if (rendered.statusCode >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.debug({ err: error, code: normalized.code }, 'request rejected');
-    if (rendered.contentType) reply.header('content-type', rendered.contentType);
-    return reply.status(rendered.statusCode).send(rendered.body);
-  });
+  app.setErrorHandler((error, request, reply) => sendError(envelope, error, request, reply));
 
   app.setNotFoundHandler((request, reply) => {
     const rendered = envelope.render(

@@ -10,6 +10,7 @@ const MALFORMED: Array<[Method, string, unknown]> = [
   ['PUT', '/api/v1/cache', { value: 1 }],
   ['DELETE', '/api/v1/cache', undefined],
   ['GET', '/api/v1/cache/', undefined],
+  ['GET', '/api/v1/cache/%E0%A4%A', undefined],
   ['PUT', cachePath('k'), { ttl_seconds: 5 }],
   ['PUT', cachePath('k'), { value: 1, ttl_seconds: 'soon' }],
   ['PUT', cachePath('k'), '"just a string"'],
