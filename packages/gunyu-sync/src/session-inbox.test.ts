@@ -1,0 +1,77 @@
+import { ManualClock } from '@kvforge/runtime';
+import { makeTempDirectory, removeDirectory } from '@kvforge/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SpillingSpool } from './core/spilling-spool';
+import { SPOOL_ITEM_CODEC, type SpoolItem, TICK } from './replay/spool-item';
+import { SyncCounters } from './replay/sync-counters';
+import { SessionInbox } from './session-inbox';
+
+const directories: string[] = [];
+afterEach(() => {
+  for (const directory of directories.splice(0)) removeDirectory(directory);
+});
+
+function inboxWith(options: { memoryBytes: number; maxDiskBytes: number }) {
+  const directory = makeTempDirectory('gunyu-inbox-');
+  directories.push(directory);
+  const spool = new SpillingSpool(SPOOL_ITEM_CODEC, { directory, segmentBytes: 1024 * 1024, ...options });
+  const reading = { paused: 0, resumed: 0 };
+  const counters = new SyncCounters();
+  const clock = new ManualClock();
+  const inbox = new SessionInbox(
+    spool,
+    { pauseReading: () => reading.paused++, resumeReading: () => reading.resumed++ },
+    counters,
+    10,
+    clock,
+  );
+  return { inbox, reading, counters, clock };
+}
+
+const chunk = (bytes: number): SpoolItem => ({ kind: 'rdb', chunk: Buffer.alloc(bytes, 1) });
+
+describe('SessionInbox', () => {
+  it('answers a TICK after the batch ticker on its clock, and an item pushed meanwhile at once', async () => {
+    const { inbox, clock } = inboxWith({ memoryBytes: 1024 * 1024, maxDiskBytes: -1 });
+    const waiting = inbox.next();
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(10);
+    expect(await waiting).toBe(TICK);
+    const second = inbox.next();
+    const item = chunk(3);
+    inbox.push(item);
+    expect(await second).toBe(item);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('holds items once the spool is full, pauses the source once, resumes it when they are taken', async () => {
+    const { inbox, reading, counters } = inboxWith({ memoryBytes: 1000, maxDiskBytes: 0 });
+    const items = [chunk(600), chunk(600), chunk(600)];
+    for (const item of items) inbox.push(item);
+    expect(reading.paused).toBe(1);
+    expect(counters.spoolFullPauses).toBe(1);
+    const taken = [await inbox.next(), await inbox.next(), await inbox.next()];
+    expect(taken).toEqual(items);
+    expect(reading.resumed).toBe(1);
+  });
+
+  it('hands an item larger than the whole budget over directly', async () => {
+    const { inbox, reading } = inboxWith({ memoryBytes: 100, maxDiskBytes: 0 });
+    const huge = chunk(5000);
+    inbox.push(huge);
+    expect(reading.paused).toBe(1);
+    expect(await inbox.next()).toBe(huge);
+    expect(reading.resumed).toBe(1);
+  });
+
+  it('after finish() hands out what was received, then undefined without waiting', async () => {
+    const { inbox, clock } = inboxWith({ memoryBytes: 1024 * 1024, maxDiskBytes: -1 });
+    const item = chunk(1);
+    inbox.push(item);
+    const waiting = inbox.next();
+    inbox.finish();
+    expect(await waiting).toBe(item);
+    expect(await inbox.next()).toBeUndefined();
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
