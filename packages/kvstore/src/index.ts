@@ -12,6 +12,11 @@ export {
   type ProxyState,
 } from './config-server/config-server';
 export {
+  ConfigServerService,
+  type ConfigServerServiceOptions,
+  type StateStoreChoice,
+} from './config-server/config-server-service';
+export {
   DEFAULT_ETCD_STATE_STORE_OPTIONS,
   EtcdStateStore,
   type EtcdStateStoreOptions,
@@ -63,8 +68,12 @@ export {
   DEFAULT_KV_STORE_PROXY_OPTIONS,
   KvStoreProxy,
   type KvStoreProxyOptions,
-  type ProxyLogger,
 } from './proxy/kv-store-proxy';
+export {
+  DEFAULT_KV_STORE_PROXY_SERVICE_OPTIONS,
+  KvStoreProxyService,
+  type KvStoreProxyServiceOptions,
+} from './proxy/kv-store-proxy-service';
 export {
   DEFAULT_PROXY_RUNTIME_CONFIG,
   type ProxyRuntimeConfig,

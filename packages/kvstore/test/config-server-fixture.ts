@@ -1,21 +1,47 @@
 import { createHttpServer } from '@kvforge/common-http';
 import type { FastifyInstance } from 'fastify';
-import { BucketMigrator } from '../src/config-server/bucket-migrator';
-import { ConfigServer } from '../src/config-server/config-server';
-import { FileStateStore } from '../src/config-server/state-store';
+import type { BucketMigrator } from '../src/config-server/bucket-migrator';
+import type { ConfigServer } from '../src/config-server/config-server';
+import { ConfigServerService } from '../src/config-server/config-server-service';
 import { configServerPlugin } from '../src/http/config-server-plugin';
 import { KVSTORE_ERROR_ENVELOPE } from '../src/http/envelope';
 
-/** A ConfigServer (file store in `dataDir`) listening on a free loopback port. */
+export interface ConfigServerApp {
+  app: FastifyInstance;
+  service: ConfigServerService;
+  server: ConfigServer;
+  migrator: BucketMigrator;
+  address: string;
+  /** Closes the HTTP server, then the service (long-polls end, the store closes). */
+  close(): Promise<void>;
+}
+
+/** A ConfigServerService (file store in `dataDir`) on loopback, on `port` or a free one. */
 export async function startConfigServerApp(
   dataDir: string,
-): Promise<{ app: FastifyInstance; server: ConfigServer; address: string; migrator: BucketMigrator }> {
-  const server = await ConfigServer.open({ store: new FileStateStore(dataDir) });
-  const migrator = new BucketMigrator(server, { batchSize: 200 });
+  options: { port?: number; isMaster?: boolean } = {},
+): Promise<ConfigServerApp> {
+  const service = await ConfigServerService.open({
+    store: { kind: 'file', dataDir },
+    ...(options.isMaster === undefined ? {} : { isMaster: options.isMaster }),
+    migration: { batchSize: 200 },
+    maxWatchMs: 5000,
+  });
   const app = createHttpServer({ errorEnvelope: KVSTORE_ERROR_ENVELOPE });
-  await app.register(configServerPlugin, { configServer: server, migrator, maxWatchMs: 5000 });
-  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.register(configServerPlugin, service.httpPluginOptions);
+  await app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const address = app.server.address();
   if (!address || typeof address === 'string') throw new Error('no address');
-  return { app, server, migrator, address: `127.0.0.1:${address.port}` };
+  service.resumeMigrations();
+  return {
+    app,
+    service,
+    server: service.configServer,
+    migrator: service.migrator,
+    address: `127.0.0.1:${address.port}`,
+    async close() {
+      await app.close();
+      await service.stop();
+    },
+  };
 }

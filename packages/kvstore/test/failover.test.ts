@@ -1,75 +1,54 @@
 import { makeTempDirectory, type RedisProcess, removeDirectory, startRedis, waitFor } from '@kvforge/testing';
-import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConfigServer } from '../src/config-server/config-server';
-import { ConfigServerClient } from '../src/proxy/config-server-client';
-import { RedisMonitor } from '../src/proxy/redis-monitor';
-import { startConfigServerApp } from './config-server-fixture';
+import { murmurHash2 } from '../src/core/murmur-hash2';
+import { KvStoreProxyService } from '../src/proxy/kv-store-proxy-service';
+import { type ConfigServerApp, startConfigServerApp } from './config-server-fixture';
 
-describe('failover with a real master and replica', () => {
+describe('failover through KvStoreProxyService with a real master and replica', () => {
   let master: RedisProcess;
   let replica: RedisProcess;
   let other: RedisProcess;
-  let app: FastifyInstance;
-  let server: ConfigServer;
+  let configServer: ConfigServerApp;
   let dataDir: string;
   beforeAll(async () => {
     master = await startRedis();
     other = await startRedis();
     replica = await startRedis({ replicaOf: { host: '127.0.0.1', port: master.port } });
     dataDir = makeTempDirectory('kvstore-ha-');
-    ({ app, server } = await startConfigServerApp(dataDir));
+    configServer = await startConfigServerApp(dataDir);
   }, 60_000);
   afterAll(async () => {
-    await app?.close();
+    await configServer?.close();
     await Promise.all([master, replica, other].map((redis) => redis?.stop()));
     if (dataDir) removeDirectory(dataDir);
   });
 
-  it('reports the dead master, the ConfigServer swaps in the replica, and the proxy side promotes it', async () => {
+  it('reports the dead master, installs the table with the replica, promotes it and routes to it', async () => {
+    const server = configServer.server;
     await server.initTable('ha', 256, [master.address, other.address]);
     await server.setSupportHa(true);
-    const address = app.server.address() as { port: number };
-    const tables: number[] = [];
-    let previous = new Set<string>();
-    const monitor = new RedisMonitor({
-      intervalSeconds: 0.2,
-      probeTimeoutMs: 300,
-      downTimeoutSeconds: () => 0.4,
-      password: () => '',
-      onStateChange: (target, state, replicaAddress) => {
-        void client.reportRedisState(target, state, replicaAddress);
-      },
-    });
-    const promoted: string[] = [];
-    const client = new ConfigServerClient({
+    const service = new KvStoreProxyService({
       namespace: 'ha',
-      master: `127.0.0.1:${address.port}`,
-      proxyInfo: 'proxy-1:6380',
+      port: 0,
+      configServer: configServer.address,
       watchMs: 500,
       retryMs: 50,
-      onTable: (table) => {
-        tables.push(table.version);
-        const before = previous;
-        previous = new Set(table.owners);
-        void monitor.onTable(before, table.owners).then((done) => promoted.push(...done));
-      },
+      monitorIntervalSeconds: 0.2,
+      probeTimeoutMs: 300,
+      config: { redis_down_timeout: 0.4 },
     });
+    const masterClient = master.client();
+    let client: Redis | undefined;
     try {
-      await client.fetchInitial();
-      client.start();
-      await waitFor(async () => (await master.client().info('replication')).includes('state=online'), {
+      await service.start();
+      await waitFor(async () => (await masterClient.info('replication')).includes('state=online'), {
         message: 'replica online',
       });
-      // The monitor must have seen the replica before the master dies.
-      await waitFor(
-        async () => {
-          await monitor.probeAll();
-          return monitor.replicaOf(master.address) === replica.address;
-        },
-        { message: 'monitor saw the replica' },
-      );
-      monitor.start();
+      // The monitor must have seen the replica in the master's INFO before the master dies.
+      await waitFor(() => service.monitor.replicaOf(master.address) === replica.address, {
+        message: 'monitor saw the replica',
+      });
       await master.kill('SIGKILL');
       await waitFor(() => server.getTable('ha').owners.includes(replica.address), {
         timeoutMs: 20_000,
@@ -77,11 +56,23 @@ describe('failover with a real master and replica', () => {
       });
       expect(server.getTable('ha').owners).not.toContain(master.address);
       expect(server.getTable('ha').version).toBe(2);
-      await waitFor(() => promoted.includes(replica.address), { message: 'replica promoted' });
-      expect(await replica.client().info('replication')).toContain('role:master');
+      await waitFor(() => service.promoted.includes(replica.address), { message: 'replica promoted' });
+      expect(service.proxy.tableVersion).toBe(2);
+      const replicaClient = replica.client();
+      expect(await replicaClient.info('replication')).toContain('role:master');
+      // A key of a bucket the dead master owned is now written to the promoted replica.
+      const owners = service.proxy.currentTable!.owners;
+      const bucketOf = (text: string) => murmurHash2(Buffer.from(text)) % owners.length;
+      const key = Array.from({ length: 1000 }, (_, index) => `failover-${index}`).find(
+        (candidate) => owners[bucketOf(candidate)] === replica.address,
+      )!;
+      client = new Redis({ port: service.address.port, maxRetriesPerRequest: 1 });
+      client.on('error', () => undefined);
+      expect(await client.set(key, 'after-failover')).toBe('OK');
+      expect(await replicaClient.get(`${bucketOf(key)}_${key}`)).toBe('after-failover');
     } finally {
-      monitor.stop();
-      client.stop();
+      client?.disconnect();
+      await service.stop();
     }
   }, 60_000);
 });

@@ -3,9 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { BucketMigrator } from '../src/config-server/bucket-migrator';
 import type { ConfigServer } from '../src/config-server/config-server';
-import { ConfigServerClient } from '../src/proxy/config-server-client';
-import { KvStoreProxy, type KvStoreProxyOptions } from '../src/proxy/kv-store-proxy';
-import { startConfigServerApp } from './config-server-fixture';
+import type { KvStoreProxy } from '../src/proxy/kv-store-proxy';
+import { KvStoreProxyService, type KvStoreProxyServiceOptions } from '../src/proxy/kv-store-proxy-service';
+import { type ConfigServerApp, startConfigServerApp } from './config-server-fixture';
 
 export interface KvstoreCluster {
   redis: RedisProcess[];
@@ -14,88 +14,95 @@ export interface KvstoreCluster {
   configApp: FastifyInstance;
   configAddress: string;
   dataDir: string;
+  /** The proxy as the app runs it (ConfigServer long-poll, HA monitor). */
+  service: KvStoreProxyService;
   proxy: KvStoreProxy;
   proxyPort: number;
-  watcher: ConfigServerClient;
   /** POSTs JSON to the ConfigServer. */
   cs(path: string, body: unknown): Promise<Record<string, unknown>>;
   client(options?: Record<string, unknown>): Redis;
   stop(): Promise<void>;
 }
 
+/** Real redis-servers, a ConfigServer with namespace `test` over them, and a KvStoreProxyService. */
 export async function startKvstoreCluster(
   options: {
     backends?: number;
     bucketCount?: number;
     clusterType?: 'cache' | 'data_store';
-    proxy?: Partial<KvStoreProxyOptions>;
+    service?: Partial<KvStoreProxyServiceOptions>;
   } = {},
 ): Promise<KvstoreCluster> {
   const redis = await Promise.all(Array.from({ length: options.backends ?? 3 }, () => startRedis()));
   const dataDir = makeTempDirectory('kvstore-cs-');
-  const {
-    app: configApp,
-    server: configServer,
-    address: configAddress,
-    migrator,
-  } = await startConfigServerApp(dataDir);
-  const cs = async (path: string, body: unknown) => {
-    const response = await fetch(`http://${configAddress}/kvstore/cs/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return (await response.json()) as Record<string, unknown>;
-  };
-  const init = await cs('init_table', {
-    namespace: 'test',
-    bucket_count: options.bucketCount ?? 256,
-    address_list: redis.map((server) => server.address),
-    cluster_type: options.clusterType ?? 'data_store',
-  });
-  if (init.code !== 1001) throw new Error(`init_table: ${JSON.stringify(init)}`);
-  const proxy = new KvStoreProxy({ namespace: 'test', port: 0, ...options.proxy });
-  const { port: proxyPort } = await proxy.listen();
-  const watcher = new ConfigServerClient({
-    namespace: 'test',
-    master: configAddress,
-    proxyInfo: `127.0.0.1:${proxyPort}`,
-    watchMs: 2000,
-    retryMs: 100,
-    onTable: (table) => proxy.setTable(table),
-  });
-  await watcher.fetchInitial();
-  watcher.start();
-  const clients: Redis[] = [];
-  return {
-    redis,
-    configServer,
-    migrator,
-    configApp,
-    configAddress,
-    dataDir,
-    proxy,
-    proxyPort,
-    watcher,
-    cs,
-    client(clientOptions = {}) {
-      const client = new Redis({
-        host: '127.0.0.1',
-        port: proxyPort,
-        maxRetriesPerRequest: 1,
-        ...clientOptions,
+  let configServerApp: ConfigServerApp | undefined;
+  let service: KvStoreProxyService | undefined;
+  try {
+    configServerApp = await startConfigServerApp(dataDir);
+    const configAddress = configServerApp.address;
+    const cs = async (path: string, body: unknown) => {
+      const response = await fetch(`http://${configAddress}/kvstore/cs/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       });
-      client.on('error', () => undefined);
-      clients.push(client);
-      return client;
-    },
-    async stop() {
-      for (const client of clients) client.disconnect();
-      watcher.stop();
-      await proxy.close();
-      await configApp.close();
-      await Promise.all(redis.map((server) => server.stop()));
-      removeDirectory(dataDir);
-    },
-  };
+      return (await response.json()) as Record<string, unknown>;
+    };
+    const init = await cs('init_table', {
+      namespace: 'test',
+      bucket_count: options.bucketCount ?? 256,
+      address_list: redis.map((server) => server.address),
+      cluster_type: options.clusterType ?? 'data_store',
+    });
+    if (init.code !== 1001) throw new Error(`init_table: ${JSON.stringify(init)}`);
+    service = new KvStoreProxyService({
+      namespace: 'test',
+      port: 0,
+      configServer: configAddress,
+      watchMs: 2000,
+      retryMs: 100,
+      ...options.service,
+    });
+    const { port: proxyPort } = await service.start();
+    const clients: Redis[] = [];
+    const started = configServerApp;
+    const startedService = service;
+    return {
+      redis,
+      configServer: started.server,
+      migrator: started.migrator,
+      configApp: started.app,
+      configAddress,
+      dataDir,
+      service: startedService,
+      proxy: startedService.proxy,
+      proxyPort,
+      cs,
+      client(clientOptions = {}) {
+        const client = new Redis({
+          host: '127.0.0.1',
+          port: proxyPort,
+          maxRetriesPerRequest: 1,
+          ...clientOptions,
+        });
+        client.on('error', () => undefined);
+        clients.push(client);
+        return client;
+      },
+      async stop() {
+        for (const client of clients) client.disconnect();
+        await startedService.stop();
+        await started.close();
+        await Promise.all(redis.map((server) => server.stop()));
+        removeDirectory(dataDir);
+      },
+    };
+  } catch (error) {
+    // A fixture that fails half-way still stops what it started.
+    await service?.stop();
+    await configServerApp?.close();
+    await Promise.all(redis.map((server) => server.stop()));
+    removeDirectory(dataDir);
+    throw error;
+  }
 }

@@ -311,7 +311,7 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
 describe('KvStoreProxy client password', () => {
   let cluster: KvstoreCluster;
   beforeAll(async () => {
-    cluster = await startKvstoreCluster({ backends: 1, proxy: { password: 'secret' } });
+    cluster = await startKvstoreCluster({ backends: 1, service: { password: 'secret' } });
   }, 60_000);
   afterAll(async () => {
     await cluster?.stop();

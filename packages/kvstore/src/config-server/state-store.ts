@@ -1,5 +1,6 @@
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@kvforge/runtime';
 import { z } from 'zod';
 import { type BucketTable, CLUSTER_TYPES, NO_MIGRATING_BUCKET } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
@@ -93,10 +94,9 @@ export class MemoryStateStore implements ConfigStateStore {
   }
 }
 
-/** `<dataDir>/kvstore-config.json`, replaced by write-temp + fsync + rename + fsync(dir). */
+/** `<dataDir>/kvstore-config.json`, replaced atomically (runtime writeFileAtomic: temp + fsync + rename + fsync dir). */
 export class FileStateStore implements ConfigStateStore {
   readonly path: string;
-  private sequence = 0;
 
   constructor(private readonly dataDir: string) {
     this.path = join(dataDir, 'kvstore-config.json');
@@ -114,26 +114,10 @@ export class FileStateStore implements ConfigStateStore {
   }
 
   async save(state: ConfigServerState): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
-    const temporary = `${this.path}.${process.pid}.${++this.sequence}.tmp`;
     try {
-      const file = await open(temporary, 'w', 0o600);
-      try {
-        await file.writeFile(serializeState(state));
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(temporary, this.path);
-      // fsync the directory so the rename itself survives a power loss.
-      const directory = await open(this.dataDir, 'r');
-      try {
-        await directory.sync();
-      } finally {
-        await directory.close();
-      }
+      await mkdir(this.dataDir, { recursive: true });
+      await writeFileAtomic(this.path, serializeState(state), { mode: 0o600 });
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
       throw new KvstoreError(KVSTORE_ERROR_CODES.STORE_FAILED, `cannot write ${this.path}`, { cause: error });
     }
   }

@@ -1,3 +1,4 @@
+import { AbortedError, type Clock, SYSTEM_CLOCK, sleep } from '@kvforge/runtime';
 import {
   type BucketTable,
   type BucketTableJson,
@@ -19,9 +20,11 @@ export interface ConfigServerClientOptions {
   retryMs?: number;
   onTable: (table: BucketTable) => void;
   onError?: (error: unknown, server: string) => void;
+  /** Times the pause after a failed poll. @default SYSTEM_CLOCK */
+  clock?: Clock;
 }
 
-export const DEFAULT_CONFIG_SERVER_CLIENT_OPTIONS = { watchMs: 20_000, retryMs: 1000 };
+export const DEFAULT_CONFIG_SERVER_CLIENT_OPTIONS = { watchMs: 20_000, retryMs: 1000, clock: SYSTEM_CLOCK };
 
 interface WatchReply extends Partial<BucketTableJson> {
   code: number;
@@ -39,7 +42,10 @@ export class ConfigServerClient {
   private version = 0;
   private running = false;
   private controller: AbortController | undefined;
+  /** Aborted by stop(): ends the pause between failed polls at once. */
+  private lifetime = new AbortController();
   private useSlave = false;
+  private lastPollSucceeded = false;
   private readonly options: Required<Omit<ConfigServerClientOptions, 'slave' | 'onError'>> &
     Pick<ConfigServerClientOptions, 'slave' | 'onError'>;
 
@@ -51,11 +57,26 @@ export class ConfigServerClient {
     return this.version;
   }
 
+  /** Whether the last poll got an answer (whether or not the table changed); `/health` reports it. */
+  get connected(): boolean {
+    return this.lastPollSucceeded;
+  }
+
+  /** The ConfigServer the next poll or report goes to (the slave after the master failed). */
+  get server(): string {
+    return this.currentServer();
+  }
+
   /** Changes the ConfigServer addresses (set_config master_cs_* / slave_cs_*); the next poll uses them. */
   setServers(master: string, slave: string | undefined): void {
     this.options.master = master;
     this.options.slave = slave;
     this.controller?.abort();
+  }
+
+  /** Sets how this proxy is listed (known only once it listens, when it picked a free port). */
+  setProxyInfo(proxyInfo: string): void {
+    this.options.proxyInfo = proxyInfo;
   }
 
   /** Tells the ConfigServer that this proxy cannot reach `address` (or can again). */
@@ -87,11 +108,13 @@ export class ConfigServerClient {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.lifetime = new AbortController();
     void this.loop();
   }
 
   stop(): void {
     this.running = false;
+    this.lifetime.abort();
     this.controller?.abort();
   }
 
@@ -101,9 +124,14 @@ export class ConfigServerClient {
         await this.poll(this.version, this.options.watchMs);
       } catch (error) {
         if (!this.running) break;
+        this.lastPollSucceeded = false;
         this.options.onError?.(error, this.currentServer());
         if (this.options.slave) this.useSlave = !this.useSlave;
-        await new Promise((resolve) => setTimeout(resolve, this.options.retryMs).unref());
+        try {
+          await sleep(this.options.retryMs, { clock: this.options.clock, signal: this.lifetime.signal });
+        } catch (sleepError) {
+          if (!(sleepError instanceof AbortedError)) throw sleepError;
+        }
       }
     }
   }
@@ -129,6 +157,7 @@ export class ConfigServerClient {
         signal: controller.signal,
       });
       const reply = (await response.json()) as WatchReply;
+      this.lastPollSucceeded = reply.code === 1001;
       if (reply.code !== 1001) {
         // A deleted namespace: forget our version so a re-created one (version 1 again) is taken.
         this.version = 0;

@@ -1,6 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RespProtocolError } from '@kvforge/resp';
+import { type Logger, pollUntil, SILENT_LOGGER } from '@kvforge/runtime';
 import type { BucketTable } from '../core/bucket-table';
 import { type CommandSpec, CommandTable, MERGE_KINDS } from '../core/command-table';
 import type { KeyRewriter } from '../core/key-rewrite';
@@ -17,11 +18,6 @@ import { RequestDispatcher } from './request-dispatcher';
 import { RequestRouter, type RouterHost } from './request-router';
 import { WriteScheduler } from './write-scheduler';
 
-export interface ProxyLogger {
-  info(details: object, message: string): void;
-  warn(details: object, message: string): void;
-}
-
 export interface KvStoreProxyOptions {
   namespace: string;
   /** @default '127.0.0.1' */
@@ -31,7 +27,7 @@ export interface KvStoreProxyOptions {
   /** Password clients must send with AUTH/HELLO; empty = none. @default '' */
   password?: string;
   config?: Partial<ProxyRuntimeConfig>;
-  logger?: ProxyLogger;
+  logger?: Logger;
   /** A client with more unanswered requests stops being read until it drains. @default 8192 */
   maxPendingPerClient?: number;
   /** An incomplete request larger than this closes the client (Redis: client-query-buffer-limit). @default 64 MiB */
@@ -48,7 +44,6 @@ export const DEFAULT_KV_STORE_PROXY_OPTIONS = {
 const ERROR_PROTOCOL = Buffer.from('-ERR parse redis protocol failed\r\n');
 const ERROR_MAX_CLIENTS = Buffer.from('-ERR reach max number of clients\r\n');
 const ERROR_TIMEOUT = Buffer.from('-ERR request timeout\r\n');
-const SILENT_LOGGER: ProxyLogger = { info() {}, warn() {} };
 
 /**
  * KvStoreProxy: a RESP server that routes each key to `murmur2(key) % bucket_count` → Redis master
@@ -61,7 +56,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
   readonly stats: ProxyStats;
   readonly config: ProxyRuntimeConfig;
   private readonly options: typeof DEFAULT_KV_STORE_PROXY_OPTIONS & KvStoreProxyOptions;
-  private readonly logger: ProxyLogger;
+  private readonly logger: Logger;
   private readonly server: Server;
   private readonly limiter: QpsLimiter;
   private readonly backends = new Map<string, BackendConnection>();
@@ -172,10 +167,11 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
       ? new Promise<void>((resolve) => this.server.close(() => resolve()))
       : Promise.resolve();
     for (const client of this.clients) client.socket.end();
-    const deadline = Date.now() + 2000;
-    while ([...this.backends.values()].some((backend) => backend.pendingCount > 0) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    // Pending replies get up to 2 s to arrive; after that the backends are closed regardless.
+    await pollUntil(() => [...this.backends.values()].every((backend) => backend.pendingCount === 0), {
+      timeoutMs: 2000,
+      intervalMs: 10,
+    }).catch(() => undefined);
     for (const client of this.clients) client.socket.destroy();
     for (const backend of this.backends.values()) backend.close();
     this.backends.clear();

@@ -1,3 +1,4 @@
+import { type Clock, SYSTEM_CLOCK, sleep } from '@kvforge/runtime';
 import { Redis, ReplyError } from 'ioredis';
 import { parseAddress } from '../core/address';
 
@@ -11,6 +12,8 @@ export interface RedisMonitorOptions {
   password: () => string;
   /** Called once when an address has failed for `redis_down_timeout`, and once when it answers again. */
   onStateChange: (address: string, state: 'down' | 'up', replicaAddress: string) => void;
+  /** Times the pause between probe rounds. @default SYSTEM_CLOCK */
+  clock?: Clock;
 }
 
 /** A short-lived admin connection (the original probed on a new connection every time). */
@@ -80,11 +83,11 @@ interface Watched {
  */
 export class RedisMonitor {
   private readonly watched = new Map<string, Watched>();
-  private timer: NodeJS.Timeout | undefined;
+  private running: AbortController | undefined;
   private readonly options: Required<RedisMonitorOptions>;
 
   constructor(options: RedisMonitorOptions) {
-    this.options = { intervalSeconds: 3, probeTimeoutMs: 1000, ...options };
+    this.options = { intervalSeconds: 3, probeTimeoutMs: 1000, clock: SYSTEM_CLOCK, ...options };
   }
 
   setAddresses(addresses: Iterable<string>): void {
@@ -128,13 +131,29 @@ export class RedisMonitor {
     return promoted;
   }
 
+  /** Probes every interval until stop(); a round never overlaps the previous one. */
   start(): void {
-    this.timer = setInterval(() => void this.probeAll(), this.options.intervalSeconds * 1000);
-    this.timer.unref();
+    if (this.running) return;
+    const running = new AbortController();
+    this.running = running;
+    void (async () => {
+      while (!running.signal.aborted) {
+        try {
+          await sleep(this.options.intervalSeconds * 1000, {
+            clock: this.options.clock,
+            signal: running.signal,
+          });
+        } catch {
+          return; // stopped
+        }
+        await this.probeAll();
+      }
+    })();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.running?.abort();
+    this.running = undefined;
   }
 
   async probeAll(): Promise<void> {

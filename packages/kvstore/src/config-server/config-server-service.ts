@@ -1,0 +1,81 @@
+import { type Logger, SILENT_LOGGER } from '@kvforge/runtime';
+import type { ConfigServerPluginOptions } from '../http/config-server-plugin';
+import { BucketMigrator, type BucketMigratorOptions } from './bucket-migrator';
+import { ConfigServer, type ConfigServerOptions } from './config-server';
+import { EtcdStateStore } from './etcd-state-store';
+import { type ConfigStateStore, FileStateStore } from './state-store';
+
+/** Where the ConfigServer keeps its state: a file in `dataDir` (single machine) or etcd. */
+export type StateStoreChoice =
+  | { kind: 'file'; dataDir: string }
+  | { kind: 'etcd'; endpoints: readonly string[] }
+  | { kind: 'custom'; store: ConfigStateStore };
+
+export interface ConfigServerServiceOptions extends Omit<ConfigServerOptions, 'store'> {
+  store: StateStoreChoice;
+  /** Online-migration settings (redisPassword, batchSize, …). */
+  migration?: BucketMigratorOptions;
+  /** Longest proxy long-poll. @default 30000 */
+  maxWatchMs?: number;
+  logger?: Logger;
+}
+
+function openStore(choice: StateStoreChoice): ConfigStateStore {
+  switch (choice.kind) {
+    case 'file':
+      return new FileStateStore(choice.dataDir);
+    case 'etcd':
+      return new EtcdStateStore({ endpoints: [...choice.endpoints] });
+    case 'custom':
+      return choice.store;
+  }
+}
+
+/**
+ * A whole ConfigServer as deployed: its state store, the engine, the online migrator, and the
+ * resumption of a migration the previous run left in flight. The app mounts `configServerPlugin`
+ * with `httpPluginOptions` and calls `resumeMigrations()` once it listens.
+ */
+export class ConfigServerService {
+  private constructor(
+    readonly configServer: ConfigServer,
+    readonly migrator: BucketMigrator,
+    private readonly store: ConfigStateStore,
+    private readonly maxWatchMs: number | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(options: ConfigServerServiceOptions): Promise<ConfigServerService> {
+    const { store: choice, migration, maxWatchMs, logger, ...serverOptions } = options;
+    const store = openStore(choice);
+    try {
+      const configServer = await ConfigServer.open({ ...serverOptions, store });
+      const migrator = new BucketMigrator(configServer, migration);
+      return new ConfigServerService(configServer, migrator, store, maxWatchMs, logger ?? SILENT_LOGGER);
+    } catch (error) {
+      await store.close?.();
+      throw error;
+    }
+  }
+
+  get httpPluginOptions(): ConfigServerPluginOptions {
+    return {
+      configServer: this.configServer,
+      migrator: this.migrator,
+      ...(this.maxWatchMs === undefined ? {} : { maxWatchMs: this.maxWatchMs }),
+    };
+  }
+
+  /** Continues migrations persisted by the previous run (a slave resumes nothing). */
+  resumeMigrations(): void {
+    for (const job of this.migrator.resume()) {
+      this.logger.info({ namespace: job.namespace, remaining: job.remaining_buckets }, 'migration resumed');
+    }
+  }
+
+  /** Ends pending long-polls and closes the store (call after the HTTP server closed). */
+  async stop(): Promise<void> {
+    this.configServer.close();
+    await this.store.close?.();
+  }
+}
