@@ -3,7 +3,7 @@ import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { startRedis, waitFor } from '@kvforge/testing';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { murmurHash2 } from '../src/core/murmur-hash2';
 import { type KvstoreCluster, startKvstoreCluster } from './kvstore-fixture';
 
@@ -14,27 +14,40 @@ function bucketOf(key: string | Buffer, count = 256): number {
   return murmurHash2(bytes) % count;
 }
 
-/** Sends raw bytes and collects what comes back until the proxy closes or `until` matches. */
+interface RawReply {
+  text: string;
+  /** Whether the proxy closed the connection (rather than `until` matching). */
+  closed: boolean;
+}
+
+/**
+ * Sends raw bytes and resolves once the proxy closes the connection or `until` matches what came
+ * back. Neither happening within 10 s rejects, so a proxy that answers nothing fails the test.
+ */
 function rawExchange(
   port: number,
   payload: Buffer | string,
-  until?: (text: string) => boolean,
-): Promise<string> {
-  return new Promise((resolve) => {
+  until: (text: string) => boolean = () => false,
+): Promise<RawReply> {
+  return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
-    let received = '';
-    const finish = () => {
+    let text = '';
+    const timer = setTimeout(() => {
       socket.destroy();
-      resolve(received);
+      reject(new Error(`no close and no matching reply within 10 s; received ${JSON.stringify(text)}`));
+    }, 10_000);
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ text, closed });
     };
     socket.on('data', (chunk) => {
-      received += chunk.toString('latin1');
-      if (until?.(received)) finish();
+      text += chunk.toString('latin1');
+      if (until(text)) finish(false);
     });
-    socket.on('close', finish);
-    socket.on('error', finish);
+    socket.on('close', () => finish(true));
+    socket.on('error', () => undefined);
     socket.on('connect', () => socket.write(payload));
-    setTimeout(finish, 1000).unref();
   });
 }
 
@@ -42,10 +55,17 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
   let cluster: KvstoreCluster;
   let client: Redis;
 
+  let admins: Redis[] = [];
+
   beforeAll(async () => {
     cluster = await startKvstoreCluster();
     client = cluster.client();
+    admins = cluster.redis.map((server) => server.client());
   }, 60_000);
+  // Every test starts from empty backends: none can pass or fail on another test's keys.
+  beforeEach(async () => {
+    await Promise.all(admins.map((admin) => admin.flushall()));
+  });
   afterAll(async () => {
     await cluster?.stop();
   });
@@ -55,12 +75,12 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
     const table = cluster.proxy.currentTable!;
     const bucket = bucketOf(key, table.owners.length);
     const address = table.owners[bucket]!;
-    const server = cluster.redis.find((redis) => redis.address === address)!;
+    const backend = admins[cluster.redis.findIndex((redis) => redis.address === address)]!;
     const stored = Buffer.concat([
       Buffer.from(`${bucket}_`),
       typeof key === 'string' ? Buffer.from(key) : key,
     ]);
-    return { backend: server.client(), stored };
+    return { backend, stored };
   }
 
   it('stores single keys as <bucket>_<key> on the owning backend', async () => {
@@ -71,10 +91,9 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
       expect(await client.get(`user:${index}`)).toBe(`value-${index}`);
       const { backend, stored } = await rawLocation(`user:${index}`);
       expect(await backend.get(stored)).toBe(`value-${index}`);
-      backend.disconnect();
     }
     // The keys are spread over all three backends.
-    const sizes = await Promise.all(cluster.redis.map(async (server) => server.client().dbsize()));
+    const sizes = await Promise.all(admins.map((admin) => admin.dbsize()));
     expect(sizes.filter((size) => size > 0).length).toBe(3);
   });
 
@@ -144,7 +163,6 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
     expect(await client.getBuffer(key)).toEqual(value);
     const { backend, stored } = await rawLocation(key);
     expect(await backend.getBuffer(stored)).toEqual(value);
-    backend.disconnect();
     const big = Buffer.alloc(10 * 1024 * 1024);
     for (let index = 0; index < big.length; index += 4096) big[index] = index & 0xff;
     expect(await client.set('big', big)).toBe('OK');
@@ -163,9 +181,7 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
     expect(await client.call('CLIENT', 'SETNAME', 'me')).toBe('OK');
     expect(await client.call('CLIENT', 'GETNAME')).toBe('me');
     expect(await client.info()).toContain('kvstore_proxy:1');
-    const total = (await Promise.all(cluster.redis.map((server) => server.client().dbsize()))).reduce(
-      (a, b) => a + b,
-    );
+    const total = (await Promise.all(admins.map((admin) => admin.dbsize()))).reduce((a, b) => a + b);
     expect(await client.dbsize()).toBe(total);
     await expect(client.call('HELLO', '3')).rejects.toThrow(/NOPROTO/);
   });
@@ -186,28 +202,65 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
       'PING\r\nSET inline:k hello\r\nGET inline:k\r\n',
       (text) => text.endsWith('$5\r\nhello\r\n'),
     );
-    expect(reply).toBe('+PONG\r\n+OK\r\n$5\r\nhello\r\n');
+    expect(reply.text).toBe('+PONG\r\n+OK\r\n$5\r\nhello\r\n');
   });
 
   it('survives bad RESP: random bytes, huge lengths, unterminated frames', async () => {
-    const inputs: (Buffer | string)[] = [
+    expect(await client.set('bad-resp:kept', 'kept')).toBe('OK');
+    // Protocol errors answer one -ERR and close the connection, like Redis.
+    for (const input of [
       '*abc\r\n',
       '*2\r\n$3\r\nGET\r\n$-5\r\n',
       '*1\r\n$99999999999\r\n',
       '*999999999\r\n',
-      '$3\r\nGET\r\n',
-      Buffer.from(Array.from({ length: 512 }, (_, index) => (index * 131 + 7) & 0xff)),
-    ];
-    for (const input of inputs) {
-      const reply = await rawExchange(cluster.proxyPort, input, (text) => text.includes('\r\n'));
-      if (reply.length > 0) expect(reply).toMatch(/^-ERR/m);
+    ]) {
+      expect(await rawExchange(cluster.proxyPort, input), JSON.stringify(input)).toEqual({
+        text: '-ERR parse redis protocol failed\r\n',
+        closed: true,
+      });
     }
-    // Protocol errors close the connection after the error, like Redis.
-    expect(await rawExchange(cluster.proxyPort, '*abc\r\n')).toBe('-ERR parse redis protocol failed\r\n');
-    // An unterminated frame just waits; the connection is dropped by the client.
-    await rawExchange(cluster.proxyPort, '*2\r\n$3\r\nGET\r\n$100\r\nabc', () => true);
+    // Text that is not a multibulk is read as inline commands: each line gets its -ERR, the connection stays.
+    const lines = (text: string) => text.split('\r\n').length - 1;
+    expect(await rawExchange(cluster.proxyPort, '$3\r\nGET\r\n', (text) => lines(text) === 2)).toEqual({
+      text: "-ERR command not support\r\n-ERR wrong number of arguments for 'get' command\r\n",
+      closed: false,
+    });
+    const garbage = Buffer.from(Array.from({ length: 512 }, (_, index) => (index * 131 + 7) & 0xff));
+    // Inline commands end at \n; blank lines are skipped; the unterminated tail waits for more.
+    const garbageLines = garbage
+      .toString('latin1')
+      .split('\n')
+      .slice(0, -1)
+      .filter((line) => line.replace(/[\s]/g, '').length > 0).length;
+    expect(garbageLines).toBeGreaterThan(0);
+    const garbageReply = await rawExchange(
+      cluster.proxyPort,
+      garbage,
+      (text) => lines(text) === garbageLines,
+    );
+    expect(garbageReply.closed).toBe(false);
+    expect(garbageReply.text).toMatch(/^(-ERR [^\r\n]*\r\n)+$/);
+    // An unterminated frame waits for the rest, then is answered.
+    const partial = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: cluster.proxyPort });
+      let text = '';
+      socket.on('error', reject);
+      socket.on('data', (chunk) => {
+        text += chunk.toString('latin1');
+        if (text.endsWith('\r\n')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('connect', () => {
+        socket.write('*2\r\n$3\r\nGET\r\n$13\r\nbad-r');
+        // The second half goes out on a later turn, as a separate TCP segment.
+        setImmediate(() => socket.write('esp:kept\r\n'));
+      });
+    });
+    expect(partial).toBe('$4\r\nkept\r\n');
     expect(await client.ping()).toBe('PONG');
-    expect(await client.get('user:1')).toBe('value-1');
+    expect(await client.get('bad-resp:kept')).toBe('kept');
   });
 
   it('works with redis-cli', async () => {
@@ -266,18 +319,19 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
       raw.disconnect();
       const info = await cluster.cs('proxy_info', { namespace: 'test' });
       expect(info.proxy_info).toEqual([{ info: `127.0.0.1:${cluster.proxyPort}`, state: 'ONLINE' }]);
-      // Put the original back for the other tests.
-      expect(
-        (
-          await cluster.cs('replace_server', {
-            namespace: 'test',
-            old_addr: replacement.address,
-            new_addr: oldAddress,
-          })
-        ).code,
-      ).toBe(1001);
-      await waitFor(() => cluster.proxy.tableVersion === table.version + 2, { message: 'table pushed back' });
     } finally {
+      // Put the original back (even when an assertion failed) so the other tests see the usual table.
+      if (cluster.proxy.currentTable?.owners.includes(replacement.address)) {
+        const back = await cluster.cs('replace_server', {
+          namespace: 'test',
+          old_addr: replacement.address,
+          new_addr: cluster.redis[2]!.address,
+        });
+        expect(back.code).toBe(1001);
+        await waitFor(() => !cluster.proxy.currentTable?.owners.includes(replacement.address), {
+          message: 'table pushed back',
+        });
+      }
       await replacement.stop();
     }
   });
