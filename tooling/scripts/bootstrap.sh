@@ -37,5 +37,11 @@ for service in redis-server etcd nutcracker; do
 done
 
 if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
-  pnpm install --frozen-lockfile --reporter=silent
+  # Silent when it works; when it fails (most often a package.json changed without pnpm-lock.yaml)
+  # say so instead of ending the run without a word.
+  if ! install_output=$(pnpm install --frozen-lockfile 2>&1); then
+    printf '%s\n' "$install_output" | tail -n 20 >&2
+    echo "bootstrap: pnpm install --frozen-lockfile failed (is pnpm-lock.yaml up to date? run pnpm install)" >&2
+    exit 1
+  fi
 fi
