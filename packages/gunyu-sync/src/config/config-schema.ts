@@ -21,10 +21,10 @@ const duration = (fallback: string) =>
     .default(fallback);
 
 const redisSchema = z.strictObject({
-  addresses: z.array(redisAddress).min(1),
-  userName: z.string().default(''),
-  password: z.string().default(''),
-  tlsEnable: z.boolean().default(false),
+  addresses: z.array(redisAddress).min(1).describe('Redis node addresses, host:port (IPv6 as [addr]:port)'),
+  userName: z.string().default('').describe('ACL user name (empty: none)'),
+  password: z.string().default('').describe('password (masked in /syncer/config)'),
+  tlsEnable: z.boolean().default(false).describe('connect with TLS (see tlsOptions)'),
   /** kvforge extension: TLS material for tlsEnable (PEM files); verification is on unless insecureSkipVerify. */
   tlsOptions: z
     .strictObject({
@@ -50,8 +50,14 @@ const redisSchema = z.strictObject({
 
 const replaySchema = z
   .strictObject({
-    resumeFromBreakPoint: z.boolean().default(true),
-    keyExists: z.enum(['replace', 'ignore', 'error']).default('replace'),
+    resumeFromBreakPoint: z
+      .boolean()
+      .default(true)
+      .describe('resume from the checkpoint in the target after a restart'),
+    keyExists: z
+      .enum(['replace', 'ignore', 'error'])
+      .default('replace')
+      .describe('an RDB key that already exists on the target: replace, ignore or error'),
     keyExistsLog: z.boolean().default(false),
     functionExists: z.enum(['', 'flush', 'replace']).default(''),
     maxProtoBulkLen: z
@@ -65,19 +71,27 @@ const replaySchema = z
       .int()
       .min(64 * 1024)
       .default(32 * 1024 * 1024),
-    targetDb: z.number().int().min(-1).default(-1),
+    targetDb: z
+      .number()
+      .int()
+      .min(-1)
+      .default(-1)
+      .describe('replay every DB into this target DB (-1: same DB)'),
     // A flag or environment value is a string such as `{"0":1}` (YAML/JSON), the file gives a map.
     targetDbMap: z
       .preprocess(
         (value) => (typeof value === 'string' ? parse(value) : value),
         z.record(z.string().regex(/^\d+$/), z.number().int().min(0)),
       )
-      .default({}),
-    batchCmdCount: z.number().int().min(1).max(200).default(100),
-    batchTicker: duration('10ms').refine((value) => {
-      const ms = parseDuration(value);
-      return ms > 1 && ms <= 10_000;
-    }, 'batchTicker must be in (1ms, 10s]'),
+      .default({})
+      .describe('source DB to target DB, e.g. {"0":1}'),
+    batchCmdCount: z.number().int().min(1).max(200).default(100).describe('commands per batch (1..200)'),
+    batchTicker: duration('10ms')
+      .refine((value) => {
+        const ms = parseDuration(value);
+        return ms > 1 && ms <= 10_000;
+      }, 'batchTicker must be in (1ms, 10s]')
+      .describe('idle flush period of a pending batch (Go duration)'),
     batchBufferSize: z
       .number()
       .int()
@@ -90,10 +104,14 @@ const replaySchema = z
       .int()
       .min(1)
       .max(512)
-      .default(Math.min(512, 4 * cpus().length)),
+      .default(Math.min(512, 4 * cpus().length))
+      .describe('parallel RDB replay connections'),
     replayRdbEnableRestore: z.boolean().default(true),
-    updateCheckpointTicker: duration('1s'),
-    replayTransaction: z.boolean().default(true),
+    updateCheckpointTicker: duration('1s').describe('checkpoint write period without transactions'),
+    replayTransaction: z
+      .boolean()
+      .default(true)
+      .describe('write each batch and its checkpoint in one MULTI/EXEC'),
     replaceHashTag: z.boolean().default(false),
     enableAofPipeline: z.boolean().default(false),
     stats: z
@@ -106,11 +124,11 @@ const replaySchema = z
   });
 
 const filterSchema = z.strictObject({
-  commandBlacklist: z.array(z.string()).default([]),
+  commandBlacklist: z.array(z.string()).default([]).describe('commands never replicated'),
   keyFilter: z
     .strictObject({
-      prefixKeyBlacklist: z.array(z.string()).default([]),
-      prefixKeyWhitelist: z.array(z.string()).default([]),
+      prefixKeyBlacklist: z.array(z.string()).default([]).describe('key prefixes never replicated'),
+      prefixKeyWhitelist: z.array(z.string()).default([]).describe('only keys with these prefixes'),
     })
     .default({ prefixKeyBlacklist: [], prefixKeyWhitelist: [] }),
   slotFilter: z
@@ -120,21 +138,24 @@ const filterSchema = z.strictObject({
     })
     .optional(),
   // Coerced: a flag or environment value arrives as a comma list of strings.
-  dbBlacklist: z.array(z.coerce.number().int().min(0)).default([]),
+  dbBlacklist: z.array(z.coerce.number().int().min(0)).default([]).describe('source DBs never replicated'),
 });
 
 /** GunYu's YAML config (v1.0.x keys and defaults); unknown keys are errors. */
 export const gunyuConfigSchema = z.strictObject({
   server: z
     .strictObject({
-      listen: listenAddress.default('127.0.0.1:18001'),
+      listen: listenAddress
+        .default('127.0.0.1:18001')
+        .describe('ops HTTP API address (port 0 picks a free port)'),
       listenPeer: z.string().optional(),
       metricRoutePath: z
         .string()
         .default('/prometheus')
-        .transform((path) => (path.startsWith('/') ? path : `/${path}`)),
+        .transform((path) => (path.startsWith('/') ? path : `/${path}`))
+        .describe('path of the Prometheus metrics'),
       checkRedisTypologyTicker: duration('10s'),
-      gracefullStopTimeout: duration('5s'),
+      gracefullStopTimeout: duration('5s').describe('longest graceful stop (Go duration)'),
     })
     .default({
       listen: '127.0.0.1:18001',
@@ -147,7 +168,10 @@ export const gunyuConfigSchema = z.strictObject({
     rdbParallel: z.number().int().min(1).default(100),
     mode: z.enum(['dynamic', 'static', 'auto']).default('dynamic'),
     syncFrom: z.enum(['prefer_slave', 'master', 'slave']).default('prefer_slave'),
-    syncDelayTestKey: z.string().default(''),
+    syncDelayTestKey: z
+      .string()
+      .default('')
+      .describe('key SET on the source every second to measure the delay'),
   }),
   output: z.strictObject({
     redis: redisSchema,
@@ -204,7 +228,10 @@ export const gunyuConfigSchema = z.strictObject({
     .optional(),
   log: z
     .strictObject({
-      level: z.enum(['debug', 'info', 'warn', 'error', 'panic', 'fatal']).default('info'),
+      level: z
+        .enum(['debug', 'info', 'warn', 'error', 'panic', 'fatal'])
+        .default('info')
+        .describe('log level'),
       handler: z.unknown().optional(),
       withCaller: z.boolean().default(false),
       withFunc: z.boolean().default(false),
