@@ -1,5 +1,6 @@
 import { createLogger, loadAppConfig, runMain } from '@kvforge/common-http';
 import { createGunyuService, GUNYU_APP_CONFIG } from '@kvforge/gunyu-sync';
+import { createMetricsRegistry } from '@kvforge/metrics';
 
 async function main(): Promise<void> {
   const loaded = loadAppConfig(GUNYU_APP_CONFIG, process.argv.slice(2), process.env);
@@ -9,7 +10,9 @@ async function main(): Promise<void> {
   }
   const { config } = loaded;
   const level = config.log.level === 'panic' ? 'fatal' : config.log.level;
-  const gunyu = await createGunyuService(config, { logger: createLogger({ name: 'gunyu-sync', level }) });
+  const logger = createLogger({ name: 'gunyu-sync', level });
+  const registry = createMetricsRegistry({ collectDefaultMetrics: true });
+  const gunyu = await createGunyuService(config, { logger, registry });
   await gunyu.listen();
 }
 

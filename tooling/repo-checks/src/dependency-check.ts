@@ -22,9 +22,9 @@ export interface DependencyProblem {
   detail: string;
 }
 
-/** Runtime code is all but tests, benchmarks and build/test configs (`src/`, or a preset at the root). */
+/** Runtime code is all but tests, benchmarks, dev scripts and build/test configs (`src/`, or a preset at the root). */
 function isRuntimeFile(file: string): boolean {
-  if (/^(test|bench)\//.test(file)) return false;
+  if (/^(test|bench|scripts)\//.test(file)) return false;
   return !/\.(test|bench|config)\.[cm]?[jt]s$/.test(file);
 }
 
