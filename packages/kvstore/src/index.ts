@@ -76,8 +76,8 @@ export {
 } from './proxy/kv-store-proxy-service';
 export {
   DEFAULT_PROXY_RUNTIME_CONFIG,
+  PROXY_CONFIG_UPDATE_SCHEMA,
   type ProxyRuntimeConfig,
-  validateConfigUpdate,
 } from './proxy/proxy-config';
 export { ProxyStats } from './proxy/proxy-stats';
 export {

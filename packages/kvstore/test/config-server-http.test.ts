@@ -34,8 +34,10 @@ async function call(
         }
       : {}),
   });
-  expect(response.statusCode).toBe(200);
-  return response.json();
+  const json = response.json() as Record<string, unknown>;
+  // Bad input (1002/1003) is HTTP 400, every other answer HTTP 200.
+  expect(response.statusCode).toBe(json.code === 1002 || json.code === 1003 ? 400 : 200);
+  return json;
 }
 
 describe('ConfigServer HTTP API', () => {

@@ -35,8 +35,10 @@ describe('KvStoreProxy HTTP API', () => {
         ? {}
         : { payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
     });
-    expect(response.statusCode).toBe(200);
-    return response.json() as Record<string, unknown>;
+    const json = response.json() as Record<string, unknown>;
+    // Bad input (1002/1003) is HTTP 400, every other answer HTTP 200.
+    expect(response.statusCode).toBe(json.code === 1002 || json.code === 1003 ? 400 : 200);
+    return json;
   };
 
   it('stats_info counts commands per name; reset_stats clears them', async () => {

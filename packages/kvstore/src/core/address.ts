@@ -1,20 +1,18 @@
-export interface HostPort {
-  host: string;
-  port: number;
-}
+import { type HostPort, parseHostPort } from '@kvforge/runtime';
 
-const HOST_PATTERN = /^[A-Za-z0-9.-]+$/;
+export type { HostPort };
 
-/** Parses `ip:port` (the original's `get_ip_port`); undefined when malformed. */
+/**
+ * `ip:port` (the original's `get_ip_port`) → host and port, undefined when malformed. A thin
+ * wrapper over runtime's parseHostPort (IPv6 written `[addr]:port`) for the places where a bad
+ * address is a domain outcome (1005 "invalid redis address"), not an exception.
+ */
 export function parseAddress(address: string): HostPort | undefined {
-  const colon = address.lastIndexOf(':');
-  if (colon <= 0) return undefined;
-  const host = address.slice(0, colon);
-  const portText = address.slice(colon + 1);
-  if (!HOST_PATTERN.test(host) || !/^\d{1,5}$/.test(portText)) return undefined;
-  const port = Number(portText);
-  if (port < 1 || port > 65535) return undefined;
-  return { host, port };
+  try {
+    return parseHostPort(address);
+  } catch {
+    return undefined;
+  }
 }
 
 export function isValidAddress(address: unknown): address is string {

@@ -48,14 +48,22 @@ export function resultFor(error: unknown, overrides: CodeOverrides = {}): Result
   return { code: overrides[error.code] ?? code, msg: message };
 }
 
-/** Every kvstore HTTP answer is HTTP 200 `{code, msg}` as in the original; only unknown routes are 404. */
+/**
+ * Bad input (1002 invalid JSON, 1003 invalid input) is HTTP 400; every other answer keeps the
+ * original's HTTP 200 with its code in the body. The body is the spec's `{code, msg}` either way.
+ */
+export function httpStatusOf(code: number): number {
+  return code === RESULT_CODES.INVALID_JSON || code === RESULT_CODES.INVALID_INPUT ? 400 : 200;
+}
+
+/** kvstore answers `{code, msg}`: HTTP 400 for bad input, 200 otherwise (as the original); unknown routes 404. */
 export const KVSTORE_ERROR_ENVELOPE: ErrorEnvelope = {
   render(error: NormalizedHttpError) {
     const domain = resultFor(error.cause);
-    if (domain) return { statusCode: 200, body: domain };
+    if (domain) return { statusCode: httpStatusOf(domain.code), body: domain };
     if (error.code === COMMON_ERROR_CODES.BAD_JSON) {
       return {
-        statusCode: 200,
+        statusCode: 400,
         body: { code: RESULT_CODES.INVALID_JSON, msg: `invalid json format: ${error.message}` },
       };
     }
@@ -64,7 +72,7 @@ export const KVSTORE_ERROR_ENVELOPE: ErrorEnvelope = {
     }
     if (error.statusCode < 500) {
       return {
-        statusCode: 200,
+        statusCode: 400,
         body: { code: RESULT_CODES.INVALID_INPUT, msg: `invalid input format: ${error.message}` },
       };
     }

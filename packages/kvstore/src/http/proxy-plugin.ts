@@ -1,12 +1,12 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Registry } from 'prom-client';
+import { z } from 'zod';
 import { bucketTableToJson } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
 import type { KvStoreProxy } from '../proxy/kv-store-proxy';
-import { type ProxyRuntimeConfig, validateConfigUpdate } from '../proxy/proxy-config';
-import { RESULT_CODES, resultFor } from './envelope';
-import { type Input, readInput } from './input';
+import { PROXY_CONFIG_UPDATE_SCHEMA, type ProxyRuntimeConfig } from '../proxy/proxy-config';
+import { kvstoreRoutes } from './kvstore-route';
 
 export interface ProxyPluginOptions {
   proxy: KvStoreProxy;
@@ -18,41 +18,22 @@ export interface ProxyPluginOptions {
   configServerConnected?: () => boolean;
 }
 
-const OK = { code: RESULT_CODES.OK, msg: 'OK' } as const;
-
-function patternOf(input: Input): string {
-  // The spec spells the field "patten"; the original code reads "pattern". Both are accepted.
-  const value = input.pattern ?? input.patten;
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new KvstoreError(
-      KVSTORE_ERROR_CODES.INVALID_INPUT,
-      'pattern (or patten) must be a non-empty string',
-    );
-  }
-  return value;
-}
+// The spec spells the field "patten"; the original code reads "pattern". Both are accepted.
+const PATTERN_INPUT = z
+  .object({ pattern: z.string().min(1).optional(), patten: z.string().min(1).optional() })
+  .refine((input) => input.pattern !== undefined || input.patten !== undefined, {
+    message: 'pattern (or patten) must be a non-empty string',
+    path: ['patten'],
+  });
+const EMPTY_INPUT = z.object({});
 
 /** The KvStoreProxy's HTTP API (`/kvstore/proxy/*`), Prometheus `/metrics` and `/health`. */
 export const proxyPlugin = fp<ProxyPluginOptions>(
   async (app: FastifyInstance, options) => {
     const proxy = options.proxy;
-    const route = (path: string, handler: (input: Input) => object): void => {
-      app.route({
-        method: ['GET', 'POST'],
-        url: `/kvstore/proxy/${path}`,
-        handler: async (request: FastifyRequest, reply: FastifyReply) => {
-          try {
-            return reply.send({ ...OK, ...handler(readInput(request)) });
-          } catch (error) {
-            const body = resultFor(error);
-            if (!body) throw error;
-            return reply.send(body);
-          }
-        },
-      });
-    };
+    const route = kvstoreRoutes(app, '/kvstore/proxy/');
 
-    route('stats_info', () => ({
+    route('stats_info', EMPTY_INPUT, () => ({
       average_rt: Math.round(proxy.stats.averageRtMs * 1000) / 1000,
       qps: proxy.stats.qps,
       client_count: proxy.clientCount,
@@ -61,31 +42,30 @@ export const proxyPlugin = fp<ProxyPluginOptions>(
       cmds: proxy.stats.commandCounts(),
     }));
 
-    route('reset_stats', () => {
+    route('reset_stats', EMPTY_INPUT, () => {
       proxy.stats.reset();
       return {};
     });
 
-    route('set_config', (input) => {
-      const update = validateConfigUpdate(input);
+    route('set_config', PROXY_CONFIG_UPDATE_SCHEMA, (update) => {
       proxy.updateConfig(update);
       options.onConfigChange?.(update);
       return {};
     });
 
-    route('bucket_table', () => {
+    route('bucket_table', EMPTY_INPUT, () => {
       const table = proxy.currentTable;
       if (!table) throw new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_NAMESPACE, 'no bucket table yet');
       return bucketTableToJson(table);
     });
 
-    route('add_pattern', (input) => {
-      proxy.keyRewriter.add(patternOf(input));
+    route('add_pattern', PATTERN_INPUT, (input) => {
+      proxy.keyRewriter.add((input.pattern ?? input.patten)!);
       return {};
     });
 
-    route('del_pattern', (input) => {
-      if (!proxy.keyRewriter.delete(patternOf(input))) {
+    route('del_pattern', PATTERN_INPUT, (input) => {
+      if (!proxy.keyRewriter.delete((input.pattern ?? input.patten)!)) {
         throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_INPUT, 'no such pattern');
       }
       return {};

@@ -1,4 +1,4 @@
-import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import { z } from 'zod';
 
 /** The proxy's runtime settings; every field can be changed by `/kvstore/proxy/set_config` without restart. */
 export interface ProxyRuntimeConfig {
@@ -37,28 +37,27 @@ export const DEFAULT_PROXY_RUNTIME_CONFIG: ProxyRuntimeConfig = {
   redis_password: '',
 };
 
-const STRING_FIELDS = new Set(['master_cs_ip', 'slave_cs_ip', 'redis_password']);
-const PORT_FIELDS = new Set(['master_cs_port', 'slave_cs_port']);
+const count = z.number().int().min(0);
+const port = count.max(65535);
 
-/** Validates a partial update; unknown names → NO_SUCH_CONFIG, bad values → INVALID_INPUT. Nothing applies on error. */
-export function validateConfigUpdate(input: Record<string, unknown>): Partial<ProxyRuntimeConfig> {
-  const update: Record<string, unknown> = {};
-  const names = Object.keys(input);
-  if (names.length === 0) throw new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_CONFIG, 'no parameter given');
-  for (const name of names) {
-    const value = input[name];
-    if (!(name in DEFAULT_PROXY_RUNTIME_CONFIG)) {
-      throw new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_CONFIG, name);
-    }
-    if (STRING_FIELDS.has(name)) {
-      if (typeof value !== 'string')
-        throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_INPUT, `${name} must be a string`);
-    } else if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_INPUT, `${name} must be a non-negative integer`);
-    } else if (PORT_FIELDS.has(name) && value > 65535) {
-      throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_INPUT, `${name} must be a port`);
-    }
-    update[name] = value;
-  }
-  return update as Partial<ProxyRuntimeConfig>;
-}
+/**
+ * A `set_config` body: any subset of the settings, nothing else (an unknown name is 1003 "invalid
+ * input"), at least one. Nothing applies when any field is wrong.
+ */
+export const PROXY_CONFIG_UPDATE_SCHEMA = z
+  .strictObject({
+    max_qps: count,
+    max_client_num: count,
+    slow_cmd_time: count,
+    client_timeout: count,
+    redis_down_timeout: count,
+    request_timeout: count,
+    update_slave_interval: count,
+    master_cs_ip: z.string(),
+    master_cs_port: port,
+    slave_cs_ip: z.string(),
+    slave_cs_port: port,
+    redis_password: z.string(),
+  })
+  .partial()
+  .refine((update) => Object.keys(update).length > 0, { message: 'no parameter given' });
