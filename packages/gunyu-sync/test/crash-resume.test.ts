@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { sleep } from '@kvforge/runtime';
 import {
   compareRedisDatasets,
   type ManagedProcess,
@@ -94,7 +95,7 @@ describe('kill -9 and restart (transaction mode)', () => {
         message: 'syncer running',
       });
       // A random point inside the writes (not a wait for a condition: the kill moment itself is the input).
-      await new Promise((resolve) => setTimeout(resolve, 100 + Math.floor(random() * 400)));
+      await sleep(100 + Math.floor(random() * 400));
       await running.kill('SIGKILL');
       syncer = await startSyncer();
       await writes;

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { createHttpServer } from '@kvforge/common-http';
-import type { Logger, LogMethod } from '@kvforge/runtime';
+import { type Logger, type LogMethod, parseHostPort } from '@kvforge/runtime';
 import {
   getFreePort,
   makeTempDirectory,
@@ -162,7 +162,7 @@ describe('KvStoreProxyService HA paths with real processes', () => {
     const app = createHttpServer({ errorEnvelope: KVSTORE_ERROR_ENVELOPE });
     await app.register(proxyPlugin, service.httpPluginOptions);
     cleanups.push(() => app.close());
-    const port = Number(second.address.split(':')[1]);
+    const { port } = parseHostPort(second.address);
     const response = await app.inject({
       method: 'POST',
       url: '/kvstore/proxy/set_config',

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { RequestScanner } from '@kvforge/resp';
+import { sleep } from '@kvforge/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicaClient, type ReplicaListener } from './replica-client';
 
@@ -66,7 +67,7 @@ const REPLID = 'a'.repeat(40);
 const MARK = `${'M'.repeat(39)}Z`;
 // Spaces the fake master's writes so they tend to arrive as separate reads; the assertions hold
 // however TCP coalesces them (a split is exercised, never relied on to pass).
-const wait = () => new Promise((resolve) => setTimeout(resolve, 20));
+const wait = () => sleep(20);
 
 describe('ReplicaClient', () => {
   it('skips \\n keep-alives, reads a diskless RDB whose EOF mark is split across writes, then the stream', async () => {

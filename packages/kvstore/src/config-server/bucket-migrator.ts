@@ -1,3 +1,4 @@
+import { pollUntil } from '@kvforge/runtime';
 import { Redis, ReplyError } from 'ioredis';
 import { parseAddress } from '../core/address';
 import { completeMigration, NO_MIGRATING_BUCKET, scaleUpTable, startMigration } from '../core/bucket-table';
@@ -166,20 +167,18 @@ export class BucketMigrator {
 
   /** Resolves once the job of `namespace` has ended (tests, tools). */
   async wait(namespace: string, timeoutMs = 120_000): Promise<MigrationStatus> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.statuses.get(namespace)?.state === 'running') {
-      if (Date.now() > deadline) throw new Error('migration did not finish in time');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await pollUntil(() => this.statuses.get(namespace)?.state !== 'running', {
+      timeoutMs,
+      description: `the migration of ${namespace} to finish`,
+    });
     return this.status(namespace);
   }
 
   private async waitForProxies(namespace: string, version: number): Promise<void> {
-    const deadline = Date.now() + this.options.proxyAckTimeoutMs;
-    while (!this.server.proxiesAt(namespace, version)) {
-      if (Date.now() > deadline) throw new Error(`proxies did not take table version ${version}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await pollUntil(() => this.server.proxiesAt(namespace, version), {
+      timeoutMs: this.options.proxyAckTimeoutMs,
+      description: `the proxies of ${namespace} to take table version ${version}`,
+    });
   }
 
   private async run(status: MigrationStatus, buckets: number[]): Promise<void> {
