@@ -7,6 +7,8 @@ import { getFreePort, makeTempDirectory, removeDirectory, startProcess } from '@
 import { describe, expect, it } from 'vitest';
 
 const appDirectory = fileURLToPath(new URL('..', import.meta.url));
+/** node arguments that run the app from its TypeScript sources. */
+const RUN_MAIN = ['--import', 'tsx', '--conditions=@kvforge/source', 'src/main.ts'];
 
 describe('memcache-meta-service binary (real process)', () => {
   it('serves meta RPC and REST from its config, and exits cleanly on SIGTERM', async () => {
@@ -16,10 +18,7 @@ describe('memcache-meta-service binary (real process)', () => {
       name: 'memcache-meta-service',
       command: 'node',
       args: [
-        '--import',
-        'tsx',
-        '--conditions=@kvforge/source',
-        'src/main.ts',
+        ...RUN_MAIN,
         `--ock.mmc.meta_service_url=tcp://127.0.0.1:${rpcPort}`,
         `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
         '--ock.mmc.log_level=warn',
@@ -64,10 +63,7 @@ describe('memcache-meta-service binary (real process)', () => {
         name: 'memcache-meta-service',
         command: 'node',
         args: [
-          '--import',
-          'tsx',
-          '--conditions=@kvforge/source',
-          'src/main.ts',
+          ...RUN_MAIN,
           `--ock.mmc.meta_service_url=tcp://127.0.0.1:${await getFreePort()}`,
           `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
           `--ock.mmc.meta_service.metadata_path=${join(directory, 'metadata.json')}`,
@@ -103,31 +99,21 @@ describe('memcache-meta-service binary (real process)', () => {
   });
 
   it('refuses an invalid config before listening, naming the key', () => {
-    const result = spawnSync(
-      'node',
-      [
-        '--import',
-        'tsx',
-        '--conditions=@kvforge/source',
-        'src/main.ts',
-        '--ock.mmc.evict_threshold_high=120',
-      ],
-      { cwd: appDirectory, encoding: 'utf8', timeout: 30_000 },
-    );
+    const result = spawnSync('node', [...RUN_MAIN, '--ock.mmc.evict_threshold_high=120'], {
+      cwd: appDirectory,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('ock.mmc.evict_threshold_high');
   });
 
   it('--help lists every ock.mmc key with its default and the config file flag', () => {
-    const result = spawnSync(
-      'node',
-      ['--import', 'tsx', '--conditions=@kvforge/source', 'src/main.ts', '--help'],
-      {
-        cwd: appDirectory,
-        encoding: 'utf8',
-        timeout: 30_000,
-      },
-    );
+    const result = spawnSync('node', [...RUN_MAIN, '--help'], {
+      cwd: appDirectory,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(result.status).toBe(0);
     for (const line of [
       '--ock.mmc.meta_service_url VALUE',
@@ -168,13 +154,7 @@ describe('memcache-meta-service binary (real process)', () => {
       const service = await startProcess({
         name: 'memcache-meta-service',
         command: 'node',
-        args: [
-          '--import',
-          'tsx',
-          '--conditions=@kvforge/source',
-          'src/main.ts',
-          `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
-        ],
+        args: [...RUN_MAIN, `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`],
         env: { ...process.env, MMC_META_CONFIG_PATH: path },
         cwd: appDirectory,
         readyWhen: { port: httpPort },
@@ -194,7 +174,7 @@ describe('memcache-meta-service binary (real process)', () => {
       }
 
       writeFileSync(path, 'ock.mmc.mount = 0:SSD:1MB\n');
-      const bad = spawnSync('node', ['--import', 'tsx', '--conditions=@kvforge/source', 'src/main.ts'], {
+      const bad = spawnSync('node', [...RUN_MAIN], {
         cwd: appDirectory,
         encoding: 'utf8',
         timeout: 30_000,

@@ -32,6 +32,7 @@ export {
   installGracefulShutdown,
 } from './graceful-shutdown';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { NO_BODY, NO_QUERY } from './route-schemas';
 export { runMain } from './run-main';
 export {
   type FastifyPluginAsyncZod,

@@ -1,3 +1,4 @@
+import { NO_BODY, NO_QUERY } from '@kvforge/common-http';
 import { hostPort } from '@kvforge/runtime';
 import { z } from 'zod';
 import { partitionTableSchema } from '../core/table-validation';
@@ -6,7 +7,7 @@ import { partitionTableSchema } from '../core/table-validation';
 export const keyParams = z.object({ '*': z.string().min(1, 'key must not be empty') });
 
 /** Routes that take no query parameters reject any, rather than ignore a misspelt one. */
-export const noQuery = z.object({}).strict();
+export const noQuery = NO_QUERY;
 
 const ttl = z.number().nonnegative();
 
@@ -14,31 +15,23 @@ const ttl = z.number().nonnegative();
  * A value to store: `value` (any JSON) or, between nodes, the already serialised `value_json`;
  * an optional TTL in seconds (`ttl_seconds`) or, between nodes, milliseconds (`ttl_ms`).
  */
+const valueFields = {
+  value: z.unknown().optional(),
+  value_json: z.string().optional(),
+  ttl_seconds: ttl.optional(),
+  ttl_ms: ttl.optional(),
+};
+const hasValue = (body: { value?: unknown; value_json?: string }): boolean =>
+  body.value_json !== undefined || body.value !== undefined;
+
 export const valueBody = z
-  .object({
-    value: z.unknown().optional(),
-    value_json: z.string().optional(),
-    ttl_seconds: ttl.optional(),
-    ttl_ms: ttl.optional(),
-  })
-  .refine((body) => body.value_json !== undefined || body.value !== undefined, {
-    message: 'body must contain "value"',
-    path: ['value'],
-  });
+  .object(valueFields)
+  .refine(hasValue, { message: 'body must contain "value"', path: ['value'] });
 export type ValueBody = z.infer<typeof valueBody>;
 
 const keyedValue = z
-  .object({
-    key: z.string().min(1, 'key must not be empty'),
-    value: z.unknown().optional(),
-    value_json: z.string().optional(),
-    ttl_seconds: ttl.optional(),
-    ttl_ms: ttl.optional(),
-  })
-  .refine((item) => item.value_json !== undefined || item.value !== undefined, {
-    message: 'each item must contain "value"',
-    path: ['value'],
-  });
+  .object({ key: z.string().min(1, 'key must not be empty'), ...valueFields })
+  .refine(hasValue, { message: 'each item must contain "value"', path: ['value'] });
 
 /** Serialised value and TTL in ms from a value body (ttl_seconds wins over ttl_ms, as before). */
 export function storedValue(body: {
@@ -89,15 +82,7 @@ export function bodySchemas(limits: { maxBatchKeys: number; partitionCount: numb
     probe: z.object({ node_id: nodeId, address: hostPort }),
     table: partitionTableSchema,
     /** POST routes with no input accept no body or an empty object. */
-    none: z
-      .unknown()
-      .refine(
-        (body) =>
-          body === undefined ||
-          body === null ||
-          (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0),
-        'this route takes no body',
-      ),
+    none: NO_BODY,
   };
 }
 export type BodySchemas = ReturnType<typeof bodySchemas>;

@@ -10,9 +10,7 @@ import { z } from 'zod';
 /** `inputs=all` or a comma list of source host:port (resolved against the syncers by SyncService.select). */
 const inputs = z.string().trim().min(1, 'inputs is required (all or host:port,host:port)');
 
-export const NO_QUERY = z.strictObject({});
-
-export const NO_BODY = z.union([z.undefined(), z.null(), z.strictObject({})]);
+export { NO_BODY, NO_QUERY } from '@kvforge/common-http';
 
 export const INPUTS_QUERY = z.strictObject({ inputs });
 

@@ -7,6 +7,7 @@ import { CLUSTER_TYPES } from '../core/bucket-table';
 const namespace = z.string();
 const address = z.string();
 
+/** Routes without input; unknown fields are ignored as the original ignores them (shared by both plugins). */
 export const EMPTY_INPUT = z.object({});
 export const NAMESPACE_INPUT = z.object({ namespace });
 

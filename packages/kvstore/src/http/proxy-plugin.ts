@@ -6,6 +6,7 @@ import { bucketTableToJson } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
 import type { KvStoreProxy } from '../proxy/kv-store-proxy';
 import { PROXY_CONFIG_UPDATE_SCHEMA, type ProxyRuntimeConfig } from '../proxy/proxy-config';
+import { EMPTY_INPUT } from './config-server-schemas';
 import { kvstoreRoutes } from './kvstore-route';
 
 export interface ProxyPluginOptions {
@@ -25,7 +26,6 @@ const PATTERN_INPUT = z
     message: 'pattern (or patten) must be a non-empty string',
     path: ['patten'],
   });
-const EMPTY_INPUT = z.object({});
 
 /** The KvStoreProxy's HTTP API (`/kvstore/proxy/*`), Prometheus `/metrics` and `/health`. */
 export const proxyPlugin = fp<ProxyPluginOptions>(
