@@ -1,0 +1,3 @@
+import { defineAppConfig } from '../../tooling/tsup/app-config.js';
+
+export default defineAppConfig();
