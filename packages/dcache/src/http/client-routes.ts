@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import type { DcacheNode } from '../node/dcache-node';
 import { RING_VERSION_HEADER } from '../node/peer-client';
-import { type BodySchemas, keyParams, noQuery, storedValue } from './route-schemas';
+import { type BodySchemas, noQuery, storedValue } from './route-schemas';
 import { cacheStats, clusterStatus, isoNow, readBody, writeBody } from './views';
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
@@ -33,7 +33,7 @@ export function registerClientRoutes(parent: FastifyInstance, node: DcacheNode, 
 
   // The hot path: a local hit answers synchronously (no promise); everything else goes through
   // node.get, whose forwarded answer is the owner's body, passed through as is.
-  app.get('/api/v1/cache/*', { schema: { params: keyParams } }, (request, reply) => {
+  app.get('/api/v1/cache/*', { schema: { params: bodies.keyParams } }, (request, reply) => {
     const key = request.params['*'];
     const local = node.localHit(key);
     if (local !== undefined) return sendRead(reply, key, true, local.valueJson, node.nodeId);
@@ -50,7 +50,7 @@ export function registerClientRoutes(parent: FastifyInstance, node: DcacheNode, 
 
   app.put(
     '/api/v1/cache/*',
-    { schema: { params: keyParams, body: bodies.value } },
+    { schema: { params: bodies.keyParams, body: bodies.value } },
     async (request, reply) => {
       const key = request.params['*'];
       const { valueJson, ttlMs } = storedValue(request.body);
@@ -62,7 +62,7 @@ export function registerClientRoutes(parent: FastifyInstance, node: DcacheNode, 
     },
   );
 
-  app.delete('/api/v1/cache/*', { schema: { params: keyParams } }, async (request, reply) => {
+  app.delete('/api/v1/cache/*', { schema: { params: bodies.keyParams } }, async (request, reply) => {
     const key = request.params['*'];
     const result = await node.delete(key);
     reply.header(RING_VERSION_HEADER, node.table.version);

@@ -41,6 +41,7 @@ async function dcacheRoutes(app: FastifyInstance, options: DcachePluginOptions):
   const bodies = bodySchemas({
     maxBatchKeys: options.maxBatchKeys ?? 10_000,
     partitionCount: node.options.partitionCount,
+    maxKeyBytes: node.options.maxKeyBytes,
   });
   if (options.registry) {
     observeRequests(app, node, options.registry);

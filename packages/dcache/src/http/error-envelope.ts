@@ -1,4 +1,4 @@
-import { COMMON_ERROR_CODES, type ErrorEnvelope } from '@kvforge/common-http';
+import { COMMON_ERROR_CODES, type ErrorEnvelope, type NormalizedHttpError } from '@kvforge/common-http';
 import { DCACHE_ERROR_CODES } from '../core/errors';
 
 const MAPPING: Record<string, { statusCode: number; error: string }> = {
@@ -19,16 +19,19 @@ const MAPPING: Record<string, { statusCode: number; error: string }> = {
 };
 
 /** The spec's `{"error","message","timestamp"}`; any other client error (413, 415, …) is an invalid_request 400. */
-export const DCACHE_ERROR_ENVELOPE: ErrorEnvelope = {
-  render(error) {
-    const mapped =
-      MAPPING[error.code] ??
-      (error.statusCode >= 400 && error.statusCode < 500
-        ? { statusCode: 400, error: 'invalid_request' }
-        : { statusCode: 500, error: 'cache_error' });
-    return {
-      statusCode: mapped.statusCode,
-      body: { error: mapped.error, message: error.message, timestamp: new Date().toISOString() },
-    };
-  },
-};
+export function renderDcacheError(error: Pick<NormalizedHttpError, 'code' | 'statusCode' | 'message'>): {
+  statusCode: number;
+  body: { error: string; message: string; timestamp: string };
+} {
+  const mapped =
+    MAPPING[error.code] ??
+    (error.statusCode >= 400 && error.statusCode < 500
+      ? { statusCode: 400, error: 'invalid_request' }
+      : { statusCode: 500, error: 'cache_error' });
+  return {
+    statusCode: mapped.statusCode,
+    body: { error: mapped.error, message: error.message, timestamp: new Date().toISOString() },
+  };
+}
+
+export const DCACHE_ERROR_ENVELOPE: ErrorEnvelope = { render: renderDcacheError };

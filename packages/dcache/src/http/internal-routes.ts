@@ -6,7 +6,7 @@ import { checkedTable } from '../core/table-validation';
 import type { DcacheNode } from '../node/dcache-node';
 import { LOCAL_ONLY_HEADER, RING_VERSION_HEADER } from '../node/peer-client';
 import { JSON_TYPE } from './client-routes';
-import { type BodySchemas, keyParams, noQuery, storedValue } from './route-schemas';
+import { type BodySchemas, noQuery, storedValue } from './route-schemas';
 import { isoNow, readBody, writeBody } from './views';
 
 /** The spec's internal API (node to node): owner-side cache operations, replication, migration, membership. */
@@ -37,7 +37,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     },
   });
 
-  app.get('/internal/cache/*', { schema: { params: keyParams } }, async (request, reply) => {
+  app.get('/internal/cache/*', { schema: { params: bodies.keyParams } }, async (request, reply) => {
     const key = request.params['*'];
     if (request.headers[LOCAL_ONLY_HEADER] === '1') {
       const entry = node.localGet(key);
@@ -60,7 +60,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
 
   app.put(
     '/internal/cache/*',
-    { schema: { params: keyParams, body: bodies.value } },
+    { schema: { params: bodies.keyParams, body: bodies.internalValue } },
     async (request, reply) => {
       const key = request.params['*'];
       checkRing(request, key);
@@ -70,7 +70,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     },
   );
 
-  app.delete('/internal/cache/*', { schema: { params: keyParams } }, async (request) => {
+  app.delete('/internal/cache/*', { schema: { params: bodies.keyParams } }, async (request) => {
     const key = request.params['*'];
     checkRing(request, key);
     const result = await node.ownerDelete(key);

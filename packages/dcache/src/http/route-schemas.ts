@@ -3,46 +3,56 @@ import { hostPort } from '@kvforge/runtime';
 import { z } from 'zod';
 import { partitionTableSchema } from '../core/table-validation';
 
-/** The key of `/api/v1/cache/*` and `/internal/cache/*` (fastify's wildcard parameter). */
-export const keyParams = z.object({ '*': z.string().min(1, 'key must not be empty') });
+/** The key of `/api/v1/cache/*` and `/internal/cache/*` (fastify's wildcard parameter), bounded in bytes. */
+export function keyParamsSchema(maxKeyBytes: number) {
+  return z.object({ '*': boundedKey(maxKeyBytes) });
+}
+
+/** A key: not empty, at most `maxKeyBytes` UTF-8 bytes (an explicit limit, checked before any work). */
+const boundedKey = (maxKeyBytes: number) =>
+  z
+    .string()
+    .min(1, 'key must not be empty')
+    .refine((key) => Buffer.byteLength(key) <= maxKeyBytes, `key is longer than ${maxKeyBytes} bytes`);
 
 /** Routes that take no query parameters reject any, rather than ignore a misspelt one. */
 export const noQuery = NO_QUERY;
 
 const ttl = z.number().nonnegative();
+const hasValue = (body: { value?: unknown }): boolean => body.value !== undefined;
 
 /**
- * A value to store: `value` (any JSON) or, between nodes, the already serialised `value_json`;
- * an optional TTL in seconds (`ttl_seconds`) or, between nodes, milliseconds (`ttl_ms`).
+ * What a client may store: `value` (any JSON) and an optional `ttl_seconds`, nothing else. Strict:
+ * an unknown field (a misspelt TTL, the internal `ttl_ms`, a `value_json` someone hopes is trusted)
+ * is a 400, never silently used or ignored.
  */
-const valueFields = {
-  value: z.unknown().optional(),
-  value_json: z.string().optional(),
-  ttl_seconds: ttl.optional(),
-  ttl_ms: ttl.optional(),
-};
-const hasValue = (body: { value?: unknown; value_json?: string }): boolean =>
-  body.value_json !== undefined || body.value !== undefined;
-
-export const valueBody = z
-  .object(valueFields)
+const clientValueFields = { value: z.unknown(), ttl_seconds: ttl.optional() };
+export const clientValueBody = z
+  .strictObject(clientValueFields)
   .refine(hasValue, { message: 'body must contain "value"', path: ['value'] });
-export type ValueBody = z.infer<typeof valueBody>;
 
-const keyedValue = z
-  .object({ key: z.string().min(1, 'key must not be empty'), ...valueFields })
-  .refine(hasValue, { message: 'each item must contain "value"', path: ['value'] });
+/**
+ * Between nodes a forwarded write carries the same parsed `value` (the forwarder splices the
+ * stored JSON in, the owner re-serialises it, so only valid JSON is ever stored) and its TTL in ms.
+ */
+const internalValueFields = { value: z.unknown(), ttl_ms: ttl.optional() };
+export const internalValueBody = z
+  .strictObject(internalValueFields)
+  .refine(hasValue, { message: 'body must contain "value"', path: ['value'] });
 
-/** Serialised value and TTL in ms from a value body (ttl_seconds wins over ttl_ms, as before). */
+const itemNeedsValue = { message: 'each item must contain "value"', path: ['value'] };
+
+/** Serialised value and TTL in ms from a client or internal value body. */
 export function storedValue(body: {
   value?: unknown;
-  value_json?: string | undefined;
   ttl_seconds?: number | undefined;
   ttl_ms?: number | undefined;
-}): { valueJson: string; ttlMs: number } {
-  const valueJson = body.value_json ?? JSON.stringify(body.value);
+}): {
+  valueJson: string;
+  ttlMs: number;
+} {
   const ttlMs = body.ttl_seconds !== undefined ? body.ttl_seconds * 1000 : (body.ttl_ms ?? 0);
-  return { valueJson, ttlMs };
+  return { valueJson: JSON.stringify(body.value), ttlMs };
 }
 
 const nodeId = z.string().min(1);
@@ -55,14 +65,26 @@ const wireEntry = z.tuple([
 ]);
 
 /** Every body schema, sized by the plugin's limits. */
-export function bodySchemas(limits: { maxBatchKeys: number; partitionCount: number }) {
-  const keys = z.array(z.string().min(1, 'keys must be non-empty strings')).min(1).max(limits.maxBatchKeys);
+export function bodySchemas(limits: { maxBatchKeys: number; partitionCount: number; maxKeyBytes: number }) {
+  const key = boundedKey(limits.maxKeyBytes);
+  const keys = z.array(key).min(1).max(limits.maxBatchKeys);
   return {
-    value: valueBody,
-    keys: z.object({ keys }),
-    batchSet: z.object({ items: z.array(keyedValue).min(1).max(limits.maxBatchKeys) }),
+    keyParams: keyParamsSchema(limits.maxKeyBytes),
+    value: clientValueBody,
+    internalValue: internalValueBody,
+    keys: z.strictObject({ keys }),
+    batchSet: z.strictObject({
+      items: z
+        .array(z.strictObject({ key, ...clientValueFields }).refine(hasValue, itemNeedsValue))
+        .min(1)
+        .max(limits.maxBatchKeys),
+    }),
     /** Between nodes a group may be empty. */
-    internalBatchSet: z.object({ items: z.array(keyedValue).max(limits.maxBatchKeys) }),
+    internalBatchSet: z.strictObject({
+      items: z
+        .array(z.strictObject({ key, ...internalValueFields }).refine(hasValue, itemNeedsValue))
+        .max(limits.maxBatchKeys),
+    }),
     replicate: z.object({ entries: z.array(wireEntry) }),
     migrateFetch: z.object({
       partitions: z.array(

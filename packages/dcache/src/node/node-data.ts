@@ -93,12 +93,13 @@ export abstract class NodeData extends NodeState {
     this.checkValue(key, valueJson);
     const [primary] = this.holdersOf(key).holders;
     if (primary === undefined || primary === this.nodeId) return this.ownerSet(key, valueJson, ttlMs);
-    const response = await this.forwardWrite(primary, 'PUT', key, { value_json: valueJson, ttl_ms: ttlMs });
+    // The stored JSON is spliced in as `value`: no re-parse here, and the owner validates it as JSON.
+    const response = await this.forwardWrite(primary, 'PUT', key, `{"value":${valueJson},"ttl_ms":${ttlMs}}`);
     return { nodeId: (response.body as { node_id?: string }).node_id ?? primary };
   }
 
   async delete(key: string): Promise<{ nodeId: string; existed: boolean }> {
-    if (key.length === 0) throw new DcacheError(DCACHE_ERROR_CODES.INVALID_REQUEST, 'key must not be empty');
+    this.checkKey(key);
     const [primary] = this.holdersOf(key).holders;
     if (primary === undefined || primary === this.nodeId) return this.ownerDelete(key);
     const response = await this.forwardWrite(primary, 'DELETE', key);
@@ -133,11 +134,21 @@ export abstract class NodeData extends NodeState {
   }
 
   checkValue(key: string, valueJson: string): void {
-    if (key.length === 0) throw new DcacheError(DCACHE_ERROR_CODES.INVALID_REQUEST, 'key must not be empty');
+    this.checkKey(key);
     if (Buffer.byteLength(valueJson) > this.options.maxValueBytes) {
       throw new DcacheError(
         DCACHE_ERROR_CODES.VALUE_TOO_LARGE,
         `value is larger than ${this.options.maxValueBytes} bytes`,
+      );
+    }
+  }
+
+  checkKey(key: string): void {
+    if (key.length === 0) throw new DcacheError(DCACHE_ERROR_CODES.INVALID_REQUEST, 'key must not be empty');
+    if (key.length * 3 > this.options.maxKeyBytes && Buffer.byteLength(key) > this.options.maxKeyBytes) {
+      throw new DcacheError(
+        DCACHE_ERROR_CODES.INVALID_REQUEST,
+        `key is longer than ${this.options.maxKeyBytes} bytes`,
       );
     }
   }

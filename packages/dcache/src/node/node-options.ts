@@ -13,6 +13,11 @@ export interface DcacheNodeOptions {
   writeQuorum: number;
   maxMemoryBytes: number;
   maxValueBytes: number;
+  /**
+   * Longest key in UTF-8 bytes. 4 KiB keeps even a fully percent-encoded key (3 URL bytes per key
+   * byte) inside Node's 16 KiB request-head limit, so an oversize key is always this 400, not a reset.
+   */
+  maxKeyBytes: number;
   partitionCount: number;
   clusterToken?: string;
   /** Failure detection: one direct probe per peer per interval. */
@@ -47,6 +52,7 @@ export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'ad
   writeQuorum: 2,
   maxMemoryBytes: 256 * 1024 * 1024,
   maxValueBytes: 1024 * 1024,
+  maxKeyBytes: 4096,
   partitionCount: DEFAULT_PARTITION_COUNT,
   probeIntervalMs: 1000,
   probeTimeoutMs: 500,
