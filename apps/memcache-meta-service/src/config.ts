@@ -1,10 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { type AppConfigSpec, ConfigError } from '@kvforge/common-http';
+import type { AppConfigSpec } from '@kvforge/common-http';
 import {
   type MetaServiceServerOptions,
   metaServiceUrl,
   metricsUrl,
+  readKeyValueFile,
   segmentMountList,
+  UNUSED_META_KEYS,
+  unusedKeyFields,
 } from '@kvforge/memcache-hybrid';
 import { z } from 'zod';
 
@@ -60,6 +62,8 @@ export const metaServiceConfigSchema = z
     'ock.mmc.mount': segmentMountList
       .default([])
       .describe('Segments mounted at start, rank:HBM|DRAM:size,… e.g. 0:DRAM:1GB (kvforge)'),
+    // The original's keys we accept without acting on them: each one set is warned about at start.
+    ...unusedKeyFields(UNUSED_META_KEYS),
   })
   .strict()
   .refine((config) => config['ock.mmc.evict_threshold_low'] < config['ock.mmc.evict_threshold_high'], {
@@ -104,23 +108,4 @@ export function serverOptions(config: MetaServiceConfig): Omit<MetaServiceServer
     mounts: config['ock.mmc.mount'],
     metadataPath: config['ock.mmc.meta_service.metadata_path'],
   };
-}
-
-/** The original's config file: one `key = value` per line, `#` comments. */
-export function readKeyValueFile(path: string): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  const values: Record<string, string> = {};
-  for (const [index, rawLine] of text.split('\n').entries()) {
-    const line = rawLine.replace(/#.*/, '').trim();
-    if (line.length === 0) continue;
-    const equals = line.indexOf('=');
-    if (equals < 0) throw new ConfigError(`${path}:${index + 1}: expected "key = value"`);
-    values[line.slice(0, equals).trim()] = line.slice(equals + 1).trim();
-  }
-  return values;
 }

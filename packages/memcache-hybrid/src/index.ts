@@ -1,4 +1,13 @@
+export { readKeyValueFile } from './config/key-value-file';
 export {
+  UNUSED_LOCAL_KEYS,
+  UNUSED_META_KEYS,
+  unusedKeyFields,
+  unusedKeyWarnings,
+} from './config/original-keys';
+export {
+  byteSize,
+  MAX_SEGMENT_BYTES,
   parseSegmentMounts,
   parseSize,
   type SegmentMount,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MEDIUM } from '../core/codes';
-import { parseSegmentMounts, parseSize, segmentMountList } from './segment-mounts';
+import { byteSize, parseSegmentMounts, parseSize, segmentMountList } from './segment-mounts';
 
 describe('segment mounts', () => {
   it('parses the original size syntax', () => {
@@ -22,5 +22,19 @@ describe('segment mounts', () => {
     const parsed = segmentMountList.safeParse('x:DRAM:1');
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues[0]?.message).toContain('invalid entry "x:DRAM:1"');
+  });
+});
+
+describe('byteSize (the original size syntax as a config field)', () => {
+  it('accepts 134217728, 2048KB, 2048K, 200mb, 200m, 2.5GB, 1TB and refuses garbage and > 1TB', () => {
+    expect(byteSize.parse('134217728')).toBe(134217728);
+    expect(byteSize.parse('2048KB')).toBe(2048 * 1024);
+    expect(byteSize.parse('2048K')).toBe(2048 * 1024);
+    expect(byteSize.parse('200mb')).toBe(200 * 1024 ** 2);
+    expect(byteSize.parse('200m')).toBe(200 * 1024 ** 2);
+    expect(byteSize.parse('2.5GB')).toBe(2.5 * 1024 ** 3);
+    expect(byteSize.parse('1TB')).toBe(1024 ** 4);
+    expect(byteSize.safeParse('2TB').success).toBe(false);
+    expect(byteSize.safeParse('lots').success).toBe(false);
   });
 });

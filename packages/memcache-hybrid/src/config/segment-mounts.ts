@@ -20,7 +20,9 @@ const SIZE_UNITS: Readonly<Record<string, number>> = {
 /** `2048KB`, `200mb`, `2.5GB`, `1TB` like the original's size syntax; RangeError when it is none of them. */
 export function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([KMGT]?B?)$/i.exec(text.trim());
-  const unit = match ? SIZE_UNITS[(match[2] ?? '').toUpperCase()] : undefined;
+  // `2048K` and `200m` mean KB and MB, as in the original.
+  const suffix = (match?.[2] ?? '').toUpperCase();
+  const unit = match ? SIZE_UNITS[suffix.length === 1 && suffix !== 'B' ? `${suffix}B` : suffix] : undefined;
   if (!match || unit === undefined) throw new RangeError(`invalid size "${text}"`);
   return Math.floor(Number(match[1]) * unit);
 }
@@ -42,6 +44,23 @@ export function parseSegmentMounts(text: string): SegmentMount[] {
 export const segmentMountList = z.string().transform((text, context) => {
   try {
     return parseSegmentMounts(text);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** The largest segment the original accepts (1 TB). */
+export const MAX_SEGMENT_BYTES = 1024 ** 4;
+
+/** A size in the original's syntax (`134217728`, `2048KB`, `200mb`, `2.5GB`, `1TB`) as a zod field. */
+export const byteSize = z.union([z.string(), z.number()]).transform((value, context) => {
+  try {
+    const bytes = typeof value === 'number' ? value : parseSize(value);
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > MAX_SEGMENT_BYTES) {
+      throw new RangeError(`size ${value} is outside 0..1TB`);
+    }
+    return bytes;
   } catch (error) {
     context.addIssue({ code: 'custom', message: (error as Error).message });
     return z.NEVER;
