@@ -9,6 +9,13 @@ export { parseByteSize } from './core/byte-size';
 export { DCACHE_ERROR_CODES, DcacheError, type DcacheErrorCode } from './core/errors';
 export { DEFAULT_PARTITION_COUNT, hashKey, partitionOf } from './core/hash';
 export {
+  HOPS_HEADER,
+  INTERNAL_PATHS,
+  LOCAL_ONLY_HEADER,
+  RING_VERSION_HEADER,
+  TOKEN_HEADER,
+} from './core/internal-api';
+export {
   type AssignOptions,
   assignTable,
   emptyTable,
@@ -23,6 +30,7 @@ export {
   tableFingerprint,
   tableIdentity,
 } from './core/partition-table';
+export { awaitQuorum } from './core/quorum';
 export {
   DEFAULT_STORE_OPTIONS,
   ENTRY_OVERHEAD_BYTES,
@@ -31,6 +39,7 @@ export {
   type StoreStats,
   VersionedStore,
 } from './core/store';
+export { type PlanOptions, planTable } from './core/table-planner';
 export { checkedTable, partitionTableSchema, tableProblem } from './core/table-validation';
 export { createDcacheServer, type DcacheServerOptions } from './http/create-dcache-server';
 export { type DcachePluginOptions, dcachePlugin } from './http/dcache-plugin';
@@ -43,6 +52,8 @@ export {
   EtcdMembership,
   type EtcdMembershipOptions,
 } from './node/etcd-membership';
+export { FailureDetector } from './node/failure-detector';
+export { type Membership, SeedMembership } from './node/membership';
 export {
   type DcacheNodeOptions,
   DEFAULT_DCACHE_NODE_OPTIONS,
@@ -54,13 +65,9 @@ export {
 } from './node/node-options';
 export {
   DEFAULT_PEER_CLIENT_OPTIONS,
-  HOPS_HEADER,
-  LOCAL_ONLY_HEADER,
   PeerClient,
   type PeerClientOptions,
   type PeerResponse,
-  RING_VERSION_HEADER,
-  TOKEN_HEADER,
 } from './node/peer-client';
 export {
   DcacheService,

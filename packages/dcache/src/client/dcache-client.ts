@@ -1,7 +1,7 @@
 import { Agent } from 'undici';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { partitionOf } from '../core/hash';
-import { RING_VERSION_HEADER } from '../node/peer-client';
+import { RING_VERSION_HEADER } from '../core/internal-api';
 
 export interface DcacheClientOptions {
   /** host:port of any nodes; the ring is read from the first that answers. */

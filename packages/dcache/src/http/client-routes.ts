@@ -1,8 +1,8 @@
 import type { ZodTypeProvider } from '@kvforge/common-http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import { RING_VERSION_HEADER } from '../core/internal-api';
 import type { DcacheNode } from '../node/dcache-node';
-import { RING_VERSION_HEADER } from '../node/peer-client';
 import { type BodySchemas, noQuery, storedValue } from './route-schemas';
 import { cacheStats, clusterStatus, isoNow, readBody, writeBody } from './views';
 

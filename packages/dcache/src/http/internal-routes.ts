@@ -1,10 +1,11 @@
 import type { ZodTypeProvider } from '@kvforge/common-http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import { LOCAL_ONLY_HEADER, RING_VERSION_HEADER } from '../core/internal-api';
 import { isNewerTable, type PartitionTable, tableFingerprint } from '../core/partition-table';
 import { checkedTable } from '../core/table-validation';
+import { toWire } from '../core/wire-entry';
 import type { DcacheNode } from '../node/dcache-node';
-import { LOCAL_ONLY_HEADER, RING_VERSION_HEADER } from '../node/peer-client';
 import { JSON_TYPE } from './client-routes';
 import { type BodySchemas, noQuery, storedValue } from './route-schemas';
 import { isoNow, readBody, writeBody } from './views';
@@ -41,13 +42,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     const key = request.params['*'];
     if (request.headers[LOCAL_ONLY_HEADER] === '1') {
       const entry = node.localGet(key);
-      return {
-        node_id: node.nodeId,
-        entry:
-          entry === undefined
-            ? null
-            : [entry.key, entry.valueJson, entry.version, entry.expiresAt, entry.deleted ? 1 : 0],
-      };
+      return { node_id: node.nodeId, entry: entry === undefined ? null : toWire(entry) };
     }
     checkRing(request, key);
     const result = await node.ownerGet(key);

@@ -1,8 +1,8 @@
 import { hostOf } from '@kvforge/runtime';
 import type { FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import { TOKEN_HEADER } from '../core/internal-api';
 import type { DcacheNode } from '../node/dcache-node';
-import { TOKEN_HEADER } from '../node/peer-client';
 
 const isLoopback = (ip: string) =>
   ip === '::1' || ip === '::ffff:127.0.0.1' || ip.startsWith('127.') || ip.startsWith('::ffff:127.');

@@ -1,6 +1,14 @@
 import { NO_BODY, NO_QUERY } from '@kvforge/common-http';
-import { hostPort } from '@kvforge/runtime';
 import { z } from 'zod';
+import {
+  internalValueBody,
+  internalValueFields,
+  joinBody,
+  leaveBody,
+  migrateFetchBody,
+  probeBody,
+  replicateBody,
+} from '../core/internal-api';
 import { partitionTableSchema } from '../core/table-validation';
 
 /** The key of `/api/v1/cache/*` and `/internal/cache/*` (fastify's wildcard parameter), bounded in bytes. */
@@ -31,15 +39,6 @@ export const clientValueBody = z
   .strictObject(clientValueFields)
   .refine(hasValue, { message: 'body must contain "value"', path: ['value'] });
 
-/**
- * Between nodes a forwarded write carries the same parsed `value` (the forwarder splices the
- * stored JSON in, the owner re-serialises it, so only valid JSON is ever stored) and its TTL in ms.
- */
-const internalValueFields = { value: z.unknown(), ttl_ms: ttl.optional() };
-export const internalValueBody = z
-  .strictObject(internalValueFields)
-  .refine(hasValue, { message: 'body must contain "value"', path: ['value'] });
-
 const itemNeedsValue = { message: 'each item must contain "value"', path: ['value'] };
 
 /** Serialised value and TTL in ms from a client or internal value body. */
@@ -54,15 +53,6 @@ export function storedValue(body: {
   const ttlMs = body.ttl_seconds !== undefined ? body.ttl_seconds * 1000 : (body.ttl_ms ?? 0);
   return { valueJson: JSON.stringify(body.value), ttlMs };
 }
-
-const nodeId = z.string().min(1);
-const wireEntry = z.tuple([
-  z.string(),
-  z.string(),
-  z.number(),
-  z.number(),
-  z.union([z.literal(0), z.literal(1)]),
-]);
 
 /** Every body schema, sized by the plugin's limits. */
 export function bodySchemas(limits: { maxBatchKeys: number; partitionCount: number; maxKeyBytes: number }) {
@@ -85,23 +75,11 @@ export function bodySchemas(limits: { maxBatchKeys: number; partitionCount: numb
         .array(z.strictObject({ key, ...internalValueFields }).refine(hasValue, itemNeedsValue))
         .max(limits.maxBatchKeys),
     }),
-    replicate: z.object({ entries: z.array(wireEntry) }),
-    migrateFetch: z.object({
-      partitions: z.array(
-        z
-          .number()
-          .int()
-          .nonnegative()
-          .max(limits.partitionCount - 1),
-      ),
-    }),
-    join: z.object({
-      node_id: nodeId,
-      address: hostPort,
-      ring_version: z.number().int().nonnegative().optional(),
-    }),
-    leave: z.object({ node_id: nodeId }),
-    probe: z.object({ node_id: nodeId, address: hostPort }),
+    replicate: replicateBody,
+    migrateFetch: migrateFetchBody(limits.partitionCount),
+    join: joinBody,
+    leave: leaveBody,
+    probe: probeBody,
     table: partitionTableSchema,
     /** POST routes with no input accept no body or an empty object. */
     none: NO_BODY,

@@ -1,6 +1,8 @@
 import { sleep } from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import { ANSWERS, decodeAnswer, INTERNAL_PATHS, tableOf } from '../core/internal-api';
 import { assignTable, type Member, type PartitionTable } from '../core/partition-table';
+import { checkedTable } from '../core/table-validation';
 import { outranks } from './cluster-rank';
 import { NodeProbes } from './node-probes';
 
@@ -44,14 +46,11 @@ export class DcacheNode extends NodeProbes {
     // A stale view may still list the joiner as our coordinator: it is busy joining, so act as one.
     if (coordinator !== this.nodeId && coordinator !== member.nodeId) {
       try {
-        const response = await this.peers.call(
-          this.addressOf(coordinator),
-          'POST',
-          '/internal/cluster/join',
-          { body: { node_id: member.nodeId, address: member.address, ring_version: callerVersion } },
-        );
+        const response = await this.peers.call(this.addressOf(coordinator), 'POST', INTERNAL_PATHS.join, {
+          body: { node_id: member.nodeId, address: member.address, ring_version: callerVersion },
+        });
         if (response.statusCode === 200) {
-          const table = (response.body as { table: PartitionTable }).table;
+          const table = tableOf(response, coordinator);
           this.installTable(table);
           return table;
         }
@@ -66,12 +65,7 @@ export class DcacheNode extends NodeProbes {
       others.length === this.tableValue.members.length ? this.tableValue : this.nextTable(others);
     const next = this.nextTable([...others, member], without, (without === this.tableValue ? 1 : 2) + lift);
     this.installTable(next);
-    this.health.set(member.nodeId, {
-      status: 'healthy',
-      lastSeen: this.clock.now(),
-      responseTimeMs: 0,
-      suspectSince: 0,
-    });
+    this.detector.joined(member.nodeId);
     this.broadcastTable();
     return next;
   }
@@ -87,15 +81,10 @@ export class DcacheNode extends NodeProbes {
     const coordinator = this.coordinatorId();
     if (coordinator !== this.nodeId && coordinator !== nodeId) {
       try {
-        const response = await this.peers.call(
-          this.addressOf(coordinator),
-          'POST',
-          '/internal/cluster/leave',
-          {
-            body: { node_id: nodeId },
-          },
-        );
-        if (response.statusCode === 200) return (response.body as { table: PartitionTable }).table;
+        const response = await this.peers.call(this.addressOf(coordinator), 'POST', INTERNAL_PATHS.leave, {
+          body: { node_id: nodeId },
+        });
+        if (response.statusCode === 200) return tableOf(response, coordinator);
       } catch {
         // act as coordinator
       }
@@ -118,22 +107,14 @@ export class DcacheNode extends NodeProbes {
     }
     const coordinator = this.coordinatorId();
     if (coordinator !== this.nodeId) {
-      const response = await this.peers.call(
-        this.addressOf(coordinator),
-        'POST',
-        '/admin/cluster/rebalance',
-        {
-          timeoutMs: this.options.leaveTimeoutMs,
-        },
-      );
-      const body = response.body as { ring_version?: number; moved_partitions?: number };
-      return {
-        ringVersion: body.ring_version ?? this.tableValue.version,
-        movedPartitions: body.moved_partitions ?? 0,
-      };
+      const response = await this.peers.call(this.addressOf(coordinator), 'POST', INTERNAL_PATHS.rebalance, {
+        timeoutMs: this.options.leaveTimeoutMs,
+      });
+      const body = decodeAnswer(ANSWERS.rebalance, response, coordinator);
+      return { ringVersion: body.ring_version, movedPartitions: body.moved_partitions };
     }
     const live = this.tableValue.members.filter(
-      (member) => member.nodeId === this.nodeId || this.health.get(member.nodeId)?.status !== 'unhealthy',
+      (member) => member.nodeId === this.nodeId || !this.detector.isDead(member.nodeId),
     );
     const next = this.nextTable(live);
     let moved = 0;
@@ -158,7 +139,7 @@ export class DcacheNode extends NodeProbes {
     }
     for (const target of targets) {
       this.peers
-        .call(target.address, 'POST', '/internal/cluster/table', {
+        .call(target.address, 'POST', INTERNAL_PATHS.table, {
           body: table,
           timeoutMs: this.options.requestTimeoutMs,
         })
@@ -176,13 +157,13 @@ export class DcacheNode extends NodeProbes {
       for (const seed of this.options.seeds) {
         if (seed === this.options.address) continue;
         try {
-          const response = await this.peers.call(seed, 'POST', '/internal/cluster/join', {
+          const response = await this.peers.call(seed, 'POST', INTERNAL_PATHS.join, {
             body: this.joinBody(),
             timeoutMs: this.options.requestTimeoutMs,
           });
           // A seed that has not joined a cluster itself refuses (see handleJoin): try the next one.
           if (response.statusCode === 200) {
-            this.installTable((response.body as { table: PartitionTable }).table);
+            this.installTable(tableOf(response, seed));
             if (this.joined) return;
           }
         } catch {
@@ -216,14 +197,14 @@ export class DcacheNode extends NodeProbes {
       if (seed === this.options.address || ours.members.some((member) => member.address === seed)) continue;
       let theirs: PartitionTable | undefined;
       try {
-        const found = await this.peers.call(seed, 'GET', '/internal/cluster/table', {
+        const found = await this.peers.call(seed, 'GET', INTERNAL_PATHS.table, {
           timeoutMs: this.options.probeTimeoutMs,
         });
-        if (found.statusCode === 200) theirs = found.body as PartitionTable;
+        if (found.statusCode === 200) theirs = checkedTable(found.body, this.options.partitionCount);
       } catch {
-        continue; // the seed is down
+        continue; // the seed is down or answered nonsense
       }
-      if (theirs === undefined || !Array.isArray(theirs.members) || theirs.version === 0) continue;
+      if (theirs === undefined || theirs.version === 0) continue;
       if (theirs.members.some((member) => member.nodeId === this.nodeId)) continue;
       if (!outranks(theirs.members, ours.members)) continue;
       if (await this.joinOtherCluster([seed], 'merging into the bigger cluster of a seed')) return;
@@ -251,7 +232,7 @@ export class DcacheNode extends NodeProbes {
   protected async joinOtherCluster(addresses: readonly string[], reason: string): Promise<boolean> {
     for (const address of addresses) {
       try {
-        const joined = await this.peers.call(address, 'POST', '/internal/cluster/join', {
+        const joined = await this.peers.call(address, 'POST', INTERNAL_PATHS.join, {
           body: this.joinBody(),
           timeoutMs: this.options.requestTimeoutMs,
         });
@@ -268,7 +249,7 @@ export class DcacheNode extends NodeProbes {
         this.notHeldSince.clear();
         for (let partition = 0; partition < this.options.partitionCount; partition++)
           this.store.dropPartition(partition);
-        this.installTable((joined.body as { table: PartitionTable }).table);
+        this.installTable(tableOf(joined, address));
         return true;
       } catch {
         // try the next address
@@ -319,9 +300,7 @@ export class DcacheNode extends NodeProbes {
   }
 
   protected async removeDeadMembers(): Promise<void> {
-    const dead = [...this.health]
-      .filter(([, state]) => state.status === 'unhealthy')
-      .map(([nodeId]) => nodeId);
+    const dead = this.detector.deadMembers();
     if (dead.length === 0 || this.coordinatorId() !== this.nodeId) return;
     const remaining = this.tableValue.members.filter((member) => !dead.includes(member.nodeId));
     if (remaining.length === this.tableValue.members.length) return;

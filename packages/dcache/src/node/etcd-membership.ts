@@ -2,6 +2,7 @@ import { pollUntil } from '@kvforge/runtime';
 import { Etcd3, type Watcher } from 'etcd3';
 import type { Member, PartitionTable } from '../core/partition-table';
 import type { DcacheNode } from './dcache-node';
+import type { Membership } from './membership';
 
 export interface EtcdMembershipOptions {
   endpoints: string[];
@@ -22,7 +23,7 @@ export const DEFAULT_ETCD_MEMBERSHIP_OPTIONS: Omit<EtcdMembershipOptions, 'endpo
  * publishes `<prefix>/table` with a compare-and-swap; every node watches that key and installs it.
  * The node must be created with `membership: 'external'`.
  */
-export class EtcdMembership {
+export class EtcdMembership implements Membership {
   readonly options: EtcdMembershipOptions;
   private readonly client: Etcd3;
   private timer: NodeJS.Timeout | undefined;

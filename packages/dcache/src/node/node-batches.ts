@@ -1,13 +1,14 @@
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
-import { NodeData } from './node-data';
+import { ANSWERS, decodeAnswer, INTERNAL_PATHS } from '../core/internal-api';
+import { groupByPartition, type WireEntry } from '../core/wire-entry';
+import { NodeForwarding } from './node-forwarding';
 import type { ReadResult } from './node-options';
 import type { PeerResponse } from './peer-client';
-import { groupByPartition, type WireEntry } from './wire-entry';
 
 /**
  * Batch operations: keys grouped by primary, one request per owner and one replicate request per replica set.
  */
-export abstract class NodeBatches extends NodeData {
+export abstract class NodeBatches extends NodeForwarding {
   async batchGet(keys: readonly string[]): Promise<Array<{ key: string } & ReadResult>> {
     const results = new Array<{ key: string } & ReadResult>(keys.length);
     const groups = this.groupByPrimary(keys);
@@ -20,14 +21,12 @@ export abstract class NodeBatches extends NodeData {
         }
         try {
           this.counters.forwards++;
-          const response = await this.peers.call(this.addressOf(primary), 'POST', '/internal/batch/get', {
+          const response = await this.peers.call(this.addressOf(primary), 'POST', INTERNAL_PATHS.batchGet, {
             body: { keys: indexes.map((index) => keys[index]) },
             headers: this.internalHeaders(),
           });
-          const remote = (
-            response.body as { results?: Array<{ found: boolean; value: unknown; node_id: string }> }
-          )?.results;
-          if (response.statusCode !== 200 || !Array.isArray(remote) || remote.length !== indexes.length) {
+          const remote = decodeAnswer(ANSWERS.batchGet, response, primary).results;
+          if (response.statusCode !== 200 || remote.length !== indexes.length) {
             throw new DcacheError(DCACHE_ERROR_CODES.DECODE_FAILED, `bad batch answer from ${primary}`);
           }
           for (const [position, index] of indexes.entries()) {
@@ -63,7 +62,7 @@ export abstract class NodeBatches extends NodeData {
           const items = group.map(
             (item) => `{"key":${JSON.stringify(item.key)},"value":${item.valueJson},"ttl_ms":${item.ttlMs}}`,
           );
-          await this.forwardBatch(primary, '/internal/batch/set', `{"items":[${items.join(',')}]}`);
+          await this.forwardBatch(primary, INTERNAL_PATHS.batchSet, `{"items":[${items.join(',')}]}`);
         }
         for (const index of indexes) nodeIds[index] = primary;
       }),
@@ -81,7 +80,7 @@ export abstract class NodeBatches extends NodeData {
         if (primary === this.nodeId) await this.ownerBatchDelete(group);
         else {
           this.counters.forwards++;
-          await this.forwardBatch(primary, '/internal/batch/delete', { keys: group });
+          await this.forwardBatch(primary, INTERNAL_PATHS.batchDelete, { keys: group });
         }
         for (const index of indexes) nodeIds[index] = primary;
       }),

@@ -1,4 +1,5 @@
 import { pollUntil, sleep } from '@kvforge/runtime';
+import { ANSWERS, decodeAnswer, INTERNAL_PATHS } from '../core/internal-api';
 import { NodeBatches } from './node-batches';
 
 /**
@@ -13,13 +14,13 @@ export abstract class NodeMigration extends NodeBatches {
         this.tableValue.members
           .filter((member) => member.nodeId !== this.nodeId)
           .map((member) =>
-            this.peers.call(member.address, 'GET', '/internal/cluster/health', { timeoutMs: 1000 }),
+            this.peers.call(member.address, 'GET', INTERNAL_PATHS.health, { timeoutMs: 1000 }),
           ),
       );
       const others = states.every((state) => {
         if (state.status === 'rejected') return true; // a dead peer cannot pull anything
-        const body = state.value.body as { ring_version?: number; migrating?: boolean };
-        return (body.ring_version ?? 0) >= version && body.migrating === false;
+        const body = ANSWERS.health.safeParse(state.value.body);
+        return body.success && body.data.ring_version >= version && !body.data.migrating;
       });
       return others && !this.isMigrating;
     };
@@ -42,11 +43,11 @@ export abstract class NodeMigration extends NodeBatches {
     while (this.clock.now() < deadline && !this.stopped) {
       const answers = await Promise.allSettled(
         [...addresses].map(async ([nodeId, address]) => {
-          if (this.health.get(nodeId)?.status === 'unhealthy') return true;
-          const response = await this.peers.call(address, 'GET', '/internal/cluster/health', {
+          if (this.detector.isDead(nodeId)) return true;
+          const response = await this.peers.call(address, 'GET', INTERNAL_PATHS.health, {
             timeoutMs: this.options.probeTimeoutMs,
           });
-          return ((response.body as { ring_version?: number })?.ring_version ?? 0) >= version;
+          return decodeAnswer(ANSWERS.health, response, nodeId).ring_version >= version;
         }),
       );
       // A peer that does not answer is dead or gone: it accepts no writes either.
@@ -91,15 +92,14 @@ export abstract class NodeMigration extends NodeBatches {
         await Promise.all(
           [...bySource].map(async ([nodeId, partitions]) => {
             const address = this.sourceAddress(nodeId);
-            if (address === undefined || this.health.get(nodeId)?.status === 'unhealthy') return;
+            if (address === undefined || this.detector.isDead(nodeId)) return;
             try {
-              const response = await this.peers.call(address, 'POST', '/internal/migrate/fetch', {
+              const response = await this.peers.call(address, 'POST', INTERNAL_PATHS.migrateFetch, {
                 body: { partitions },
                 timeoutMs: this.options.requestTimeoutMs * 5,
               });
-              const entries = (response.body as { entries?: unknown[] } | undefined)?.entries;
-              if (response.statusCode === 200 && Array.isArray(entries))
-                migrated += this.applyEntries(entries);
+              if (response.statusCode === 200)
+                migrated += this.applyEntries(decodeAnswer(ANSWERS.entries, response, nodeId).entries);
             } catch (error) {
               // A dead source: its data survives on the other holders, which are sources too.
               this.options.logger.warn({ source: nodeId, err: String(error) }, 'migration fetch failed');

@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { partitionOf } from '../core/hash';
+import { HOPS_HEADER, INTERNAL_PATHS, RING_VERSION_HEADER } from '../core/internal-api';
 import {
   assignTable,
   isNewerTable,
@@ -10,7 +11,9 @@ import {
   type TableLayout,
 } from '../core/partition-table';
 import { VersionedStore } from '../core/store';
+import { planTable } from '../core/table-planner';
 import { checkedTable } from '../core/table-validation';
+import { FailureDetector } from './failure-detector';
 import {
   type DcacheNodeOptions,
   DEFAULT_DCACHE_NODE_OPTIONS,
@@ -18,7 +21,7 @@ import {
   type MigrationStats,
   type NodeCounters,
 } from './node-options';
-import { HOPS_HEADER, PeerClient, RING_VERSION_HEADER } from './peer-client';
+import { PeerClient } from './peer-client';
 
 /**
  * The state every part of a node shares: options, store, peers, the versioned table and where
@@ -44,7 +47,12 @@ export abstract class NodeState {
 
   protected readonly notHeldSince = new Map<number, number>();
 
-  readonly health = new Map<string, MemberHealth>();
+  readonly detector: FailureDetector;
+
+  /** Every other member's health (the failure detector's view). */
+  get health(): ReadonlyMap<string, MemberHealth> {
+    return this.detector.health;
+  }
 
   readonly counters: NodeCounters = {
     forwards: 0,
@@ -90,6 +98,7 @@ export abstract class NodeState {
       requestTimeoutMs: this.options.requestTimeoutMs,
       ...(this.options.clusterToken === undefined ? {} : { clusterToken: this.options.clusterToken }),
     });
+    this.detector = new FailureDetector(this.clock, this.options.deadAfterMs, this.options.logger);
     this.startedAt = this.clock.now();
     this.lastMembershipChange = this.startedAt;
     // Alone: version 1. With seeds: version 0, so any real cluster table wins over it.
@@ -140,10 +149,10 @@ export abstract class NodeState {
 
   /** Adopts a peer's newer table after it told us ours is stale. */
   protected async refreshTableFrom(address: string): Promise<void> {
-    const response = await this.peers.call(address, 'GET', '/internal/cluster/table', {
+    const response = await this.peers.call(address, 'GET', INTERNAL_PATHS.table, {
       timeoutMs: this.options.requestTimeoutMs,
     });
-    if (response.statusCode === 200) this.installTable(response.body as PartitionTable);
+    if (response.statusCode === 200) this.installTable(response.body);
   }
 
   protected sourcesOf(partition: number): string[] {
@@ -187,19 +196,7 @@ export abstract class NodeState {
         if (!this.notHeldSince.has(partition)) this.notHeldSince.set(partition, this.clock.now());
       } else this.notHeldSince.delete(partition);
     }
-    for (const member of candidate.members) {
-      if (member.nodeId !== this.nodeId && !this.health.has(member.nodeId)) {
-        this.health.set(member.nodeId, {
-          status: 'healthy',
-          lastSeen: 0,
-          responseTimeMs: 0,
-          suspectSince: 0,
-        });
-      }
-    }
-    for (const nodeId of [...this.health.keys()]) {
-      if (!candidate.members.some((member) => member.nodeId === nodeId)) this.health.delete(nodeId);
-    }
+    this.detector.track(candidate.members, this.nodeId);
     this.options.logger.info(
       { ringVersion: candidate.version, members: candidate.members.length, incoming: this.incoming.size },
       'partition table installed',
@@ -212,8 +209,7 @@ export abstract class NodeState {
   coordinatorId(): string {
     for (const member of this.tableValue.members) {
       if (member.nodeId === this.nodeId) return member.nodeId;
-      const state = this.health.get(member.nodeId);
-      if (state === undefined || state.status === 'healthy') return member.nodeId;
+      if (this.detector.isHealthy(member.nodeId)) return member.nodeId;
     }
     return this.nodeId;
   }
@@ -235,24 +231,12 @@ export abstract class NodeState {
     bump = 1,
     fresh = false,
   ): PartitionTable {
-    const next = assignTable(fresh ? undefined : base, members, {
+    const plan = {
       replicas: this.options.replicas,
       partitionCount: this.options.partitionCount,
-      version: this.tableValue.version + bump,
       coordinator: this.nodeId,
-    });
-    // Where the data is now: the current holders (and, for a rejoin, those of the interim table).
-    const current = this.tableValue;
-    const known = [...current.members];
-    for (const member of base.members)
-      if (!known.some((other) => other.nodeId === member.nodeId)) known.push(member);
-    const owners = current.owners.map((holders, partition) => {
-      const union = [...holders];
-      for (const nodeId of base.owners[partition] ?? []) if (!union.includes(nodeId)) union.push(nodeId);
-      return union;
-    });
-    next.previous = { members: known, owners };
-    return next;
+    };
+    return planTable(this.tableValue, members, plan, base, bump, fresh);
   }
 
   /** Starts pulling newly held partitions (NodeMigration). */

@@ -1,10 +1,6 @@
 import { Agent } from 'undici';
 
-export const RING_VERSION_HEADER = 'x-dcache-ring-version';
-export const HOPS_HEADER = 'x-dcache-hops';
-export const TOKEN_HEADER = 'x-dcache-token';
-/** On an internal GET: read this node's store only, no migration fallback. */
-export const LOCAL_ONLY_HEADER = 'x-dcache-local-only';
+import { RING_VERSION_HEADER, TOKEN_HEADER } from '../core/internal-api';
 
 export interface PeerResponse {
   statusCode: number;

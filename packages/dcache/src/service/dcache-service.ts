@@ -6,6 +6,7 @@ import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { createDcacheServer } from '../http/create-dcache-server';
 import { DcacheNode } from '../node/dcache-node';
 import { EtcdMembership } from '../node/etcd-membership';
+import { type Membership, SeedMembership } from '../node/membership';
 
 /** A deployable node's settings (the app's config schema produces exactly this). */
 export interface DcacheServiceConfig {
@@ -54,7 +55,7 @@ export class DcacheService {
   private constructor(
     readonly node: DcacheNode,
     readonly app: FastifyInstance,
-    readonly membership: EtcdMembership | undefined,
+    readonly membership: Membership,
     private readonly logger: FastifyBaseLogger,
   ) {}
 
@@ -86,12 +87,13 @@ export class DcacheService {
     });
     const app = await createDcacheServer({ node, logger, registry });
     await app.listen({ host: listen.host, port: listen.port });
-    node.start();
-    const membership =
+    const membership: Membership =
       config.membership === 'etcd'
         ? new EtcdMembership(node, { endpoints: config.etcdEndpoints, prefix: config.etcdPrefix })
-        : undefined;
-    await membership?.start();
+        : new SeedMembership(node);
+    // etcd mode still runs the node's probe rounds (failure view, table sync); seeds mode starts them itself.
+    if (config.membership === 'etcd') node.start();
+    await membership.start();
     logger.info(
       { nodeId: config.nodeId, listen: config.listen, seeds: config.seeds },
       'dcache node listening',
@@ -102,12 +104,11 @@ export class DcacheService {
   /** Graceful stop: the others pull this node's partitions while it still serves, then it closes. */
   async shutdown(): Promise<void> {
     try {
-      if (this.membership) await this.membership.leave();
-      else await this.node.leave();
+      await this.membership.leave();
     } catch (error) {
       this.logger.warn({ err: error }, 'hand-off before shutdown failed');
     }
-    await this.membership?.stop();
+    await this.membership.stop();
     await this.app.close();
     await this.node.stop();
   }

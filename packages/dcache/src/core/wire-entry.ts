@@ -1,4 +1,5 @@
-import type { StoreEntry } from '../core/store';
+import { z } from 'zod';
+import type { StoreEntry } from './store';
 
 /** A store entry between nodes (replication, migration, fallback reads): compact and positional. */
 export type WireEntry = [key: string, valueJson: string, version: number, expiresAt: number, deleted: 0 | 1];
@@ -11,18 +12,21 @@ export const toWire = (entry: StoreEntry): WireEntry => [
   entry.deleted ? 1 : 0,
 ];
 
-export function isWireEntry(value: unknown): value is WireEntry {
-  return (
-    Array.isArray(value) &&
-    value.length === 5 &&
-    typeof value[0] === 'string' &&
-    typeof value[1] === 'string' &&
-    typeof value[2] === 'number' &&
-    typeof value[3] === 'number'
-  );
-}
+export const wireEntrySchema = z.tuple([
+  z.string(),
+  z.string(),
+  z.number(),
+  z.number(),
+  z.union([z.literal(0), z.literal(1)]),
+]);
 
-export const encodeKey = (key: string) => encodeURIComponent(key);
+export const fromWire = (entry: WireEntry) => ({
+  key: entry[0],
+  valueJson: entry[1],
+  version: entry[2],
+  expiresAt: entry[3],
+  deleted: entry[4] === 1,
+});
 
 /** Entries grouped by partition, in wire form (one replicate request per replica set follows). */
 export function groupByPartition(entries: ReadonlyArray<StoreEntry>): Map<number, WireEntry[]> {
