@@ -48,6 +48,14 @@ export const metaServiceConfigSchema = z
       .min(0)
       .default(30_000)
       .describe('Reclaim never-committed objects after ms, 0 = never (kvforge)'),
+    'ock.mmc.local_service.lease_ms': z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe(
+        'Drop a local service silent (no request, no heartbeat) this long; 0 = on link loss only (kvforge)',
+      ),
     'ock.mmc.ptracer.enable': z.stringbool().default(true).describe('ptracer timings (kvforge)'),
     'ock.mmc.rpc.max_frame_bytes': z.coerce
       .number()
@@ -107,5 +115,6 @@ export function serverOptions(config: MetaServiceConfig): Omit<MetaServiceServer
     rpcLimits: { maxFrameBytes: config['ock.mmc.rpc.max_frame_bytes'] },
     mounts: config['ock.mmc.mount'],
     metadataPath: config['ock.mmc.meta_service.metadata_path'],
+    localServiceLeaseMs: config['ock.mmc.local_service.lease_ms'],
   };
 }

@@ -1,3 +1,13 @@
+export { DataTransferError } from './client/data-lane';
+export { DataPeer, type DataPeerOptions, DEFAULT_DATA_PEER_OPTIONS } from './client/data-peer';
+export {
+  type BatchGetItem,
+  DEFAULT_MEM_CACHE_CLIENT_OPTIONS,
+  MemCacheClient,
+  type MemCacheClientOptions,
+  type PutOptions,
+} from './client/mem-cache-client';
+export { MemCacheError, type MemCacheErrorCode } from './client/mem-cache-error';
 export { readKeyValueFile } from './config/key-value-file';
 export {
   UNUSED_LOCAL_KEYS,
@@ -14,6 +24,7 @@ export {
   segmentMountList,
 } from './config/segment-mounts';
 export {
+  dataListenAddress,
   httpOrigin,
   metaServiceUrl,
   metricsUrl,
@@ -21,6 +32,7 @@ export {
   parseMetricsUrl,
 } from './config/service-addresses';
 export * from './core/codes';
+export { type LocalSegmentInfo, type LocalServiceInfo, LocalServiceRegistry } from './core/local-services';
 export {
   DEFAULT_META_MANAGER_OPTIONS,
   isValidKey,
@@ -51,6 +63,21 @@ export {
   memcacheRestPlugin,
   standaloneHaSnapshot,
 } from './http/memcache-rest-plugin';
+export {
+  DATA_HEADER_BYTES,
+  DATA_OPCODE,
+  DATA_STATUS,
+  readDataHeader,
+  writeDataHeader,
+} from './local/data-protocol';
+export { DataServer, type DataServerOptions, DEFAULT_DATA_SERVER_OPTIONS } from './local/data-server';
+export {
+  DEFAULT_LOCAL_SERVICE_OPTIONS,
+  type LocalService,
+  type LocalServiceOptions,
+  startLocalService,
+} from './local/local-service';
+export { HostMemoryBackend, type SegmentBackend, SharedMemoryFileBackend } from './local/segment-backend';
 export { FileMetadataStore, type MetadataStore } from './metadata/file-metadata-store';
 export { MetaRpcClient } from './rpc/meta-rpc-client';
 export { MetaRpcServer, type MetaRpcServerOptions } from './rpc/meta-rpc-server';

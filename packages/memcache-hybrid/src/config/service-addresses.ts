@@ -52,3 +52,13 @@ export const metaServiceUrl = zodAddress((value) => parseMetaServiceUrl(value, {
 
 /** A zod string that must be an `http://HOST[:PORT]` REST listen address. */
 export const metricsUrl = zodAddress(parseMetricsUrl);
+
+/** A data-protocol listen address `HOST:PORT` (port 0: ephemeral), parsed to `{host, port}`. */
+export const dataListenAddress = z.string().transform((value, context) => {
+  try {
+    return parseHostPort(value, { allowZeroPort: true });
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});

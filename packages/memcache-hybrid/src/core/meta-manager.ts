@@ -264,18 +264,24 @@ export class MetaManager {
     medium: Medium,
     size: number,
     replicas: number,
-    preferredRank: number,
+    preferredRank: number | readonly number[],
   ): Blob[] | undefined {
     const segments = this.segmentsByMedium[medium] as Segment[];
     if (segments.length < replicas) return undefined;
     const blobs: Blob[] = [];
-    const preferred =
-      preferredRank >= 0 ? segments.find((segment) => segment.rank === preferredRank) : undefined;
-    if (preferred) allocateBlobOn(preferred, size, blobs);
+    const preferredRanks = typeof preferredRank === 'number' ? [preferredRank] : preferredRank;
+    const preferred: Segment[] = [];
+    for (const rank of preferredRanks) {
+      if (blobs.length >= replicas) break;
+      const segment = rank >= 0 ? segments.find((candidate) => candidate.rank === rank) : undefined;
+      if (!segment || preferred.includes(segment)) continue;
+      preferred.push(segment);
+      allocateBlobOn(segment, size, blobs);
+    }
     const start = Math.floor(this.options.random() * segments.length);
     for (let step = 0; step < segments.length && blobs.length < replicas; step++) {
       const segment = segments[(start + step) % segments.length] as Segment;
-      if (segment !== preferred) allocateBlobOn(segment, size, blobs);
+      if (!preferred.includes(segment)) allocateBlobOn(segment, size, blobs);
     }
     if (blobs.length === replicas) return blobs;
     for (const blob of blobs) this.freeBlob(blob);

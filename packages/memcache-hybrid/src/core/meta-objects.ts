@@ -33,8 +33,8 @@ export interface Segment {
 export interface AllocRequest {
   size: number;
   replicas?: number;
-  /** The writer's rank, tried first (-1: none). */
-  preferredRank?: number;
+  /** The writer's rank, tried first (-1: none); a list places replicas on those ranks in order first. */
+  preferredRank?: number | readonly number[];
   /** Requested medium; default the top layer (HBM when any HBM segment is mounted). */
   medium?: Medium;
 }

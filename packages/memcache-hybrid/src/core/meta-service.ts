@@ -1,4 +1,14 @@
-import { type BlobAction, MAX_BATCH_OP_COUNT, type Medium, MMC, type MmcResult } from './codes';
+import {
+  BLOB_STATE,
+  type BlobAction,
+  MAX_BATCH_OP_COUNT,
+  MEDIUM,
+  type Medium,
+  MMC,
+  type MmcResult,
+  segmentName,
+} from './codes';
+import { type LocalServiceInfo, LocalServiceRegistry } from './local-services';
 import { MetaManager, type MetaManagerOptions } from './meta-manager';
 import type { AllocRequest, MemObject } from './meta-objects';
 import { OperationCounters, type OperationId } from './operation-counters';
@@ -43,6 +53,8 @@ export class MetaService {
   readonly manager: MetaManager;
   readonly counters = new OperationCounters();
   readonly tracer: Ptracer;
+  /** Mounted local services by rank: their data addresses, for clients. */
+  readonly localServices = new LocalServiceRegistry();
 
   constructor(options: Partial<MetaServiceOptions> = {}) {
     this.manager = new MetaManager(options);
@@ -203,6 +215,68 @@ export class MetaService {
       this.counters.record('unmount', result);
       return result;
     });
+  }
+
+  /**
+   * A local service mounts all its segments at once and registers its data address. A rank already
+   * held by a live local service is refused by the transport before this; a partial failure rolls back.
+   */
+  mountLocal(info: LocalServiceInfo): MmcResult {
+    const mounted: Medium[] = [];
+    for (const segment of info.segments) {
+      const result = this.mount(info.rank, segment.medium, segment.capacity);
+      if (result !== MMC.OK) {
+        for (const medium of mounted) this.unmount(info.rank, medium);
+        return result;
+      }
+      mounted.push(segment.medium);
+    }
+    this.localServices.set(info);
+    return MMC.OK;
+  }
+
+  /**
+   * The original's ClearResource: the rank's local service is gone (link lost, lease expired or a clean
+   * unmount), so its segments and every blob on them are dropped; objects left without blobs disappear.
+   */
+  clearRank(rank: number): MmcResult {
+    const known = this.localServices.get(rank);
+    if (!known) return MMC.INVALID_PARAM;
+    for (const medium of [MEDIUM.HBM, MEDIUM.DRAM] as const) {
+      if (this.manager.getSegment(segmentName(rank, medium))) this.unmount(rank, medium);
+    }
+    this.localServices.delete(rank);
+    return MMC.OK;
+  }
+
+  /** Get for a client that reads the bytes: the first readable blob is leased; the others are fallbacks. */
+  getReplicas(key: string): { result: MmcResult; size: number; blobs: BlobLocation[] } {
+    const started = this.tracer.begin(TP.TP_MMC_META_GET);
+    const outcome = this.getReplicasOne(key);
+    this.tracer.end(TP.TP_MMC_META_GET, started, outcome.result === MMC.OK);
+    return outcome;
+  }
+
+  batchGetReplicas(keys: readonly string[]): {
+    result: MmcResult;
+    items: { result: MmcResult; size: number; blobs: BlobLocation[] }[];
+  } {
+    const started = this.tracer.begin(TP.TP_MMC_META_BATCH_GET);
+    if (keys.length > MAX_BATCH_OP_COUNT)
+      return this.rejectBatch('batch_get', TP.TP_MMC_META_BATCH_GET, started);
+    const results = keys.map((key) => this.getReplicasOne(key));
+    return {
+      result: this.finishBatch('batch_get', TP.TP_MMC_META_BATCH_GET, started, results),
+      items: results,
+    };
+  }
+
+  private getReplicasOne(key: string): { result: MmcResult; size: number; blobs: BlobLocation[] } {
+    const { result, object, blob } = this.manager.get(key);
+    this.counters.record('get', result);
+    if (!blob || !object) return { result, size: 0, blobs: [] };
+    const others = object.blobs.filter((other) => other !== blob && other.state === BLOB_STATE.READABLE);
+    return { result, size: object.size, blobs: [blob, ...others] };
   }
 
   private allocOne(

@@ -71,7 +71,13 @@ export class MetaRpcClient {
     return new Promise((resolve, reject) => this.pending.set(requestId, { resolve, reject }));
   }
 
-  alloc(key: string, size: number, replicas = 1, preferredRank = -1, medium?: number) {
+  alloc(
+    key: string,
+    size: number,
+    replicas = 1,
+    preferredRank: number | readonly number[] = -1,
+    medium?: number,
+  ) {
     return this.call(RPC_OPCODE.ALLOC, [key, size, replicas, preferredRank, medium ?? null]);
   }
   updateState(key: string, rank: number, medium: number, action: number) {
@@ -85,6 +91,26 @@ export class MetaRpcClient {
   }
   mount(rank: number, medium: number, capacity: number) {
     return this.call(RPC_OPCODE.MOUNT, [rank, medium, capacity]);
+  }
+  /** `segments`: `[medium, capacity, sharedMemoryPath | null]` each. */
+  mountLocal(rank: number, host: string, port: number, segments: [number, number, string | null][]) {
+    return this.call(RPC_OPCODE.MOUNT_LOCAL, [rank, host, port, segments]);
+  }
+  unmountLocal(rank: number) {
+    return this.call(RPC_OPCODE.UNMOUNT_LOCAL, rank);
+  }
+  ping() {
+    return this.call(RPC_OPCODE.PING);
+  }
+
+  /** True while the connection is usable. */
+  get connected(): boolean {
+    return this.failure === undefined;
+  }
+
+  /** Called once when the connection fails or closes. */
+  onClose(listener: (error: Error) => void): void {
+    this.socket.once('close', () => listener(this.failure ?? new Error('meta RPC connection closed')));
   }
 
   /** Ends the connection once queued requests are written; resolves when the socket has closed. */

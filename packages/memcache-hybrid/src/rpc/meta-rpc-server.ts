@@ -1,5 +1,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
+import { type Clock, SYSTEM_CLOCK } from '@kvforge/runtime';
 import { type Medium, MMC } from '../core/codes';
+import type { LocalSegmentInfo } from '../core/local-services';
 import type { AllocRequest } from '../core/meta-objects';
 import type { MetaService } from '../core/meta-service';
 import {
@@ -15,9 +17,25 @@ export interface MetaRpcServerOptions {
   service: MetaService;
   limits?: Partial<RpcLimits>;
   onError?: (error: unknown) => void;
+  /** A local service's rank was cleared: its link dropped or its lease ran out. */
+  onLocalServiceLost?: (rank: number, reason: 'link lost' | 'lease expired') => void;
+  /** Time for local-service leases; a ManualClock in tests. */
+  clock?: Pick<Clock, 'now'>;
 }
 
-type Handler = (service: MetaService, body: unknown) => unknown;
+/** Per-connection state the handlers may use: which rank a local service's connection owns. */
+interface Connection {
+  socket: Socket;
+  rank: number | undefined;
+  lastSeen: number;
+}
+
+type Handler = (
+  service: MetaService,
+  body: unknown,
+  connection: Connection,
+  server: MetaRpcServer,
+) => unknown;
 type Args = unknown[];
 
 /** Request bodies are positional arrays; replies are arrays with the MMC result code first. */
@@ -80,6 +98,50 @@ const HANDLERS: Record<number, Handler> = {
     const [rank, medium] = body as Args;
     return [service.unmount(rank as number, medium as 0 | 1)];
   },
+  [RPC_OPCODE.MOUNT_LOCAL]: (service, body, connection, server) => {
+    const [rank, host, port, segments] = body as Args;
+    if (
+      !Number.isInteger(rank) ||
+      typeof host !== 'string' ||
+      !Number.isInteger(port) ||
+      !Array.isArray(segments)
+    ) {
+      return [MMC.INVALID_PARAM];
+    }
+    return [
+      server.claimRank(connection, rank as number, () =>
+        service.mountLocal({
+          rank: rank as number,
+          host,
+          port: port as number,
+          segments: (segments as Args[]).map(localSegment),
+        }),
+      ),
+    ];
+  },
+  [RPC_OPCODE.UNMOUNT_LOCAL]: (_service, body, connection, server) => [
+    server.releaseRank(connection, body as number),
+  ],
+  [RPC_OPCODE.LIST_LOCAL_SERVICES]: (service) => [
+    MMC.OK,
+    service.localServices.version,
+    service.localServices
+      .list()
+      .map((info) => [
+        info.rank,
+        info.host,
+        info.port,
+        info.segments.map((segment) => [segment.medium, segment.capacity, segment.sharedMemoryPath ?? null]),
+      ]),
+  ],
+  [RPC_OPCODE.GET_REPLICAS]: (service, body) => {
+    const { result, size, blobs } = service.getReplicas(body as string);
+    return [result, size, blobs.map(blobTuple)];
+  },
+  [RPC_OPCODE.BATCH_GET_REPLICAS]: (service, body) => {
+    const { result, items } = service.batchGetReplicas(body as string[]);
+    return [result, items.map((item) => [item.result, item.size, item.blobs.map(blobTuple)])];
+  },
 };
 
 /**
@@ -90,9 +152,50 @@ const HANDLERS: Record<number, Handler> = {
 export class MetaRpcServer {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
+  /** The connection of each mounted local service; the rank is cleared when it goes away. */
+  private readonly owners = new Map<number, Connection>();
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(private readonly options: MetaRpcServerOptions) {
+    this.clock = options.clock ?? SYSTEM_CLOCK;
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Mounts a rank for this connection; a rank another live connection owns is refused (MMC_ERROR). */
+  claimRank(connection: Connection, rank: number, mount: () => number): number {
+    const owner = this.owners.get(rank);
+    if (owner && owner !== connection) return MMC.ERROR;
+    if (connection.rank !== undefined && connection.rank !== rank) return MMC.INVALID_PARAM;
+    const result = mount();
+    if (result === MMC.OK) {
+      connection.rank = rank;
+      this.owners.set(rank, connection);
+    }
+    return result;
+  }
+
+  /** A clean unmount by the local service that owns the rank. */
+  releaseRank(connection: Connection, rank: number): number {
+    if (this.owners.get(rank) !== connection) return MMC.INVALID_PARAM;
+    this.owners.delete(rank);
+    connection.rank = undefined;
+    return this.options.service.clearRank(rank);
+  }
+
+  /**
+   * Clears every local service that sent nothing (requests or heartbeats) for `leaseMs`: a frozen process
+   * (SIGSTOP, a GC pause, a cut path that keeps the socket open) loses its rank like a dead one.
+   */
+  expireSilentLocalServices(leaseMs: number): number[] {
+    const now = this.clock.now();
+    const expired: number[] = [];
+    for (const [rank, connection] of this.owners) {
+      if (now - connection.lastSeen < leaseMs) continue;
+      expired.push(rank);
+      this.loseRank(connection, 'lease expired');
+      connection.socket.destroy();
+    }
+    return expired;
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {
@@ -113,11 +216,13 @@ export class MetaRpcServer {
     this.sockets.add(socket);
     const reader = new FrameReader({ ...DEFAULT_RPC_LIMITS, ...this.options.limits });
     const service = this.options.service;
+    const connection: Connection = { socket, rank: undefined, lastSeen: this.clock.now() };
     const onFrame = (requestId: number, opcode: number, body: Buffer) => {
-      socket.write(encodeFrame(requestId, opcode, this.handle(service, opcode, body)));
+      socket.write(encodeFrame(requestId, opcode, this.handle(service, opcode, body, connection)));
     };
     const resume = () => socket.resume();
     socket.on('data', (chunk: Buffer) => {
+      connection.lastSeen = this.clock.now();
       socket.cork();
       try {
         reader.push(chunk, onFrame);
@@ -135,14 +240,26 @@ export class MetaRpcServer {
       }
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.loseRank(connection, 'link lost');
+    });
   }
 
-  private handle(service: MetaService, opcode: number, body: Buffer): unknown {
+  private loseRank(connection: Connection, reason: 'link lost' | 'lease expired'): void {
+    const rank = connection.rank;
+    if (rank === undefined || this.owners.get(rank) !== connection) return;
+    this.owners.delete(rank);
+    connection.rank = undefined;
+    this.options.service.clearRank(rank);
+    this.options.onLocalServiceLost?.(rank, reason);
+  }
+
+  private handle(service: MetaService, opcode: number, body: Buffer, connection: Connection): unknown {
     const handler = HANDLERS[opcode];
     if (!handler) return [MMC.INVALID_PARAM];
     try {
-      return handler(service, body.length === 0 ? null : packr.unpack(body));
+      return handler(service, body.length === 0 ? null : packr.unpack(body), connection, this);
     } catch (error) {
       // Malformed arguments answer INVALID_PARAM; the connection and other requests go on.
       this.options.onError?.(error);
@@ -160,7 +277,12 @@ function allocRequest(
   return {
     size: Number(size),
     replicas: replicas === undefined || replicas === null ? 1 : Number(replicas),
-    preferredRank: preferredRank === undefined || preferredRank === null ? -1 : Number(preferredRank),
+    preferredRank:
+      preferredRank === undefined || preferredRank === null
+        ? -1
+        : Array.isArray(preferredRank)
+          ? preferredRank.slice(0, 8).map(Number)
+          : Number(preferredRank),
     ...(medium === 0 || medium === 1 ? { medium: medium as Medium } : {}),
   };
 }
@@ -171,6 +293,15 @@ function stateUpdate([key, rank, medium, action]: Args) {
     rank: rank as number,
     medium: medium as 0 | 1,
     action: action as 1 | 2 | 3 | 4,
+  };
+}
+
+function localSegment([medium, capacity, sharedMemoryPath]: Args): LocalSegmentInfo {
+  if ((medium !== 0 && medium !== 1) || !Number.isSafeInteger(capacity)) throw new TypeError('bad segment');
+  return {
+    medium: medium as Medium,
+    capacity: capacity as number,
+    sharedMemoryPath: typeof sharedMemoryPath === 'string' ? sharedMemoryPath : undefined,
   };
 }
 

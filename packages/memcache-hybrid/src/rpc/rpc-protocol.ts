@@ -30,6 +30,13 @@ export const RPC_OPCODE = {
   GET_ALL_KEYS: 14,
   MOUNT: 15,
   UNMOUNT: 16,
+  /** A local service mounts its segments and registers its data address; its connection owns the rank. */
+  MOUNT_LOCAL: 17,
+  UNMOUNT_LOCAL: 18,
+  LIST_LOCAL_SERVICES: 19,
+  /** Get for a reading client: the leased blob first, then the other readable replicas. */
+  GET_REPLICAS: 20,
+  BATCH_GET_REPLICAS: 21,
 } as const;
 export type RpcOpcode = (typeof RPC_OPCODE)[keyof typeof RPC_OPCODE];
 

@@ -23,13 +23,18 @@ export interface MetaServiceServerOptions {
   mounts?: readonly SegmentMount[];
   /** The `/metadata` file (FileMetadataStore); absent or empty: in memory. */
   metadataPath?: string;
-  /** How often deferred work runs (lease ends, zombie reclaim). */
+  /** How often deferred work runs (lease ends, zombie reclaim, silent local services). */
   tickIntervalMs?: number;
+  /** A local service silent this long (no request, no heartbeat) loses its rank; 0 = link loss only. */
+  localServiceLeaseMs?: number;
   /** Drives the tick and (unless `service.clock` is set) the engine's time; a ManualClock in tests. */
   clock?: Clock;
 }
 
-export const DEFAULT_META_SERVICE_SERVER_OPTIONS = { tickIntervalMs: 100 } as const;
+export const DEFAULT_META_SERVICE_SERVER_OPTIONS = {
+  tickIntervalMs: 100,
+  localServiceLeaseMs: 10_000,
+} as const;
 
 /** A running meta service: the engine, its meta RPC and REST listeners and the tick. */
 export interface MetaServiceServer {
@@ -60,13 +65,19 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
     service,
     ...(options.rpcLimits ? { limits: options.rpcLimits } : {}),
     onError: (error) => rpcLogger.warn({ err: error }, 'bad meta RPC request'),
+    onLocalServiceLost: (rank, reason) =>
+      rpcLogger.warn({ rank, reason }, 'local service lost: its segments and their blobs are dropped'),
+    clock,
   });
+  const localServiceLeaseMs =
+    options.localServiceLeaseMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.localServiceLeaseMs;
   const app = createHttpServer({ logger: options.logger, errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
   let tick: TimerHandle | undefined;
   let closed = false;
   const scheduleTick = () => {
     tick = clock.setTimeout(() => {
       service.manager.tick();
+      if (localServiceLeaseMs > 0) rpc.expireSilentLocalServices(localServiceLeaseMs);
       if (!closed) scheduleTick();
     }, tickIntervalMs);
     // A pending tick must not keep the process alive on its own.

@@ -1,0 +1,209 @@
+import { connect, type Socket } from 'node:net';
+import { Fifo } from '@kvforge/resp';
+import { DomainError } from '@kvforge/runtime';
+import {
+  DATA_OPCODE,
+  DATA_STATUS,
+  DATA_STATUS_TEXT,
+  HeaderAssembler,
+  HeaderSlab,
+  writeDataHeader,
+} from '../local/data-protocol';
+
+export class DataTransferError extends DomainError<'MMC_ERR_DATA_TRANSFER'> {
+  constructor(
+    message: string,
+    options: { cause?: unknown } = {},
+    /** The connection failed (not a refused request): the peer may have died or moved. */
+    readonly connectionLost = true,
+  ) {
+    super('MMC_ERR_DATA_TRANSFER', message, options);
+  }
+}
+
+/** One object-sized transfer made of slices; settles once, when its last slice is answered or any fails. */
+export class Transfer {
+  private remaining = 0;
+  private sealed = false;
+  private error: Error | undefined;
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (error: Error) => void;
+
+  constructor() {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  addSlice(): void {
+    this.remaining++;
+  }
+
+  /** Every slice has been queued: the transfer may now settle. */
+  seal(): Promise<void> {
+    this.sealed = true;
+    this.settleIfDone();
+    return this.done;
+  }
+
+  sliceDone(error?: Error): void {
+    if (error) this.error ??= error;
+    this.remaining--;
+    this.settleIfDone();
+  }
+
+  private settleIfDone(): void {
+    if (!this.sealed || this.remaining > 0) return;
+    if (this.error) this.reject(this.error);
+    else this.resolve();
+  }
+}
+
+interface SliceOp {
+  opcode: number;
+  /** READ: where the payload lands. */
+  target: Buffer | undefined;
+  targetOffset: number;
+  transfer: Transfer;
+}
+
+const slab = new HeaderSlab();
+
+/**
+ * One connection to a local service's data port. Slices are written into a corked socket and leave in
+ * one writev at the end of the turn; replies arrive in request order, so pending slices are a FIFO. READ
+ * payloads are copied from the socket chunks straight into the caller's buffer.
+ */
+export class DataLane {
+  private readonly pending = new Fifo<SliceOp>();
+  private readonly assembler = new HeaderAssembler();
+  private reading: SliceOp | undefined;
+  private readRemaining = 0;
+  private readOffset = 0;
+  private nextId = 1;
+  private corked = false;
+  failure: Error | undefined;
+  private readonly uncork = () => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  private constructor(
+    private readonly socket: Socket,
+    private readonly address: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.fail(new DataTransferError(`data connection to ${address} closed`)));
+    socket.on('error', (error) =>
+      this.fail(
+        new DataTransferError(`data connection to ${address} failed: ${error.message}`, { cause: error }),
+      ),
+    );
+  }
+
+  static connect(host: string, port: number): Promise<DataLane> {
+    const address = `${host}:${port}`;
+    return new Promise((resolve, reject) => {
+      const socket = connect({ host, port, noDelay: true });
+      socket.once('connect', () => {
+        socket.removeListener('error', onError);
+        resolve(new DataLane(socket, address));
+      });
+      const onError = (error: Error) =>
+        reject(
+          new DataTransferError(`cannot reach local service at ${address}: ${error.message}`, {
+            cause: error,
+          }),
+        );
+      socket.once('error', onError);
+    });
+  }
+
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Queues one slice: WRITE sends `data` (a view, not copied); READ fills `target` at `targetOffset`. */
+  send(
+    opcode: number,
+    medium: number,
+    offset: number,
+    length: number,
+    data: Buffer | undefined,
+    target: Buffer | undefined,
+    targetOffset: number,
+    transfer: Transfer,
+  ): void {
+    transfer.addSlice();
+    if (this.failure) {
+      transfer.sliceDone(this.failure);
+      return;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      queueMicrotask(this.uncork);
+    }
+    const header = slab.next();
+    writeDataHeader(header, 0, opcode, medium, DATA_STATUS.OK, this.nextId, offset, length);
+    this.nextId = (this.nextId + 1) >>> 0 || 1;
+    this.socket.write(header);
+    if (data && data.length > 0) this.socket.write(data);
+    this.pending.push({ opcode, target, targetOffset, transfer });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    let position = 0;
+    while (position < chunk.length) {
+      if (this.readRemaining > 0) {
+        const op = this.reading as SliceOp;
+        const count = Math.min(this.readRemaining, chunk.length - position);
+        chunk.copy(op.target as Buffer, this.readOffset, position, position + count);
+        this.readOffset += count;
+        this.readRemaining -= count;
+        position += count;
+        if (this.readRemaining === 0) {
+          this.reading = undefined;
+          op.transfer.sliceDone();
+        }
+        continue;
+      }
+      position = this.assembler.take(chunk, position);
+      if (!this.assembler.complete) return;
+      const header = this.assembler.header;
+      this.assembler.reset();
+      const op = this.pending.shift();
+      if (!op) {
+        this.socket.destroy(new Error(`unexpected data reply from ${this.address}`));
+        return;
+      }
+      if (header.status !== DATA_STATUS.OK) {
+        const reason = DATA_STATUS_TEXT[header.status] ?? `status ${header.status}`;
+        op.transfer.sliceDone(new DataTransferError(`local service ${this.address}: ${reason}`, {}, false));
+      } else if (op.opcode === DATA_OPCODE.READ && header.length > 0) {
+        this.reading = op;
+        this.readRemaining = header.length;
+        this.readOffset = op.targetOffset;
+      } else {
+        op.transfer.sliceDone();
+      }
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    if (this.reading) {
+      this.reading.transfer.sliceDone(error);
+      this.reading = undefined;
+      this.readRemaining = 0;
+    }
+    for (let op = this.pending.shift(); op; op = this.pending.shift()) op.transfer.sliceDone(error);
+  }
+}

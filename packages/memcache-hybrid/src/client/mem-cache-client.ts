@@ -1,0 +1,381 @@
+import { BLOB_ACTION, MEDIUM, type Medium, MMC } from '../core/codes';
+import type { KeyInfo } from '../core/meta-service';
+import { MetaRpcClient } from '../rpc/meta-rpc-client';
+import { RPC_OPCODE } from '../rpc/rpc-protocol';
+import { DataTransferError } from './data-lane';
+import { DataPeer, DEFAULT_DATA_PEER_OPTIONS } from './data-peer';
+import { MemCacheError } from './mem-cache-error';
+import { SharedMemoryFile } from './shared-memory-file';
+
+export interface MemCacheClientOptions {
+  /** The meta service, `tcp://HOST:PORT`. */
+  metaUrl: string;
+  /** Data connections per local service. */
+  lanesPerPeer: number;
+  /** Transfers are cut into slices of this many bytes, spread over the lanes. */
+  sliceBytes: number;
+  /** Read and write same-host segments through their /dev/shm file when the local service offers one. */
+  sharedMemory: boolean;
+  /** This process's rank, tried first for replicas when a put names none (-1: none). */
+  rank: number;
+}
+
+export const DEFAULT_MEM_CACHE_CLIENT_OPTIONS = {
+  lanesPerPeer: DEFAULT_DATA_PEER_OPTIONS.lanes,
+  sliceBytes: DEFAULT_DATA_PEER_OPTIONS.sliceBytes,
+  sharedMemory: true,
+  rank: -1,
+} as const;
+
+export interface PutOptions {
+  replicas?: number;
+  medium?: 'hbm' | 'dram' | Medium;
+  /** Ranks for the replicas, in order; the rest go to other ranks. */
+  preferredRanks?: readonly number[];
+}
+
+export interface BatchGetItem {
+  /** 0 (MMC_OK), or the original's error code (-3102 no such key). */
+  result: number;
+  value?: Buffer;
+  error?: Error;
+}
+
+type BlobTuple = [rank: number, medium: Medium, offset: number, size: number];
+
+interface Route {
+  peer: DataPeer;
+  /** Same-host segment files by medium. */
+  files: Map<number, SharedMemoryFile>;
+}
+
+/**
+ * The memcache-hybrid client: metadata from the meta service over its RPC, bytes to and from the local
+ * services that hold the blobs (data protocol, or their /dev/shm files on the same host).
+ *
+ * put = Alloc → write every replica → UpdateState WRITE_OK (or WRITE_FAIL on any error, so nothing
+ * half-written is ever readable). get = Get (leases one replica) → read it, falling back to the other
+ * replicas → READ_FINISH.
+ */
+export class MemCacheClient {
+  private routes = new Map<number, Route>();
+  private routesVersion = -1;
+  private refreshing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly meta: MetaRpcClient,
+    private readonly options: MemCacheClientOptions,
+  ) {}
+
+  static async connect(
+    input: Pick<MemCacheClientOptions, 'metaUrl'> & Partial<MemCacheClientOptions>,
+  ): Promise<MemCacheClient> {
+    const options = { ...DEFAULT_MEM_CACHE_CLIENT_OPTIONS, ...input };
+    const client = new MemCacheClient(await MetaRpcClient.connect(options.metaUrl), options);
+    try {
+      await client.refreshRoutes();
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Stores `value` under `key`; a key already cached fails with result -3006 (MMC_DUPLICATED_OBJECT). */
+  async put(key: string, value: Buffer, options: PutOptions = {}): Promise<void> {
+    const [result, blobs] = (await this.meta.call(RPC_OPCODE.ALLOC, this.allocArgs(key, value, options))) as [
+      number,
+      BlobTuple[],
+    ];
+    if (result !== MMC.OK) throw MemCacheError.fromResult('put', key, result);
+    await this.commit(key, value, blobs);
+  }
+
+  /** One Alloc RPC for all items, parallel writes, one UpdateState RPC; per item the MMC result. */
+  async batchPut(
+    items: readonly { key: string; value: Buffer }[],
+    options: PutOptions = {},
+  ): Promise<number[]> {
+    const [result, allocated] = (await this.meta.call(
+      RPC_OPCODE.BATCH_ALLOC,
+      items.map((item) => this.allocArgs(item.key, item.value, options)),
+    )) as [number, [number, BlobTuple[]][]];
+    if (!Array.isArray(allocated) || allocated.length !== items.length) {
+      throw MemCacheError.fromResult('batchPut', `(${items.length} keys)`, result);
+    }
+    const outcomes = allocated.map(([itemResult]) => itemResult);
+    const writes = items.map(async (item, index) => {
+      if (outcomes[index] !== MMC.OK) return;
+      const blobs = (allocated[index] as [number, BlobTuple[]])[1];
+      await Promise.all(blobs.map((blob) => this.writeBlob(blob, item.value)));
+    });
+    const written = await Promise.allSettled(writes);
+    // One UpdateState per blob: WRITE_OK for every replica of a value written whole, else one WRITE_FAIL.
+    const updates: [string, number, number, number][] = [];
+    const updateOwners: number[] = [];
+    items.forEach((item, index) => {
+      if (outcomes[index] !== MMC.OK) return;
+      const blobs = (allocated[index] as [number, BlobTuple[]])[1];
+      if (written[index]?.status === 'fulfilled') {
+        for (const [rank, medium] of blobs) {
+          updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_OK]);
+          updateOwners.push(index);
+        }
+      } else {
+        const [rank, medium] = blobs[0] as BlobTuple;
+        updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_FAIL]);
+        outcomes[index] = MMC.ERROR;
+      }
+    });
+    if (updates.length > 0) {
+      const [, states] = (await this.meta.call(RPC_OPCODE.BATCH_UPDATE_STATE, updates)) as [number, number[]];
+      const committed = new Set<number>();
+      const firstFailure = new Map<number, number>();
+      updateOwners.forEach((owner, position) => {
+        const state = states[position] ?? MMC.ERROR;
+        if (state === MMC.OK) committed.add(owner);
+        else if (!firstFailure.has(owner)) firstFailure.set(owner, state);
+      });
+      for (const [owner, state] of firstFailure) if (!committed.has(owner)) outcomes[owner] = state;
+    }
+    return outcomes;
+  }
+
+  /** The value of `key`; MemCacheError MMC_ERR_NOT_FOUND when there is none. */
+  async get(key: string): Promise<Buffer> {
+    const [result, size, blobs] = (await this.meta.call(RPC_OPCODE.GET_REPLICAS, key)) as [
+      number,
+      number,
+      BlobTuple[],
+    ];
+    if (result !== MMC.OK) throw MemCacheError.fromResult('get', key, result);
+    const target = Buffer.allocUnsafe(size);
+    await this.readReplicas(key, blobs, target);
+    return target;
+  }
+
+  /** Reads `key` into `target` (which must hold it); resolves with the value's size. */
+  async getInto(key: string, target: Buffer): Promise<number> {
+    const [result, size, blobs] = (await this.meta.call(RPC_OPCODE.GET_REPLICAS, key)) as [
+      number,
+      number,
+      BlobTuple[],
+    ];
+    if (result !== MMC.OK) throw MemCacheError.fromResult('getInto', key, result);
+    if (size > target.length) {
+      this.finishRead(key, blobs[0] as BlobTuple);
+      throw new MemCacheError(
+        'MMC_ERR_BUFFER_TOO_SMALL',
+        MMC.INVALID_PARAM,
+        `getInto ${key}: the value is ${size} bytes, the buffer ${target.length}`,
+      );
+    }
+    await this.readReplicas(key, blobs, target);
+    return size;
+  }
+
+  /** One Get RPC for all keys, parallel reads. */
+  async batchGet(keys: readonly string[]): Promise<BatchGetItem[]> {
+    const [result, found] = (await this.meta.call(RPC_OPCODE.BATCH_GET_REPLICAS, keys)) as [
+      number,
+      [number, number, BlobTuple[]][],
+    ];
+    if (!Array.isArray(found) || found.length !== keys.length) {
+      throw MemCacheError.fromResult('batchGet', `(${keys.length} keys)`, result);
+    }
+    return Promise.all(
+      found.map(async ([itemResult, size, blobs], index): Promise<BatchGetItem> => {
+        const key = keys[index] as string;
+        if (itemResult !== MMC.OK) return { result: itemResult };
+        const value = Buffer.allocUnsafe(size);
+        try {
+          await this.readReplicas(key, blobs, value);
+          return { result: MMC.OK, value };
+        } catch (error) {
+          return { result: MMC.ERROR, error: error as Error };
+        }
+      }),
+    );
+  }
+
+  /** True when the key existed (it is gone from the meta service at once). */
+  async remove(key: string): Promise<boolean> {
+    const [result] = (await this.meta.call(RPC_OPCODE.REMOVE, key)) as [number];
+    if (result === MMC.OK) return true;
+    if (result === MMC.UNMATCHED_KEY) return false;
+    throw MemCacheError.fromResult('remove', key, result);
+  }
+
+  /** True when the key has a readable replica. */
+  async exists(key: string): Promise<boolean> {
+    const [result] = (await this.meta.call(RPC_OPCODE.EXIST_KEY, key)) as [number];
+    return result === MMC.OK;
+  }
+
+  /** Size, replica ranks and media of `key`, or undefined when there is no such key. */
+  async query(key: string): Promise<KeyInfo | undefined> {
+    const [result, info] = (await this.meta.call(RPC_OPCODE.QUERY, key)) as [number, KeyInfo | null];
+    return result === MMC.OK && info ? info : undefined;
+  }
+
+  async keys(): Promise<string[]> {
+    const [, keys] = (await this.meta.call(RPC_OPCODE.GET_ALL_KEYS)) as [number, string[]];
+    return keys;
+  }
+
+  async close(): Promise<void> {
+    for (const route of this.routes.values()) {
+      route.peer.close();
+      for (const file of route.files.values()) await file.close();
+    }
+    this.routes.clear();
+    await this.meta.close();
+  }
+
+  private allocArgs(key: string, value: Buffer, options: PutOptions): unknown[] {
+    const medium =
+      options.medium === 'hbm'
+        ? MEDIUM.HBM
+        : options.medium === 'dram'
+          ? MEDIUM.DRAM
+          : (options.medium ?? null);
+    const preferred = options.preferredRanks?.length ? options.preferredRanks : this.options.rank;
+    return [key, value.length, options.replicas ?? 1, preferred, medium];
+  }
+
+  private async commit(key: string, value: Buffer, blobs: BlobTuple[]): Promise<void> {
+    try {
+      await Promise.all(blobs.map((blob) => this.writeBlob(blob, value)));
+    } catch (error) {
+      // WRITE_FAIL removes the whole key: no replica of a half-written value is ever readable.
+      const [rank, medium] = blobs[0] as BlobTuple;
+      await this.meta.updateState(key, rank, medium, BLOB_ACTION.WRITE_FAIL).catch(() => undefined);
+      throw error;
+    }
+    const [, states] = (await this.meta.call(
+      RPC_OPCODE.BATCH_UPDATE_STATE,
+      blobs.map(([rank, medium]) => [key, rank, medium, BLOB_ACTION.WRITE_OK]),
+    )) as [number, number[]];
+    // A replica whose rank was lost meanwhile cannot commit; the value stands on the others.
+    if (!states.includes(MMC.OK)) throw MemCacheError.fromResult('put', key, states[0] ?? MMC.ERROR);
+  }
+
+  /** The leased replica first; on failure the next one is leased (READ_START) and read. */
+  private async readReplicas(key: string, blobs: BlobTuple[], target: Buffer): Promise<void> {
+    const failures: string[] = [];
+    for (const [index, blob] of blobs.entries()) {
+      if (index > 0) {
+        const [leased] = await this.meta.updateState(key, blob[0], blob[1], BLOB_ACTION.READ_START);
+        if (leased !== MMC.OK) {
+          failures.push(`rank ${blob[0]}: replica gone (${leased})`);
+          continue;
+        }
+      }
+      try {
+        await this.readBlob(blob, target);
+        return;
+      } catch (error) {
+        failures.push(`rank ${blob[0]}: ${(error as Error).message}`);
+      } finally {
+        this.finishRead(key, blob);
+      }
+    }
+    throw new MemCacheError(
+      'MMC_ERR_NO_READABLE_REPLICA',
+      MMC.ERROR,
+      `get ${key}: no replica could be read (${failures.join('; ') || 'none readable'})`,
+    );
+  }
+
+  private finishRead(key: string, [rank, medium]: BlobTuple): void {
+    // READ_FINISH is asynchronous, as in the original: the caller does not wait for it.
+    this.meta.updateState(key, rank, medium, BLOB_ACTION.READ_FINISH).catch(() => undefined);
+  }
+
+  private async writeBlob([rank, medium, offset, size]: BlobTuple, value: Buffer): Promise<void> {
+    const route = await this.route(rank);
+    const file = route.files.get(medium);
+    try {
+      if (file) await file.write(offset, value.subarray(0, size));
+      else await route.peer.write(medium, offset, value.subarray(0, size));
+    } catch (error) {
+      if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
+      throw error;
+    }
+  }
+
+  private async readBlob([rank, medium, offset, size]: BlobTuple, target: Buffer): Promise<void> {
+    const route = await this.route(rank);
+    const file = route.files.get(medium);
+    try {
+      if (file) await file.read(offset, size, target, 0);
+      else await route.peer.read(medium, offset, size, target, 0);
+    } catch (error) {
+      if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
+      throw error;
+    }
+  }
+
+  /** A failed transfer may mean the rank moved or died: ask the meta service again next time. */
+  private forgetRoute(rank: number, route: Route): void {
+    if (this.routes.get(rank) !== route) return;
+    this.routes.delete(rank);
+    this.routesVersion = -1;
+    route.peer.close();
+    for (const file of route.files.values()) void file.close();
+  }
+
+  private async route(rank: number): Promise<Route> {
+    const known = this.routes.get(rank);
+    if (known) return known;
+    await this.refreshRoutes();
+    const route = this.routes.get(rank);
+    if (!route)
+      throw new MemCacheError('MMC_ERR_META', MMC.ERROR, `rank ${rank} has no local service registered`);
+    return route;
+  }
+
+  /** The local services' data addresses; peers of ranks that moved or left are closed. */
+  private refreshRoutes(): Promise<void> {
+    this.refreshing ??= (async () => {
+      try {
+        const [, version, services] = (await this.meta.call(RPC_OPCODE.LIST_LOCAL_SERVICES)) as [
+          number,
+          number,
+          [number, string, number, [number, number, string | null][]][],
+        ];
+        if (version === this.routesVersion) return;
+        const next = new Map<number, Route>();
+        for (const [rank, host, port, segments] of services) {
+          const old = this.routes.get(rank);
+          if (old && old.peer.host === host && old.peer.port === port) {
+            next.set(rank, old);
+            continue;
+          }
+          const files = new Map<number, SharedMemoryFile>();
+          if (this.options.sharedMemory) {
+            for (const [medium, , path] of segments) {
+              const file = path ? await SharedMemoryFile.open(path) : undefined;
+              if (file) files.set(medium, file);
+            }
+          }
+          const peer = new DataPeer(host, port, {
+            lanes: this.options.lanesPerPeer,
+            sliceBytes: this.options.sliceBytes,
+          });
+          next.set(rank, { peer, files });
+        }
+        for (const [rank, route] of this.routes) {
+          if (next.get(rank) === route) continue;
+          route.peer.close();
+          for (const file of route.files.values()) await file.close();
+        }
+        this.routes = next;
+        this.routesVersion = version;
+      } finally {
+        this.refreshing = undefined;
+      }
+    })();
+    return this.refreshing;
+  }
+}

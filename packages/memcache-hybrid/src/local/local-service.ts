@@ -1,0 +1,192 @@
+import { join } from 'node:path';
+import {
+  type Clock,
+  type Logger,
+  SILENT_LOGGER,
+  SYSTEM_CLOCK,
+  sleep,
+  type TimerHandle,
+} from '@kvforge/runtime';
+import { MEDIUM, type Medium, MMC } from '../core/codes';
+import { MetaRpcClient } from '../rpc/meta-rpc-client';
+import { DataServer } from './data-server';
+import { HostMemoryBackend, type SegmentBackend, SharedMemoryFileBackend } from './segment-backend';
+
+export interface LocalServiceOptions {
+  rank: number;
+  /** The meta service, `tcp://HOST:PORT`. */
+  metaUrl: string;
+  dramBytes: number;
+  hbmBytes: number;
+  /** Data protocol listener; port 0 picks a free one (what is registered is the bound port). */
+  dataHost: string;
+  dataPort: number;
+  /** Hold DRAM in a /dev/shm file so same-host clients can skip the socket. */
+  sharedMemory: boolean;
+  sharedMemoryDirectory: string;
+  /** The HBM segment's memory; host memory unless a device backend is given. */
+  createHbmBackend: (capacity: number) => SegmentBackend;
+  /** A PING this often keeps the meta service's lease on this rank alive. */
+  heartbeatMs: number;
+  /** Keep retrying the meta service this long at start (200 ms apart); 0: one try. */
+  metaRetryMs: number;
+  maxTransferBytes: number;
+  logger: Logger;
+  clock: Clock;
+}
+
+export const DEFAULT_LOCAL_SERVICE_OPTIONS = {
+  dataHost: '127.0.0.1',
+  dataPort: 0,
+  hbmBytes: 0,
+  sharedMemory: false,
+  sharedMemoryDirectory: '/dev/shm',
+  heartbeatMs: 1000,
+  metaRetryMs: 10_000,
+  maxTransferBytes: 64 * 1024 * 1024,
+} as const;
+
+export interface LocalService {
+  rank: number;
+  data: { host: string; port: number };
+  segments: ReadonlyMap<number, SegmentBackend>;
+  /** Unmounts from the meta service, answers the requests already started, then frees the memory. */
+  close(): Promise<void>;
+  /** Resolves if the meta service connection is lost for good (the app exits non-zero). */
+  metaLost: Promise<Error>;
+}
+
+/**
+ * One rank's local service: allocates and touches its segments, serves them over the data protocol,
+ * mounts them with the meta service (registering the data address) and heartbeats.
+ */
+export async function startLocalService(
+  input: Pick<LocalServiceOptions, 'rank' | 'metaUrl' | 'dramBytes'> & Partial<LocalServiceOptions>,
+): Promise<LocalService> {
+  const options: LocalServiceOptions = {
+    ...DEFAULT_LOCAL_SERVICE_OPTIONS,
+    createHbmBackend: (capacity) => new HostMemoryBackend(MEDIUM.HBM, capacity),
+    logger: SILENT_LOGGER,
+    clock: SYSTEM_CLOCK,
+    ...input,
+  };
+  if (options.dramBytes === 0 && options.hbmBytes === 0) {
+    throw new RangeError('a local service needs DRAM or HBM: dram.size and hbm.size are both 0');
+  }
+  const segments = new Map<Medium, SegmentBackend>();
+  const closeSegments = () => {
+    for (const segment of segments.values()) segment.close();
+  };
+  try {
+    if (options.hbmBytes > 0) segments.set(MEDIUM.HBM, options.createHbmBackend(options.hbmBytes));
+    if (options.dramBytes > 0) {
+      const path = join(
+        options.sharedMemoryDirectory,
+        `kvforge-mmc-rank-${options.rank}-dram-${process.pid}`,
+      );
+      segments.set(
+        MEDIUM.DRAM,
+        options.sharedMemory
+          ? new SharedMemoryFileBackend(MEDIUM.DRAM, options.dramBytes, path)
+          : new HostMemoryBackend(MEDIUM.DRAM, options.dramBytes),
+      );
+    }
+  } catch (error) {
+    closeSegments();
+    throw error;
+  }
+
+  const data = new DataServer({
+    segments,
+    maxTransferBytes: options.maxTransferBytes,
+    onError: (error) => options.logger.warn({ err: error }, 'bad data request'),
+  });
+  let meta: MetaRpcClient | undefined;
+  try {
+    const bound = await data.listen(options.dataPort, options.dataHost);
+    meta = await connectWithRetry(options);
+    const [result] = await meta.mountLocal(
+      options.rank,
+      bound.host,
+      bound.port,
+      [...segments.values()].map((segment) => [
+        segment.medium,
+        segment.capacity,
+        segment.sharedMemoryPath ?? null,
+      ]),
+    );
+    if (result !== MMC.OK) {
+      throw new Error(
+        result === MMC.ERROR
+          ? `rank ${options.rank} is already mounted by another live local service`
+          : `mount of rank ${options.rank} refused by the meta service (result ${result})`,
+      );
+    }
+    options.logger.info({ rank: options.rank, data: bound }, 'segments mounted');
+    return running(options, meta, data, bound, segments, closeSegments);
+  } catch (error) {
+    await meta?.close();
+    await data.close();
+    closeSegments();
+    throw error;
+  }
+}
+
+function running(
+  options: LocalServiceOptions,
+  meta: MetaRpcClient,
+  data: DataServer,
+  bound: { host: string; port: number },
+  segments: Map<Medium, SegmentBackend>,
+  closeSegments: () => void,
+): LocalService {
+  let closing = false;
+  let heartbeat: TimerHandle | undefined;
+  let reportLost: (error: Error) => void = () => undefined;
+  const metaLost = new Promise<Error>((resolve) => (reportLost = resolve));
+  const beat = () => {
+    heartbeat = options.clock.setTimeout(() => {
+      meta.ping().catch(() => undefined);
+      if (!closing) beat();
+    }, options.heartbeatMs);
+    (heartbeat.id as { unref?: () => void } | undefined)?.unref?.();
+  };
+  beat();
+  meta.onClose((error) => {
+    if (closing) return;
+    // The meta service dropped this rank with the link: the segments' contents are no longer indexed.
+    options.logger.error({ err: error, rank: options.rank }, 'meta service connection lost');
+    reportLost(error);
+  });
+  return {
+    rank: options.rank,
+    data: bound,
+    segments,
+    metaLost,
+    async close() {
+      if (closing) return;
+      closing = true;
+      if (heartbeat) options.clock.clearTimeout(heartbeat);
+      // Unmount first so no new reader is sent here, then finish the transfers already started.
+      if (meta.connected) await meta.unmountLocal(options.rank).catch(() => undefined);
+      await data.drain();
+      await meta.close();
+      await data.close();
+      closeSegments();
+    },
+  };
+}
+
+async function connectWithRetry(options: LocalServiceOptions): Promise<MetaRpcClient> {
+  const deadline = options.clock.now() + options.metaRetryMs;
+  for (;;) {
+    try {
+      return await MetaRpcClient.connect(options.metaUrl);
+    } catch (error) {
+      if (options.clock.now() >= deadline) {
+        throw new Error(`cannot reach the meta service at ${options.metaUrl}: ${(error as Error).message}`);
+      }
+      await sleep(200, { clock: options.clock });
+    }
+  }
+}
