@@ -1,48 +1,7 @@
-import { fileURLToPath } from 'node:url';
-import { getFreePort, type ManagedProcess, startProcess, waitFor } from '@kvforge/testing';
+import { getFreePort, waitFor } from '@kvforge/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cachePath, http } from './cluster-harness';
-
-const appDirectory = fileURLToPath(new URL('../../../apps/dcache/', import.meta.url));
-
-interface NodeProcess {
-  nodeId: string;
-  address: string;
-  url: string;
-  process: ManagedProcess;
-}
-
-async function spawnNode(nodeId: string, port: number, seeds: string[]): Promise<NodeProcess> {
-  const address = `127.0.0.1:${port}`;
-  // One process (node with the tsx loader), so SIGKILL really kills the server.
-  const args = [
-    '--import',
-    'tsx',
-    '--conditions=@kvforge/source',
-    'src/main.ts',
-    '--node-id',
-    nodeId,
-    '--listen',
-    address,
-  ];
-  if (seeds.length > 0) args.push('--seeds', seeds.join(','));
-  args.push('--probe-interval-ms', '200', '--probe-timeout-ms', '300', '--dead-after-ms', '1000');
-  args.push('--log-level', 'warn', '--leave-timeout-ms', '10000');
-  const child = await startProcess({
-    command: process.execPath,
-    args,
-    cwd: appDirectory,
-    name: nodeId,
-    readyWhen: { port, host: '127.0.0.1' },
-    readyTimeoutMs: 30_000,
-  });
-  return { nodeId, address, url: `http://${address}`, process: child };
-}
-
-async function members(url: string): Promise<string[]> {
-  const response = await http(url, 'GET', '/admin/nodes');
-  return Object.keys(response.body.nodes).sort();
-}
+import { members, type NodeProcess, spawnNode } from './process-harness';
 
 describe('real node processes (replicas 2)', () => {
   const running: NodeProcess[] = [];

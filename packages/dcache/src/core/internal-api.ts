@@ -18,6 +18,8 @@ export const TOKEN_HEADER = 'x-dcache-token';
 export const LOCAL_ONLY_HEADER = 'x-dcache-local-only';
 /** On a write between nodes: who sends it, so the receiver can check it is that partition's primary. */
 export const SENDER_HEADER = 'x-dcache-sender';
+/** Where the sender listens: a receiver with an older table fetches the sender's from there. */
+export const SENDER_ADDRESS_HEADER = 'x-dcache-sender-address';
 
 export const INTERNAL_PATHS = {
   cache: (key: string) => `/internal/cache/${encodeURIComponent(key)}`,

@@ -1,6 +1,6 @@
 import { ManualClock } from '@kvforge/runtime';
 import { describe, expect, it } from 'vitest';
-import { ENTRY_OVERHEAD_BYTES, VersionedStore } from './store';
+import { ENTRY_OVERHEAD_BYTES, isNewerStamp, VersionedStore } from './store';
 
 const clock = (start = 1_000_000) => new ManualClock(start);
 
@@ -48,6 +48,7 @@ describe('VersionedStore', () => {
       store.applyCopy({
         key: 'a',
         valueJson: '"old"',
+        epoch: 0,
         version: written.version - 1,
         expiresAt: 0,
         deleted: false,
@@ -58,6 +59,7 @@ describe('VersionedStore', () => {
       store.applyCopy({
         key: 'a',
         valueJson: '"newer"',
+        epoch: 0,
         version: written.version + 1,
         expiresAt: 0,
         deleted: false,
@@ -66,13 +68,38 @@ describe('VersionedStore', () => {
     expect(store.peek('a')?.valueJson).toBe('"newer"');
   });
 
+  it('fences by epoch: a copy stamped under an older table loses to a newer-table write, whatever its counter', () => {
+    const store = new VersionedStore({ clock: clock() });
+    const newer = store.set('a', '"acknowledged under epoch 7"', 0, 7);
+    const stale = {
+      key: 'a',
+      valueJson: '"paused primary, epoch 6"',
+      epoch: 6,
+      expiresAt: 0,
+      deleted: false,
+    };
+    expect(store.applyCopy({ ...stale, version: newer.version + 1_000_000 })).toBe(false);
+    expect(store.peek('a')?.valueJson).toBe('"acknowledged under epoch 7"');
+    expect(store.applyCopy({ ...stale, epoch: 8, version: 1, valueJson: '"epoch 8"' })).toBe(true);
+    expect(store.peek('a')?.valueJson).toBe('"epoch 8"');
+    expect(isNewerStamp({ epoch: 2, version: 1 }, { epoch: 1, version: 9 })).toBe(true);
+    expect(isNewerStamp({ epoch: 1, version: 9 }, { epoch: 1, version: 9 })).toBe(false);
+  });
+
   it('keeps tombstones so a late copy cannot resurrect a deleted key', () => {
     const time = clock();
     const store = new VersionedStore({ clock: time, tombstoneTtlMs: 5000 });
     const written = store.set('a', '1');
     expect(store.delete('a').existed).toBe(true);
     expect(
-      store.applyCopy({ key: 'a', valueJson: '1', version: written.version, expiresAt: 0, deleted: false }),
+      store.applyCopy({
+        key: 'a',
+        valueJson: '1',
+        epoch: 0,
+        version: written.version,
+        expiresAt: 0,
+        deleted: false,
+      }),
     ).toBe(false);
     expect(store.peek('a')).toBeUndefined();
     expect(store.snapshotStats().entries).toBe(0);

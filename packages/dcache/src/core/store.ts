@@ -5,7 +5,13 @@ import { DEFAULT_PARTITION_COUNT, partitionOf } from './hash';
 export interface StoreEntry {
   key: string;
   valueJson: string;
-  /** Last-writer-wins version assigned by the primary; copies never replace a higher one. */
+  /**
+   * The table epoch (ring version) under which the primary accepted the write. Entries order by
+   * (epoch, version): a write stamped under an old table never beats one accepted under a newer
+   * one, whatever the clocks say (`isNewerStamp`).
+   */
+  epoch: number;
+  /** Hybrid-clock counter assigned by the primary, within the epoch. */
   version: number;
   /** Epoch ms; 0 = never. */
   expiresAt: number;
@@ -13,6 +19,19 @@ export interface StoreEntry {
   deleted: boolean;
   bytes: number;
   partition: number;
+}
+
+/** An entry as replication and migration carry it. */
+export type EntryCopy = Pick<StoreEntry, 'key' | 'valueJson' | 'epoch' | 'version' | 'expiresAt' | 'deleted'>;
+
+/** (epoch, version) order: the fence that keeps a write from an old table below every newer-table write. */
+export function isNewerStamp(
+  candidate: Pick<StoreEntry, 'epoch' | 'version'>,
+  current: Pick<StoreEntry, 'epoch' | 'version'>,
+): boolean {
+  return candidate.epoch !== current.epoch
+    ? candidate.epoch > current.epoch
+    : candidate.version > current.version;
 }
 
 export interface StoreOptions {
@@ -105,43 +124,55 @@ export class VersionedStore {
     return this.entries.get(key);
   }
 
-  /** A local write: assigns a fresh version. */
-  set(key: string, valueJson: string, ttlMs = 0): StoreEntry {
+  /** A local write under table `epoch`: assigns a fresh version. */
+  set(key: string, valueJson: string, ttlMs = 0, epoch = 0): StoreEntry {
     const version = this.nextVersion();
     const expiresAt = ttlMs > 0 ? this.options.clock.now() + ttlMs : 0;
-    return this.write(key, valueJson, version, expiresAt, false);
+    return this.write(key, valueJson, epoch, version, expiresAt, false);
   }
 
-  /** A local delete: leaves a tombstone. Returns whether a live value existed. */
-  delete(key: string): { existed: boolean; version: number } {
+  /**
+   * A stamped copy of a new write (or, with `deleted`, a tombstone) that is not stored yet: the
+   * primary stores it only once the write quorum holds it, so a write the fence rejects leaves no trace.
+   */
+  stamp(key: string, valueJson: string, ttlMs: number, epoch: number, deleted = false): EntryCopy {
+    const now = this.options.clock.now();
+    const expiresAt = deleted ? now + this.options.tombstoneTtlMs : ttlMs > 0 ? now + ttlMs : 0;
+    return {
+      key,
+      valueJson: deleted ? 'null' : valueJson,
+      epoch,
+      version: this.nextVersion(),
+      expiresAt,
+      deleted,
+    };
+  }
+
+  /** A local delete under table `epoch`: leaves a tombstone. Returns whether a live value existed. */
+  delete(key: string, epoch = 0): { existed: boolean; entry: StoreEntry } {
     const existed = this.peek(key) !== undefined;
     const version = this.nextVersion();
-    this.write(key, 'null', version, this.options.clock.now() + this.options.tombstoneTtlMs, true);
-    return { existed, version };
+    const tombstoneUntil = this.options.clock.now() + this.options.tombstoneTtlMs;
+    return { existed, entry: this.write(key, 'null', epoch, version, tombstoneUntil, true) };
   }
 
   /**
    * Applies a copy (replication, migration). Returns false when the store already holds the same or
    * a newer version, so an old copy never overwrites a newer write.
    */
-  applyCopy(copy: {
-    key: string;
-    valueJson: string;
-    version: number;
-    expiresAt: number;
-    deleted: boolean;
-  }): boolean {
+  applyCopy(copy: EntryCopy): boolean {
     this.observeVersion(copy.version);
     const existing = this.entries.get(copy.key);
-    if (existing !== undefined && existing.version >= copy.version) return false;
+    if (existing !== undefined && !isNewerStamp(copy, existing)) return false;
     if (copy.expiresAt !== 0 && copy.expiresAt <= this.options.clock.now()) return false;
-    this.write(copy.key, copy.valueJson, copy.version, copy.expiresAt, copy.deleted);
+    this.write(copy.key, copy.valueJson, copy.epoch, copy.version, copy.expiresAt, copy.deleted);
     return true;
   }
 
   private write(
     key: string,
     valueJson: string,
+    epoch: number,
     version: number,
     expiresAt: number,
     deleted: boolean,
@@ -151,6 +182,7 @@ export class VersionedStore {
     const entry: StoreEntry = {
       key,
       valueJson,
+      epoch,
       version,
       expiresAt,
       deleted,

@@ -1,7 +1,12 @@
 import type { ZodTypeProvider } from '@kvforge/common-http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
-import { LOCAL_ONLY_HEADER, RING_VERSION_HEADER } from '../core/internal-api';
+import {
+  LOCAL_ONLY_HEADER,
+  RING_VERSION_HEADER,
+  SENDER_ADDRESS_HEADER,
+  SENDER_HEADER,
+} from '../core/internal-api';
 import { isNewerTable, type PartitionTable, tableFingerprint } from '../core/partition-table';
 import { checkedTable } from '../core/table-validation';
 import { toWire } from '../core/wire-entry';
@@ -15,15 +20,30 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
   const app = parent.withTypeProvider<ZodTypeProvider>();
   const nodeIdJson = JSON.stringify(node.nodeId);
 
-  /** An internal cache call from a node with a different table: a stale caller is told so (421). */
-  const checkRing = (request: FastifyRequest, key: string) => {
-    const header = request.headers[RING_VERSION_HEADER];
-    if (typeof header !== 'string') return;
-    const callerVersion = Number(header);
-    if (callerVersion < node.table.version && !node.holdersOf(key).holders.includes(node.nodeId)) {
+  const callerOf = (request: FastifyRequest) => {
+    const version = Number(request.headers[RING_VERSION_HEADER] ?? 0);
+    const sender = request.headers[SENDER_HEADER];
+    const address = request.headers[SENDER_ADDRESS_HEADER];
+    return {
+      version: Number.isFinite(version) ? version : 0,
+      sender: typeof sender === 'string' ? sender : '',
+      address: typeof address === 'string' ? address : undefined,
+    };
+  };
+
+  /**
+   * Before an internal cache or batch call: adopt the caller's table if it is newer; a paused node
+   * confirms its own. A read of a key this node does not hold is then a 421 (the caller refreshes
+   * and retries); writes are fenced further down (only the primary of the current table takes them).
+   */
+  const checkRing = async (request: FastifyRequest, key: string | undefined) => {
+    const caller = callerOf(request);
+    await node.catchUp(caller.version, caller.address);
+    if (!node.tableIsFresh) await node.confirmTable();
+    if (key !== undefined && !node.holdersOf(key).holders.includes(node.nodeId)) {
       throw new DcacheError(
         DCACHE_ERROR_CODES.STALE_RING,
-        `ring version ${callerVersion} is older than ${node.table.version}`,
+        `${node.nodeId} does not hold ${JSON.stringify(key)} at ring version ${node.table.version}`,
       );
     }
   };
@@ -44,7 +64,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
       const entry = node.localGet(key);
       return { node_id: node.nodeId, entry: entry === undefined ? null : toWire(entry) };
     }
-    checkRing(request, key);
+    await checkRing(request, key);
     const result = await node.ownerGet(key);
     return reply
       .code(result.found ? 200 : 404)
@@ -58,22 +78,23 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     { schema: { params: bodies.keyParams, body: bodies.internalValue } },
     async (request, reply) => {
       const key = request.params['*'];
-      checkRing(request, key);
+      await checkRing(request, undefined);
       const { valueJson, ttlMs } = storedValue(request.body);
-      await node.ownerSet(key, valueJson, ttlMs);
+      await node.ownerSet(key, valueJson, ttlMs, callerOf(request).version);
       return reply.type(JSON_TYPE).send(writeBody(JSON.stringify(key), valueJson, nodeIdJson));
     },
   );
 
   app.delete('/internal/cache/*', { schema: { params: bodies.keyParams } }, async (request) => {
     const key = request.params['*'];
-    checkRing(request, key);
-    const result = await node.ownerDelete(key);
+    await checkRing(request, undefined);
+    const result = await node.ownerDelete(key, callerOf(request).version);
     return { message: 'deleted', key, node_id: node.nodeId, existed: result.existed };
   });
 
   app.post('/internal/batch/get', { schema: { body: bodies.keys } }, async (request, reply) => {
     const keys = request.body.keys;
+    await checkRing(request, undefined);
     const results = await node.ownerBatchGet(keys);
     const parts = results.map((result, index) =>
       readBody(JSON.stringify(keys[index]), result.valueJson, result.found, nodeIdJson),
@@ -82,19 +103,28 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
   });
 
   app.post('/internal/batch/set', { schema: { body: bodies.internalBatchSet } }, async (request) => {
-    await node.ownerBatchSet(request.body.items.map((item) => ({ key: item.key, ...storedValue(item) })));
+    await checkRing(request, undefined);
+    const items = request.body.items.map((item) => ({ key: item.key, ...storedValue(item) }));
+    await node.ownerBatchSet(items, callerOf(request).version);
     return { message: 'success', node_id: node.nodeId };
   });
 
   app.post('/internal/batch/delete', { schema: { body: bodies.keys } }, async (request) => {
-    await node.ownerBatchDelete(request.body.keys);
+    await checkRing(request, undefined);
+    await node.ownerBatchDelete(request.body.keys, callerOf(request).version);
     return { message: 'deleted', node_id: node.nodeId };
   });
 
-  app.post('/internal/replicate', { schema: { body: bodies.replicate } }, async (request) => ({
-    applied: node.applyEntries(request.body.entries),
-    node_id: node.nodeId,
-  }));
+  app.post('/internal/replicate', { schema: { body: bodies.replicate } }, async (request) => {
+    const caller = callerOf(request);
+    const applied = await node.acceptReplicas(
+      caller.sender,
+      caller.address,
+      caller.version,
+      request.body.entries,
+    );
+    return { applied, node_id: node.nodeId };
+  });
 
   app.post('/internal/migrate/fetch', { schema: { body: bodies.migrateFetch } }, async (request) => ({
     entries: node.exportPartitions(request.body.partitions),

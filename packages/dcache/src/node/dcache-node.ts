@@ -287,8 +287,15 @@ export class DcacheNode extends NodeProbes {
     try {
       this.store.sweepExpired(5000);
       this.dropStalePartitions();
+      const started = this.clock.now();
+      const late = !this.tableIsFresh;
+      const before = this.tableValue;
       const others = this.tableValue.members.filter((member) => member.nodeId !== this.nodeId);
       await Promise.all(others.map((member) => this.probeMember(member)));
+      // Every reachable peer was asked and any newer table adopted: the table is confirmed as of
+      // the round's start (never later: answers may have waited out a pause in the socket).
+      this.tableCheckedAt = started;
+      if (late && this.tableValue !== before) this.markCutOff();
       if (!this.leaving) await this.removeDeadMembers();
       if (this.joined && !this.leaving && this.options.membership === 'seeds') {
         await this.rejoinIfRemoved();

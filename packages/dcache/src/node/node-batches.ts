@@ -1,6 +1,5 @@
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { ANSWERS, decodeAnswer, INTERNAL_PATHS } from '../core/internal-api';
-import { groupByPartition, type WireEntry } from '../core/wire-entry';
 import { NodeForwarding } from './node-forwarding';
 import type { ReadResult } from './node-options';
 import type { PeerResponse } from './peer-client';
@@ -48,8 +47,12 @@ export abstract class NodeBatches extends NodeForwarding {
     return results;
   }
 
-  async batchSet(items: ReadonlyArray<{ key: string; valueJson: string; ttlMs: number }>): Promise<string[]> {
+  async batchSet(
+    items: ReadonlyArray<{ key: string; valueJson: string; ttlMs: number }>,
+    retried = false,
+  ): Promise<string[]> {
     for (const item of items) this.checkValue(item.key, item.valueJson);
+    await this.refuseIfCutOff();
     const nodeIds = new Array<string>(items.length);
     const groups = this.groupByPrimary(items.map((item) => item.key));
     await Promise.all(
@@ -62,7 +65,13 @@ export abstract class NodeBatches extends NodeForwarding {
           const items = group.map(
             (item) => `{"key":${JSON.stringify(item.key)},"value":${item.valueJson},"ttl_ms":${item.ttlMs}}`,
           );
-          await this.forwardBatch(primary, INTERNAL_PATHS.batchSet, `{"items":[${items.join(',')}]}`);
+          const body = `{"items":[${items.join(',')}]}`;
+          if (!(await this.forwardBatch(primary, INTERNAL_PATHS.batchSet, body, retried))) {
+            // The primary's table was newer (421) and is ours now: route this group again, once.
+            const again = await this.batchSet(group, true);
+            for (const [position, index] of indexes.entries()) nodeIds[index] = again[position]!;
+            return;
+          }
         }
         for (const index of indexes) nodeIds[index] = primary;
       }),
@@ -70,8 +79,9 @@ export abstract class NodeBatches extends NodeForwarding {
     return nodeIds;
   }
 
-  async batchDelete(keys: readonly string[]): Promise<string[]> {
+  async batchDelete(keys: readonly string[], retried = false): Promise<string[]> {
     for (const key of keys) this.checkKey(key);
+    await this.refuseIfCutOff();
     const nodeIds = new Array<string>(keys.length);
     const groups = this.groupByPrimary(keys);
     await Promise.all(
@@ -80,7 +90,11 @@ export abstract class NodeBatches extends NodeForwarding {
         if (primary === this.nodeId) await this.ownerBatchDelete(group);
         else {
           this.counters.forwards++;
-          await this.forwardBatch(primary, INTERNAL_PATHS.batchDelete, { keys: group });
+          if (!(await this.forwardBatch(primary, INTERNAL_PATHS.batchDelete, { keys: group }, retried))) {
+            const again = await this.batchDelete(group, true);
+            for (const [position, index] of indexes.entries()) nodeIds[index] = again[position]!;
+            return;
+          }
         }
         for (const index of indexes) nodeIds[index] = primary;
       }),
@@ -88,10 +102,17 @@ export abstract class NodeBatches extends NodeForwarding {
     return nodeIds;
   }
 
-  protected async forwardBatch(primary: string, path: string, body: unknown): Promise<void> {
+  /** Sends a batch to its primary; false when the primary answered 421 and its table was adopted. */
+  protected async forwardBatch(
+    primary: string,
+    path: string,
+    body: unknown,
+    retried: boolean,
+  ): Promise<boolean> {
     let response: PeerResponse;
+    const address = this.addressOf(primary);
     try {
-      response = await this.peers.call(this.addressOf(primary), 'POST', path, {
+      response = await this.peers.call(address, 'POST', path, {
         body,
         headers: this.internalHeaders(),
       });
@@ -102,12 +123,21 @@ export abstract class NodeBatches extends NodeForwarding {
         `forward to ${primary} failed: ${String(error)}`,
       );
     }
+    if (response.statusCode === 421 && !retried) {
+      const before = this.tableValue;
+      await this.refreshTableFrom(address).catch(() => undefined);
+      if (this.tableValue !== before) return false;
+    }
     if (response.statusCode !== 200) {
+      const remote = ANSWERS.error.safeParse(response.body);
       throw new DcacheError(
-        DCACHE_ERROR_CODES.FORWARD_FAILED,
+        remote.success && remote.data.error === 'cache_error'
+          ? DCACHE_ERROR_CODES.CACHE_ERROR
+          : DCACHE_ERROR_CODES.FORWARD_FAILED,
         `node ${primary} answered ${response.statusCode}`,
       );
     }
+    return true;
   }
 
   protected groupByPrimary(keys: readonly string[]): Map<string, number[]> {
@@ -130,35 +160,20 @@ export abstract class NodeBatches extends NodeForwarding {
 
   async ownerBatchSet(
     items: ReadonlyArray<{ key: string; valueJson: string; ttlMs: number }>,
+    callerVersion?: number,
   ): Promise<void> {
-    const entries = items.map((item) => {
-      this.checkValue(item.key, item.valueJson);
-      return this.store.set(item.key, item.valueJson, item.ttlMs);
-    });
-    const byPartition = groupByPartition(entries);
-    await this.replicateGroups(byPartition);
+    for (const item of items) this.checkValue(item.key, item.valueJson);
+    await this.commitWrites(
+      items.map((item) => ({ ...item, deleted: false })),
+      callerVersion,
+    );
   }
 
-  async ownerBatchDelete(keys: readonly string[]): Promise<void> {
-    const entries = keys.map((key) => {
-      this.store.delete(key);
-      return this.store.peekAny(key)!;
-    });
-    const byPartition = groupByPartition(entries);
-    await this.replicateGroups(byPartition);
-  }
-
-  /** One replicate request per replica node for a whole batch. */
-  protected async replicateGroups(byPartition: Map<number, WireEntry[]>): Promise<void> {
-    const byReplicaSet = new Map<string, { partition: number; entries: WireEntry[] }>();
-    for (const [partition, entries] of byPartition) {
-      const signature = (this.tableValue.owners[partition] ?? []).join('\u0000');
-      const group = byReplicaSet.get(signature);
-      if (group === undefined) byReplicaSet.set(signature, { partition, entries: [...entries] });
-      else group.entries.push(...entries);
-    }
-    await Promise.all(
-      [...byReplicaSet.values()].map((group) => this.replicate(group.partition, group.entries)),
+  async ownerBatchDelete(keys: readonly string[], callerVersion?: number): Promise<void> {
+    for (const key of keys) this.checkKey(key);
+    await this.commitWrites(
+      keys.map((key) => ({ key, valueJson: 'null', ttlMs: 0, deleted: true })),
+      callerVersion,
     );
   }
 }

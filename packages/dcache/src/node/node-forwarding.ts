@@ -75,6 +75,8 @@ export abstract class NodeForwarding extends NodeOwner {
 
   /** A client read. With `raw`, a forwarded answer keeps the owner's body (client format) as is. */
   async get(key: string, raw = false): Promise<ReadResult> {
+    // A node that was paused routes by a confirmed table: its old one may name a replaced primary.
+    if (!this.tableIsFresh) await this.confirmTable();
     const answer = await this.callOwner(key, 'GET');
     if (answer === undefined) return this.ownerGet(key);
     if (answer.statusCode !== 200 && answer.statusCode !== 404) {
@@ -99,6 +101,7 @@ export abstract class NodeForwarding extends NodeOwner {
 
   async set(key: string, valueJson: string, ttlMs = 0): Promise<{ nodeId: string }> {
     this.checkValue(key, valueJson);
+    await this.refuseIfCutOff();
     // The stored JSON is spliced in as `value`: no re-parse here, and the owner validates it as JSON.
     const answer = await this.callOwner(key, 'PUT', `{"value":${valueJson},"ttl_ms":${ttlMs}}`);
     if (answer === undefined) return this.ownerSet(key, valueJson, ttlMs);
@@ -107,6 +110,7 @@ export abstract class NodeForwarding extends NodeOwner {
 
   async delete(key: string): Promise<{ nodeId: string; existed: boolean }> {
     this.checkKey(key);
+    await this.refuseIfCutOff();
     const answer = await this.callOwner(key, 'DELETE');
     if (answer === undefined) return this.ownerDelete(key);
     const body = this.writeAnswer(answer);

@@ -37,6 +37,11 @@ export interface DcacheNodeOptions {
   dropAfterMs: number;
   requestTimeoutMs: number;
   /**
+   * After a node learns it was cut off (removed while paused or partitioned), it refuses writes
+   * this long, so requests that queued up meanwhile are not applied late. @default max(2 × deadAfterMs, 2 s)
+   */
+  cutOffQuarantineMs?: number;
+  /**
    * `seeds`: join through seeds, the coordinator pushes tables and removes dead nodes.
    * `external`: an external membership (EtcdMembership) installs the tables; no join, no removal here.
    */

@@ -2,7 +2,7 @@ import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { partitionOf } from '../core/hash';
 import { ANSWERS, decodeAnswer, INTERNAL_PATHS, LOCAL_ONLY_HEADER } from '../core/internal-api';
 import { awaitQuorum, replicaAcksNeeded } from '../core/quorum';
-import type { StoreEntry } from '../core/store';
+import { isNewerStamp, type StoreEntry } from '../core/store';
 import { fromWire, toWire, type WireEntry } from '../core/wire-entry';
 import type { ReadResult } from './node-options';
 import { NodeState } from './node-state';
@@ -38,11 +38,11 @@ export abstract class NodeOwner extends NodeState {
       const partition = partitionOf(key, this.options.partitionCount);
       if (this.incoming.has(partition)) {
         // Still arriving: the previous holders may have a newer value or the only copy.
-        const before = this.store.peekAny(key)?.version ?? -1;
+        const before = this.store.peekAny(key);
         await this.readFromSources(partition, key);
         const entry = this.store.get(key);
         if (entry === undefined) return { found: false, valueJson: 'null', nodeId: this.nodeId };
-        if (entry.version > before) this.counters.migrationFallbackReads++;
+        if (entry !== before) this.counters.migrationFallbackReads++;
         return { found: true, valueJson: entry.valueJson, nodeId: this.nodeId };
       }
     }
@@ -57,7 +57,11 @@ export abstract class NodeOwner extends NodeState {
    */
   localHit(key: string): StoreEntry | undefined {
     const partition = partitionOf(key, this.options.partitionCount);
-    if (this.tableValue.owners[partition]?.[0] !== this.nodeId || this.incoming.has(partition))
+    if (
+      this.tableValue.owners[partition]?.[0] !== this.nodeId ||
+      this.incoming.has(partition) ||
+      !this.tableIsFresh
+    )
       return undefined;
     if (this.store.peek(key) === undefined) return undefined;
     return this.store.get(key);
@@ -82,7 +86,7 @@ export abstract class NodeOwner extends NodeState {
     let best: WireEntry | undefined;
     for (const answer of answers) {
       if (answer.status === 'fulfilled' && answer.value !== null) {
-        if (best === undefined || answer.value[2] > best[2]) best = answer.value;
+        if (best === undefined || isNewerStamp(fromWire(answer.value), fromWire(best))) best = answer.value;
       }
     }
     if (best === undefined) return undefined;
@@ -90,18 +94,107 @@ export abstract class NodeOwner extends NodeState {
     return this.store.peekAny(key);
   }
 
-  async ownerSet(key: string, valueJson: string, ttlMs: number): Promise<{ nodeId: string }> {
+  /** `callerVersion`: the ring version of the node that forwarded the write (undefined: a client's). */
+  async ownerSet(
+    key: string,
+    valueJson: string,
+    ttlMs: number,
+    callerVersion?: number,
+  ): Promise<{ nodeId: string }> {
     this.checkValue(key, valueJson);
-    const entry = this.store.set(key, valueJson, ttlMs);
-    await this.replicate(entry.partition, [toWire(entry)]);
+    await this.commitWrites([{ key, valueJson, ttlMs, deleted: false }], callerVersion);
     return { nodeId: this.nodeId };
   }
 
-  async ownerDelete(key: string): Promise<{ nodeId: string; existed: boolean }> {
-    const { existed } = this.store.delete(key);
-    const entry = this.store.peekAny(key)!;
-    await this.replicate(entry.partition, [toWire(entry)]);
+  async ownerDelete(key: string, callerVersion?: number): Promise<{ nodeId: string; existed: boolean }> {
+    this.checkKey(key);
+    const existed = this.store.peek(key) !== undefined;
+    await this.commitWrites([{ key, valueJson: 'null', ttlMs: 0, deleted: true }], callerVersion);
     return { nodeId: this.nodeId, existed };
+  }
+
+  /**
+   * The fenced write path of a primary (single keys and batches):
+   * 1. a node that has not confirmed its table lately (it was paused) confirms it first, and a
+   *    write that queued up while the table changed is refused (421) instead of applied late;
+   * 2. only the primary of each key's partition under the current table accepts it (else 421);
+   * 3. each write is stamped (epoch = ring version, counter), sent to the replicas — which accept
+   *    it only from the primary of THEIR current table — and stored here once the quorum holds it.
+   */
+  protected async commitWrites(
+    writes: ReadonlyArray<{ key: string; valueJson: string; ttlMs: number; deleted: boolean }>,
+    callerVersion: number | undefined,
+  ): Promise<void> {
+    await this.refuseIfCutOff(callerVersion);
+    const epoch = this.tableValue.version;
+    const byPartition = new Map<number, WireEntry[]>();
+    const copies = writes.map((write) => {
+      const partition = partitionOf(write.key, this.options.partitionCount);
+      this.assertPrimary(partition);
+      const copy = this.store.stamp(write.key, write.valueJson, write.ttlMs, epoch, write.deleted);
+      let group = byPartition.get(partition);
+      if (group === undefined) byPartition.set(partition, (group = []));
+      group.push(toWire(copy));
+      return copy;
+    });
+    await this.replicateGroups(byPartition);
+    for (const copy of copies) this.store.applyCopy(copy);
+  }
+
+  /**
+   * A write that queued up on a paused node while the table changed is refused (421), never
+   * forwarded late: applied now, it could overwrite a newer write acknowledged meanwhile.
+   */
+  protected async refuseIfCutOff(callerVersion?: number): Promise<void> {
+    if (!this.tableIsFresh && (await this.confirmTable())) this.markCutOff();
+    // A write forwarded under a table at least as new as the one that cut us off was sent after
+    // the cluster knew: it did not queue up during the pause.
+    const queuedUp = callerVersion === undefined || callerVersion < this.cutOffVersion;
+    if (this.inCutOffQuarantine && queuedUp) {
+      throw new DcacheError(
+        DCACHE_ERROR_CODES.STALE_RING,
+        `${this.nodeId} was cut off from the cluster (paused or partitioned) and refuses writes for ${this.cutOffQuarantineMs} ms`,
+      );
+    }
+  }
+
+  /** One replicate request per replica set (a batch touches many partitions with the same holders). */
+  protected async replicateGroups(byPartition: Map<number, WireEntry[]>): Promise<void> {
+    const byReplicaSet = new Map<string, { partition: number; entries: WireEntry[] }>();
+    for (const [partition, entries] of byPartition) {
+      const signature = (this.tableValue.owners[partition] ?? []).join('\u0000');
+      const group = byReplicaSet.get(signature);
+      if (group === undefined) byReplicaSet.set(signature, { partition, entries: [...entries] });
+      else group.entries.push(...entries);
+    }
+    await Promise.all(
+      [...byReplicaSet.values()].map((group) => this.replicate(group.partition, group.entries)),
+    );
+  }
+
+  /**
+   * Copies from a primary (POST /internal/replicate). Accepted only when, under this node's current
+   * table (adopting the sender's first if it is newer), the sender is the primary of every entry's
+   * partition and this node one of its holders; otherwise 421 and nothing is applied.
+   */
+  async acceptReplicas(
+    sender: string,
+    senderAddress: string | undefined,
+    senderVersion: number,
+    entries: readonly WireEntry[],
+  ): Promise<number> {
+    await this.catchUp(senderVersion, senderAddress);
+    if (!this.tableIsFresh) await this.confirmTable();
+    for (const entry of entries) {
+      const holders = this.tableValue.owners[partitionOf(entry[0], this.options.partitionCount)] ?? [];
+      if (holders[0] !== sender || !holders.includes(this.nodeId)) {
+        throw new DcacheError(
+          DCACHE_ERROR_CODES.STALE_RING,
+          `${sender} is not the primary of ${JSON.stringify(entry[0])} at ring version ${this.tableValue.version}`,
+        );
+      }
+    }
+    return this.applyEntries(entries);
   }
 
   /** Sends entries of one partition to its replicas and waits for the write quorum. */

@@ -1,14 +1,24 @@
 import type { Clock, TimerHandle } from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { partitionOf } from '../core/hash';
-import { HOPS_HEADER, INTERNAL_PATHS, RING_VERSION_HEADER } from '../core/internal-api';
+import {
+  ANSWERS,
+  decodeAnswer,
+  HOPS_HEADER,
+  INTERNAL_PATHS,
+  RING_VERSION_HEADER,
+  SENDER_ADDRESS_HEADER,
+  SENDER_HEADER,
+} from '../core/internal-api';
 import {
   assignTable,
+  isNewerIdentity,
   isNewerTable,
   type Member,
   memberAddress,
   type PartitionTable,
   type TableLayout,
+  tableIdentity,
 } from '../core/partition-table';
 import { VersionedStore } from '../core/store';
 import { planTable } from '../core/table-planner';
@@ -76,6 +86,16 @@ export abstract class NodeState {
 
   protected probing = false;
 
+  /** When the table was last confirmed by a probe round or `confirmTable` (see `tableIsFresh`). */
+  protected tableCheckedAt: number;
+
+  private confirming: Promise<boolean> | undefined;
+
+  private cutOffAt: number | undefined;
+
+  /** The ring version that told this node it had been cut off. */
+  protected cutOffVersion = 0;
+
   protected joined = false;
 
   protected joinStartedAt = 0;
@@ -101,6 +121,7 @@ export abstract class NodeState {
     this.detector = new FailureDetector(this.clock, this.options.deadAfterMs, this.options.logger);
     this.startedAt = this.clock.now();
     this.lastMembershipChange = this.startedAt;
+    this.tableCheckedAt = this.startedAt;
     // Alone: version 1. With seeds: version 0, so any real cluster table wins over it.
     this.tableValue = assignTable(undefined, [this.self], {
       replicas: this.options.replicas,
@@ -143,8 +164,102 @@ export abstract class NodeState {
     return address;
   }
 
+  /** Sent on every internal cache, batch and replicate call: the receiver fences on them. */
   protected internalHeaders(): Record<string, string> {
-    return { [RING_VERSION_HEADER]: String(this.tableValue.version), [HOPS_HEADER]: '1' };
+    return {
+      [RING_VERSION_HEADER]: String(this.tableValue.version),
+      [HOPS_HEADER]: '1',
+      [SENDER_HEADER]: this.nodeId,
+      [SENDER_ADDRESS_HEADER]: this.options.address,
+    };
+  }
+
+  /**
+   * Whether this node checked its table against its peers recently enough to act on it alone.
+   * A removal needs `deadAfterMs` of failed probes, so a node whose last check is younger than
+   * half of that cannot have been replaced yet. A node that was paused (GC, SIGSTOP, a frozen VM)
+   * finds its last check old when it resumes, and confirms before serving what queued up.
+   */
+  get tableIsFresh(): boolean {
+    return this.clock.now() - this.tableCheckedAt < this.options.deadAfterMs / 2;
+  }
+
+  /**
+   * Asks every member that is not known dead for its table identity and adopts any newer table.
+   * Concurrent callers share one round. Resolves true when the table changed meanwhile.
+   */
+  confirmTable(): Promise<boolean> {
+    this.confirming ??= this.runConfirmation().finally(() => {
+      this.confirming = undefined;
+    });
+    return this.confirming;
+  }
+
+  /**
+   * How long a node refuses writes after it learnt it had been cut off. Requests that queued up in
+   * its socket buffers during a pause are read only after it resumes — over a second or more on a
+   * busy box, long after the first confirmation — and none of them may be applied late: they could
+   * overwrite newer writes the cluster acknowledged meanwhile. So the node refuses every write
+   * for this window rather than guess which ones queued up.
+   */
+  get cutOffQuarantineMs(): number {
+    return this.options.cutOffQuarantineMs ?? Math.max(2 * this.options.deadAfterMs, 2000);
+  }
+
+  get inCutOffQuarantine(): boolean {
+    return this.cutOffAt !== undefined && this.clock.now() - this.cutOffAt < this.cutOffQuarantineMs;
+  }
+
+  /** This node learnt that the cluster moved on without it (removed from the table, or a table change found late). */
+  protected markCutOff(): void {
+    this.cutOffVersion = this.tableValue.version;
+    if (!this.inCutOffQuarantine)
+      this.options.logger.warn(
+        { ringVersion: this.tableValue.version },
+        'cut off from the cluster: refusing writes for a while',
+      );
+    this.cutOffAt = this.clock.now();
+  }
+
+  private async runConfirmation(): Promise<boolean> {
+    const started = this.clock.now();
+    const before = this.tableValue;
+    const others = before.members.filter(
+      (member) => member.nodeId !== this.nodeId && !this.detector.isDead(member.nodeId),
+    );
+    await Promise.allSettled(
+      others.map(async (member) => {
+        const response = await this.peers.call(member.address, 'GET', INTERNAL_PATHS.health, {
+          timeoutMs: this.options.probeTimeoutMs,
+        });
+        const body = decodeAnswer(ANSWERS.health, response, member.nodeId);
+        const theirs = {
+          version: body.ring_version,
+          coordinator: body.ring_coordinator ?? '',
+          fingerprint: body.ring_members ?? '',
+        };
+        if (isNewerIdentity(theirs, tableIdentity(this.tableValue)))
+          await this.refreshTableFrom(member.address);
+      }),
+    );
+    this.tableCheckedAt = started;
+    return this.tableValue !== before;
+  }
+
+  /** Called with a peer's ring version: adopt the peer's table first when it is newer than ours. */
+  async catchUp(callerVersion: number, callerAddress: string | undefined): Promise<void> {
+    if (callerVersion <= this.tableValue.version || callerAddress === undefined) return;
+    await this.refreshTableFrom(callerAddress).catch(() => undefined);
+  }
+
+  /** Throws STALE_RING (421) unless this node is the partition's primary in the table it runs. */
+  protected assertPrimary(partition: number): void {
+    if (this.tableValue.owners[partition]?.[0] !== this.nodeId) {
+      throw new DcacheError(
+        DCACHE_ERROR_CODES.STALE_RING,
+        `${this.nodeId} is not the primary of partition ${partition} at ring version ${this.tableValue.version}`,
+      );
+    }
   }
 
   /** Adopts a peer's newer table after it told us ours is stale. */
@@ -182,6 +297,8 @@ export abstract class NodeState {
     this.lastMembershipChange = this.clock.now();
     const inNew = candidate.members.some((member) => member.nodeId === this.nodeId);
     if (inNew) this.joined = true;
+    // Removed while it was not checking (paused): what queued up meanwhile must not be applied.
+    else if (wasMemberOf(previous, this.nodeId) && !this.tableIsFresh) this.markCutOff();
     // A node that was not a member (fresh join, rejoin after a crash) held nothing valid before.
     const wasMember =
       previous.version > 0 && previous.members.some((member) => member.nodeId === this.nodeId);
@@ -242,3 +359,6 @@ export abstract class NodeState {
   /** Starts pulling newly held partitions (NodeMigration). */
   protected abstract startMigration(): void;
 }
+
+const wasMemberOf = (table: PartitionTable, nodeId: string): boolean =>
+  table.version > 0 && table.members.some((member) => member.nodeId === nodeId);
