@@ -1,14 +1,18 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import type { Logger } from '@kvforge/runtime';
+import { type Logger, SILENT_LOGGER, sleep } from '@kvforge/runtime';
+import { ClusterSource } from './cluster-source';
 import { parseAddress } from './config/address';
 import type { GunyuConfig } from './config/config-schema';
 import { parseDuration } from './config/duration';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import type { ReplayOptions } from './core/replay-options';
 import type { SpillingSpoolOptions } from './core/spilling-spool';
-import { connectRedis, redisClient } from './net/redis-client';
+import { endpointOf } from './net/cluster-nodes';
+import { connectRedis } from './net/redis-client';
 import { collectStaleCheckpoints } from './replay/checkpoint-store';
+import type { RedisEndpoint } from './replay/target-connection';
+import { createControlClient } from './replay/target-factory';
 import { Syncer, type SyncerOptions } from './syncer';
 
 export interface SyncerStatus {
@@ -31,6 +35,8 @@ export interface SyncServiceOptions {
 /** Builds the replay options of a syncer from GunYu's config. */
 export function replayOptionsFromConfig(config: GunyuConfig): ReplayOptions {
   const replay = config.output.replay;
+  // A cluster has DB 0 only: every source DB lands there (GunYu: targetDb must be -1/0).
+  const cluster = config.output.redis.type === 'cluster';
   return {
     resumeFromBreakPoint: replay.resumeFromBreakPoint,
     keyExists: replay.keyExists,
@@ -38,8 +44,8 @@ export function replayOptionsFromConfig(config: GunyuConfig): ReplayOptions {
     functionExists: replay.functionExists,
     maxProtoBulkLen: replay.maxProtoBulkLen,
     maxBufferedValueBytes: replay.maxBufferedValueBytes,
-    targetDb: replay.targetDb,
-    targetDbMap: replay.targetDbMap,
+    targetDb: cluster ? 0 : replay.targetDb,
+    targetDbMap: cluster ? {} : replay.targetDbMap,
     batchCmdCount: replay.batchCmdCount,
     batchTickerMs: parseDuration(replay.batchTicker),
     batchBufferSize: replay.batchBufferSize,
@@ -98,70 +104,179 @@ export function spoolOptionsFromConfig(config: GunyuConfig, syncers: number): Pa
 }
 
 /**
- * All syncers of one process: standalone inputs map N:N by index onto the output addresses (as
- * GunYu does for standalone → standalone), or every input onto the single output.
+ * All syncers of one process. Standalone inputs map N:N by index onto standalone output addresses
+ * (as GunYu does for standalone → standalone), or every input onto the single output; a cluster
+ * output takes every input through its seed addresses. A cluster input is discovered at start():
+ * one syncer per shard, watched every `server.checkRedisTypologyTicker`.
  */
 export class SyncService {
   readonly syncers: Syncer[] = [];
+  private readonly clusterSource: ClusterSource | undefined;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
 
   constructor(
     readonly config: GunyuConfig,
-    logger?: Logger,
-    options: SyncServiceOptions = {},
+    private readonly logger?: Logger,
+    private readonly options: SyncServiceOptions = {},
   ) {
     const inputs = config.input.redis.addresses;
     const outputs = config.output.redis.addresses;
-    if (outputs.length !== 1 && outputs.length !== inputs.length) {
+    if (config.input.redis.type === 'cluster') {
+      this.clusterSource = new ClusterSource(
+        {
+          seeds: inputs,
+          template: this.sourceTemplate(),
+          syncFrom: config.input.syncFrom,
+          mode: config.input.mode,
+          checkpointBase: 'redis-gunyu-checkpoint',
+          syncDelayTestKey: config.input.syncDelayTestKey,
+          checkIntervalMs: parseDuration(config.server.checkRedisTypologyTicker),
+        },
+        (plan) =>
+          this.createSyncer(plan.nodeAddress, plan.node, outputs[0] as string, {
+            checkpointName: plan.checkpointName,
+            syncDelayTestKey: plan.syncDelayTestKey,
+            probeEndpoint: plan.master,
+            shardCount: plan.shardCount,
+          }),
+        logger ?? SILENT_LOGGER,
+      );
+      return;
+    }
+    if (
+      config.output.redis.type === 'standalone' &&
+      outputs.length !== 1 &&
+      outputs.length !== inputs.length
+    ) {
       throw new GunyuError(
         GUNYU_ERROR_CODES.config,
         'output.redis.addresses must hold one address or one per input address',
       );
     }
-    const listenPort = parseAddress(config.server.listen, { allowZeroPort: true }).port;
     inputs.forEach((inputAddress, index) => {
-      const output = parseAddress((outputs.length === 1 ? outputs[0] : outputs[index]) as string);
-      const input = parseAddress(inputAddress);
+      const output = (
+        outputs.length === 1 || config.output.redis.type === 'cluster' ? outputs[0] : outputs[index]
+      ) as string;
       this.syncers.push(
-        new Syncer(
-          {
-            inputAddress,
-            input: {
-              ...input,
-              userName: config.input.redis.userName || undefined,
-              password: config.input.redis.password || undefined,
-              tls: tlsOptionsFromConfig(config.input.redis, 'input'),
-            },
-            output: {
-              ...output,
-              userName: config.output.redis.userName || undefined,
-              password: config.output.redis.password || undefined,
-              tls: tlsOptionsFromConfig(config.output.redis, 'output'),
-            },
-            listeningPort: listenPort,
-            replay: replayOptionsFromConfig(config),
-            filter: {
-              commandBlacklist: config.output.filter.commandBlacklist,
-              prefixKeyBlacklist: config.output.filter.keyFilter.prefixKeyBlacklist,
-              prefixKeyWhitelist: config.output.filter.keyFilter.prefixKeyWhitelist,
-              dbBlacklist: config.output.filter.dbBlacklist,
-            },
-            syncDelayTestKey: config.input.syncDelayTestKey,
-            reconnectBackoffMs: options.syncer?.reconnectBackoffMs ?? 2000,
-            capaEof: options.syncer?.capaEof ?? true,
-            transaction: config.output.replay.replayTransaction,
-            spool: spoolOptionsFromConfig(config, inputs.length),
-          },
-          logger,
-        ),
+        this.createSyncer(inputAddress, endpointOf(inputAddress, this.sourceTemplate()), output, {}),
       );
     });
   }
 
+  private sourceTemplate(): RedisEndpoint {
+    const redis = this.config.input.redis;
+    return {
+      host: '',
+      port: 0,
+      userName: redis.userName || undefined,
+      password: redis.password || undefined,
+      tls: tlsOptionsFromConfig(redis, 'input'),
+    };
+  }
+
+  private createSyncer(
+    inputAddress: string,
+    input: RedisEndpoint,
+    outputAddress: string,
+    shard: {
+      checkpointName?: string;
+      syncDelayTestKey?: string;
+      probeEndpoint?: RedisEndpoint;
+      shardCount?: number;
+    },
+  ): Syncer {
+    const { config, options } = this;
+    const clusterOutput = config.output.redis.type === 'cluster';
+    const output = parseAddress(outputAddress);
+    const replay = replayOptionsFromConfig(config);
+    if (shard.checkpointName) replay.checkpointName = shard.checkpointName;
+    const syncerCount = shard.shardCount ?? config.input.redis.addresses.length;
+    return new Syncer(
+      {
+        inputAddress,
+        input,
+        output: {
+          ...output,
+          userName: config.output.redis.userName || undefined,
+          password: config.output.redis.password || undefined,
+          tls: tlsOptionsFromConfig(config.output.redis, 'output'),
+        },
+        outputCluster: clusterOutput ? config.output.redis.addresses : undefined,
+        listeningPort: parseAddress(config.server.listen, { allowZeroPort: true }).port,
+        replay,
+        filter: {
+          commandBlacklist: config.output.filter.commandBlacklist,
+          prefixKeyBlacklist: config.output.filter.keyFilter.prefixKeyBlacklist,
+          prefixKeyWhitelist: config.output.filter.keyFilter.prefixKeyWhitelist,
+          dbBlacklist: config.output.filter.dbBlacklist,
+        },
+        syncDelayTestKey: shard.syncDelayTestKey ?? config.input.syncDelayTestKey,
+        probeEndpoint: shard.probeEndpoint,
+        reconnectBackoffMs: options.syncer?.reconnectBackoffMs ?? 2000,
+        capaEof: options.syncer?.capaEof ?? true,
+        // A cluster target runs plain batches + periodic checkpoints (see README: transaction mode).
+        transaction: config.output.replay.replayTransaction && !clusterOutput,
+        spool: spoolOptionsFromConfig(config, syncerCount),
+      },
+      this.logger,
+    );
+  }
+
   start(): void {
+    if (!this.clusterSource) {
+      for (const syncer of this.syncers) syncer.start();
+      return;
+    }
+    this.stopped = false;
+    this.starting ??= this.startCluster().catch((error: Error) => {
+      this.starting = undefined;
+      this.logger?.error({ error: error.message }, 'source cluster discovery failed');
+      throw error;
+    });
+    this.starting.catch(() => {});
+  }
+
+  /** Resolves once every syncer exists (a cluster source is discovered first). */
+  async ready(): Promise<void> {
+    await this.starting;
+  }
+
+  private async startCluster(): Promise<void> {
+    const source = this.clusterSource as ClusterSource;
+    for (;;) {
+      try {
+        this.syncers.push(...(await source.discover()));
+        break;
+      } catch (error) {
+        if (this.stopped) return;
+        this.logger?.warn({ error: (error as Error).message }, 'source cluster discovery failed, retrying');
+        await sleep(this.options.syncer?.reconnectBackoffMs ?? 2000);
+        if (this.stopped) return;
+      }
+    }
+    if (this.stopped) return;
     for (const syncer of this.syncers) syncer.start();
+    source.watch(() => this.rebuildCluster());
+  }
+
+  /** The source slot layout changed: every pipeline stops and the shards are discovered again. */
+  private async rebuildCluster(): Promise<void> {
+    const source = this.clusterSource as ClusterSource;
+    const old = this.syncers.splice(0);
+    await Promise.all(old.map((syncer) => syncer.stop()));
+    source.pipelines.clear();
+    if (this.stopped) return;
+    const fresh = await source.discover();
+    for (const syncer of fresh) syncer.counters.cluster.topologyRestarts++;
+    this.syncers.push(...fresh);
+    for (const syncer of fresh) syncer.start();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.clusterSource?.stopWatching();
+    await this.starting?.catch(() => {});
     await Promise.all(this.syncers.map((syncer) => syncer.stop()));
   }
 
@@ -210,10 +325,10 @@ export class SyncService {
     const seen = new Set<string>();
     for (const syncer of this.syncers) {
       const output = syncer.options.output;
-      const key = `${output.host}:${output.port}`;
+      const key = `${output.host}:${output.port}/${syncer.options.replay.checkpointName}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const client = redisClient(output);
+      const client = createControlClient(syncer.target);
       try {
         await connectRedis(client);
         removed += await collectStaleCheckpoints(

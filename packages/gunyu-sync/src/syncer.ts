@@ -19,7 +19,14 @@ import { CommandReplayer } from './replay/command-replayer';
 import { replayRdbPhase } from './replay/rdb-phase';
 import { SPOOL_ITEM_CODEC, type SpoolItem } from './replay/spool-item';
 import { SyncCounters } from './replay/sync-counters';
-import { type RedisEndpoint, TargetConnection } from './replay/target-connection';
+import type { RedisEndpoint } from './replay/target-connection';
+import {
+  createControlClient,
+  createTargetLink,
+  onEveryMaster,
+  selectDatabase,
+  type TargetSpec,
+} from './replay/target-factory';
 import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
 import { SessionInbox } from './session-inbox';
 
@@ -30,12 +37,16 @@ export interface SyncerOptions {
   inputAddress: string;
   input: RedisEndpoint;
   output: RedisEndpoint;
+  /** `output.redis.type: cluster`: seed addresses of the target cluster (`output` is the first). */
+  outputCluster?: readonly string[] | undefined;
   /** Announced with REPLCONF listening-port (GunYu: the port of server.listen). */
   listeningPort: number;
   replay: ReplayOptions;
   filter: FilterOptions;
   /** Key SET on the source every second to measure the end-to-end delay (empty = off). */
   syncDelayTestKey: string;
+  /** Where the probe key is SET when the input is a replica (a cluster shard's master). @default input */
+  probeEndpoint?: RedisEndpoint | undefined;
   /** Wait between reconnect attempts (GunYu: 2 s). */
   reconnectBackoffMs: number;
   /** Ask for diskless transfer with `capa eof`. */
@@ -94,6 +105,11 @@ export class Syncer {
     this.filter = new CommandFilter(options.filter);
   }
 
+  /** Where this syncer writes (standalone endpoint or cluster seeds). */
+  get target(): TargetSpec {
+    return { endpoint: this.options.output, clusterSeeds: this.options.outputCluster };
+  }
+
   private get clock(): Clock {
     return this.options.clock ?? SYSTEM_CLOCK;
   }
@@ -128,13 +144,28 @@ export class Syncer {
     this.start();
   }
 
+  /**
+   * The topology watch chose another node for this shard: stop, switch the input, resume from the
+   * checkpoint (the new node keeps the old replication id as master_replid2 → +CONTINUE).
+   */
+  async retarget(inputAddress: string, input: RedisEndpoint): Promise<void> {
+    if (this.state === 'stop') return;
+    const wasPaused = this.state === 'pause';
+    await this.halt('pause');
+    this.options.inputAddress = inputAddress;
+    this.options.input = input;
+    this.counters.cluster.topologyRestarts++;
+    this.logger.info({ input: inputAddress }, 'source topology changed: pipeline restarted on another node');
+    if (!wasPaused) this.start();
+  }
+
   /** Forces a full sync; with `flushCommand` the target is flushed first. */
   async fullSync(flushCommand: string | undefined): Promise<void> {
     await this.halt('pause');
-    const target = redisClient(this.options.output);
+    const target = createControlClient(this.target);
     try {
       await connectRedis(target);
-      if (flushCommand) await target.call(flushCommand);
+      if (flushCommand) await onEveryMaster(target, (node) => node.call(flushCommand));
       await deleteCheckpoints(target, this.options.replay.checkpointName, [...this.knownRunIds]);
     } finally {
       target.disconnect();
@@ -223,11 +254,12 @@ export class Syncer {
     const { options, counters } = this;
     const replay = options.replay;
     const source = redisClient(options.input);
-    const target = redisClient(options.output);
-    const commandConnection = new TargetConnection(options.output);
+    const target = createControlClient(this.target);
+    const commandConnection = createTargetLink(this.target, counters.cluster, this.logger);
     const spool = this.openSpool();
     this.spool = spool;
     let probeTimer: NodeJS.Timeout | undefined;
+    const closers: (() => void)[] = [];
     // The replica is created below; the inbox pauses it only once data flows, after start().
     const inbox = new SessionInbox(
       spool,
@@ -273,6 +305,7 @@ export class Syncer {
     });
     const close = (): void => {
       if (probeTimer) clearInterval(probeTimer);
+      for (const closer of closers) closer();
       replica.stop();
       commandConnection.close();
       source.disconnect();
@@ -308,8 +341,10 @@ export class Syncer {
       this.knownRunIds.add(runId);
       this.forceFullSync = false;
       if (options.syncDelayTestKey) {
+        const probe = options.probeEndpoint ? redisClient(options.probeEndpoint) : source;
+        if (probe !== source) closers.push(() => probe.disconnect());
         probeTimer = setInterval(() => {
-          source
+          probe
             .set(options.syncDelayTestKey, `${options.inputAddress}_${BigInt(Date.now()) * 1_000_000n}`)
             .catch(() => {});
         }, 1000);
@@ -335,14 +370,14 @@ export class Syncer {
         this.step = 'rdb';
         await replayRdbPhase(next, {
           target,
-          output: options.output,
+          output: this.target,
           replay,
           filter: this.filter,
           counters,
           logger: this.logger,
         });
         this.step = 'checkpoint';
-        await target.select(0);
+        await selectDatabase(target, 0);
         await writeCheckpointIndex(target, replay.checkpointName, runId);
         await target.hset(
           replay.checkpointName,

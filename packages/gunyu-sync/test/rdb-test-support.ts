@@ -36,7 +36,7 @@ export function replayerInto(
   replayRdbParallel = 2,
 ): RdbReplayer {
   return new RdbReplayer(
-    { host: target.host, port: target.port },
+    { endpoint: { host: target.host, port: target.port } },
     { ...DEFAULT_REPLAY_OPTIONS, replayRdbParallel },
     new CommandFilter(DEFAULT_FILTER_OPTIONS),
     counters,

@@ -36,10 +36,11 @@ const redisSchema = z.strictObject({
     })
     .optional(),
   type: z
-    .literal('standalone', {
-      message: 'only standalone Redis is supported (cluster/sentinel are not implemented)',
+    .enum(['standalone', 'cluster'], {
+      message: 'type must be standalone or cluster (sentinel is not implemented)',
     })
-    .default('standalone'),
+    .default('standalone')
+    .describe('standalone, or cluster (addresses are seed nodes)'),
   keepAlive: z.number().int().min(0).default(32),
   aliveTime: duration('10m'),
   clusterOptions: z

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { type Cluster, Redis } from 'ioredis';
 import type { RedisEndpoint } from '../replay/target-connection';
 
 /** A lazily connecting ioredis client for control commands: no retries, errors surface to the caller. */
@@ -26,7 +26,7 @@ export function redisClient(endpoint: RedisEndpoint): Redis {
  * `client.connect()`, but failing with the socket's own error (e.g. a TLS certificate problem)
  * instead of ioredis' generic "Connection is closed.".
  */
-export async function connectRedis(client: Redis): Promise<void> {
+export async function connectRedis(client: Redis | Cluster): Promise<void> {
   let cause: Error | undefined;
   const onError = (error: Error): void => {
     cause ??= error;

@@ -1,7 +1,9 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { CHECKPOINT_INDEX_KEY, type Checkpoint, checkpointFromHash, isNewer } from '../core/checkpoint';
+import { type ControlClient, selectDatabase } from './target-factory';
 
-async function databasesWithKeys(client: Redis): Promise<number[]> {
+async function databasesWithKeys(client: ControlClient): Promise<number[]> {
+  if (client instanceof Cluster) return [0];
   const info = await client.info('keyspace');
   const dbs = [...info.matchAll(/^db(\d+):/gm)].map((match) => Number(match[1]));
   return dbs.includes(0) ? dbs : [0, ...dbs];
@@ -9,34 +11,43 @@ async function databasesWithKeys(client: Redis): Promise<number[]> {
 
 /** Finds the newest checkpoint of `runIds` across every DB of the target (GunYu's restart rule). */
 export async function readCheckpoint(
-  client: Redis,
+  client: ControlClient,
   checkpointName: string,
   runIds: readonly string[],
 ): Promise<Checkpoint | undefined> {
   let best: Checkpoint | undefined;
-  for (const db of await databasesWithKeys(client)) {
-    await client.select(db);
-    const hash = await client.hgetall(checkpointName);
-    const found = checkpointFromHash(hash, runIds, db);
-    if (found && (!best || isNewer(found, best))) best = found;
+  // The index names each run id's checkpoint key (a cluster shard's key differs per shard layout).
+  await selectDatabase(client, 0);
+  const names = new Set([checkpointName]);
+  for (const runId of runIds) {
+    const name = runId ? await client.hget(CHECKPOINT_INDEX_KEY, runId) : null;
+    if (name) names.add(name);
   }
-  await client.select(0);
+  for (const db of await databasesWithKeys(client)) {
+    await selectDatabase(client, db);
+    for (const name of names) {
+      const hash = await client.hgetall(name);
+      const found = checkpointFromHash(hash, runIds, db);
+      if (found && (!best || isNewer(found, best))) best = found;
+    }
+  }
+  await selectDatabase(client, 0);
   return best;
 }
 
 /** Registers the checkpoint name of a run id in the index hash (DB 0). */
 export async function writeCheckpointIndex(
-  client: Redis,
+  client: ControlClient,
   checkpointName: string,
   runId: string,
 ): Promise<void> {
-  await client.select(0);
+  await selectDatabase(client, 0);
   await client.hset(CHECKPOINT_INDEX_KEY, runId, checkpointName);
 }
 
 /** Removes the checkpoint fields of `runIds` in every DB (before a full sync rewrites the target). */
 export async function deleteCheckpoints(
-  client: Redis,
+  client: ControlClient,
   checkpointName: string,
   runIds: readonly string[],
 ): Promise<void> {
@@ -45,15 +56,15 @@ export async function deleteCheckpoints(
     .flatMap((runId) => [`${runId}_runid`, `${runId}_version`, `${runId}_offset`, `${runId}_mtime`]);
   if (fields.length === 0) return;
   for (const db of await databasesWithKeys(client)) {
-    await client.select(db);
+    await selectDatabase(client, db);
     await client.hdel(checkpointName, ...fields);
   }
-  await client.select(0);
+  await selectDatabase(client, 0);
 }
 
 /** Deletes checkpoints whose mtime is older than `staleMs` (POST /storage/gc); returns how many. */
 export async function collectStaleCheckpoints(
-  client: Redis,
+  client: ControlClient,
   checkpointName: string,
   staleMs: number,
   nowMs: number,
@@ -61,7 +72,7 @@ export async function collectStaleCheckpoints(
   let removed = 0;
   const limitNs = BigInt(nowMs - staleMs) * 1_000_000n;
   for (const db of await databasesWithKeys(client)) {
-    await client.select(db);
+    await selectDatabase(client, db);
     const hash = await client.hgetall(checkpointName);
     for (const [field, value] of Object.entries(hash)) {
       if (!field.endsWith('_mtime') || BigInt(value) >= limitNs) continue;
@@ -77,6 +88,6 @@ export async function collectStaleCheckpoints(
       removed++;
     }
   }
-  await client.select(0);
+  await selectDatabase(client, 0);
   return removed;
 }

@@ -4,7 +4,7 @@ import type { CommandFilter } from '../core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { mapDb, type ReplayOptions } from '../core/replay-options';
 import type { SyncCounters } from './sync-counters';
-import type { TargetConnection } from './target-connection';
+import type { TargetLink } from './target-link';
 
 /**
  * One command of the replication stream, decoded just enough to route it: no strings but the
@@ -63,7 +63,7 @@ export class CommandReplayer {
   private readonly probeKey: Buffer | undefined;
 
   constructor(
-    private readonly connection: TargetConnection,
+    private readonly connection: TargetLink,
     private readonly options: ReplayOptions,
     private readonly filter: CommandFilter,
     private readonly counters: SyncCounters,

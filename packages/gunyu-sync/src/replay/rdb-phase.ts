@@ -1,5 +1,4 @@
 import type { Logger } from '@kvforge/runtime';
-import type { Redis } from 'ioredis';
 import type { CommandFilter } from '../core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { EMPTY_CHUNK, type RdbEvent, RdbParser } from '../core/rdb/rdb-parser';
@@ -7,12 +6,12 @@ import type { ReplayOptions } from '../core/replay-options';
 import { RdbReplayer } from './rdb-replayer';
 import type { SpoolItem } from './spool-item';
 import type { SyncCounters } from './sync-counters';
-import type { RedisEndpoint } from './target-connection';
+import { type ControlClient, onEveryMaster, type TargetSpec } from './target-factory';
 
 export interface RdbPhaseContext {
   /** A client of the target for FUNCTION LOAD/FLUSH (the keys go through the replay lanes). */
-  target: Redis;
-  output: RedisEndpoint;
+  target: ControlClient;
+  output: TargetSpec;
   replay: ReplayOptions;
   filter: CommandFilter;
   counters: SyncCounters;
@@ -80,11 +79,11 @@ async function applyRdbEvent(
   if (event.kind !== 'function') return;
   const policy = context.replay.functionExists;
   if (policy === 'flush' && !functions.flushed) {
-    await context.target.call('FUNCTION', 'FLUSH');
+    await onEveryMaster(context.target, (node) => node.call('FUNCTION', 'FLUSH'));
     functions.flushed = true;
   }
   const args = policy === '' ? ['LOAD', event.code] : ['LOAD', 'REPLACE', event.code];
-  await context.target.call('FUNCTION', ...args).catch((error: Error) => {
+  await onEveryMaster(context.target, (node) => node.call('FUNCTION', ...args)).catch((error: Error) => {
     context.logger.warn({ error: error.message }, 'FUNCTION LOAD failed');
   });
 }

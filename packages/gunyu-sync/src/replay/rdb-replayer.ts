@@ -9,7 +9,8 @@ import type { RdbEntry, RdbValuePart } from '../core/rdb/rdb-parser';
 import { decodeValue, valueToCommands } from '../core/rdb/value-decoder';
 import { laneOf, mapDb, type ReplayOptions, stripHashTag } from '../core/replay-options';
 import type { SyncCounters } from './sync-counters';
-import { type RedisEndpoint, TargetConnection } from './target-connection';
+import { createTargetLink, type TargetSpec } from './target-factory';
+import type { TargetLink } from './target-link';
 
 const LANE_BATCH_ENTRIES = 100;
 const LANE_BATCH_BYTES = 1024 * 1024;
@@ -52,7 +53,7 @@ function failedReply(tag: Exclude<ReplyTag, undefined>, sent: Buffer): FailedRep
 }
 
 interface Lane {
-  connection: TargetConnection;
+  connection: TargetLink;
   writer: RespWriter;
   db: number;
   replies: ReplyTag[];
@@ -81,7 +82,7 @@ export class RdbReplayer {
   private droppingParts = false;
 
   constructor(
-    private readonly endpoint: RedisEndpoint,
+    private readonly output: TargetSpec,
     private readonly options: ReplayOptions,
     private readonly filter: CommandFilter,
     private readonly counters: SyncCounters,
@@ -91,7 +92,7 @@ export class RdbReplayer {
   async open(): Promise<void> {
     const count = Math.max(1, Math.min(512, this.options.replayRdbParallel));
     for (let i = 0; i < count; i++) {
-      const connection = new TargetConnection(this.endpoint);
+      const connection = createTargetLink(this.output, this.counters.cluster, this.logger);
       await connection.connect();
       this.lanes.push({ connection, writer: new RespWriter(), db: -1, replies: [], inFlight: [] });
     }

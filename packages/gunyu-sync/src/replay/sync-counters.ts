@@ -1,3 +1,19 @@
+/** Cluster target routing: redirections followed, commands split per slot, cross-slot refusals. */
+export class ClusterCounters {
+  moved = 0;
+  ask = 0;
+  /** TRYAGAIN / CLUSTERDOWN / a lost node connection: sent again after a pause or a topology refresh. */
+  retried = 0;
+  /** Cross-slot DEL/UNLINK/EXISTS/TOUCH/MSET split into one command per slot. */
+  splitCommands = 0;
+  /** Source MULTI/EXEC groups whose keys span slots, replayed command by command. */
+  splitTransactions = 0;
+  /** Commands the target refused with CROSSSLOT (not splittable), per command name. */
+  readonly crossSlot = new Map<string, number>();
+  /** Pipelines restarted because the source topology changed (redisGunYu_syncer_role_change). */
+  topologyRestarts = 0;
+}
+
 /** Plain counters of one syncer; the metrics module reads them on scrape (no work on the hot path). */
 export class SyncCounters {
   fullSyncs = 0;
@@ -33,6 +49,7 @@ export class SyncCounters {
   spoolFullPauses = 0;
   /** 0 aborted, 1 full syncing, 2 incremental. */
   syncPhase = 0;
+  readonly cluster = new ClusterCounters();
 
   /** redisGunYu_output_full_sync: 100 once streaming, else RDB keys handled / keys expected (≤ 99). */
   fullSyncPercent(): number {
