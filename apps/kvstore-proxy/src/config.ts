@@ -16,6 +16,10 @@ export const proxyConfigSchema = z.strictObject({
     .describe('kvstore namespace to serve (required)'),
   configServer: hostPort.describe('Master ConfigServer (required)'),
   slaveConfigServer: hostPort.optional().describe('Slave ConfigServer'),
+  configServers: z
+    .array(hostPort)
+    .default([])
+    .describe('Every other ConfigServer of the group; the proxy follows whichever is master'),
   password: z.string().default('').describe('Password clients must AUTH with'),
   redisPassword: z.string().default('').describe('Password of the backend Redis masters'),
   advertiseAddress: hostPort
@@ -47,6 +51,7 @@ export const PROXY_CONFIG_SPEC: AppConfigSpec<typeof proxyConfigSchema> = {
     namespace: { valueName: 'NS' },
     configServer: { valueName: 'HOST:PORT' },
     slaveConfigServer: { valueName: 'HOST:PORT' },
+    configServers: { valueName: 'HOST:PORT,HOST:PORT' },
     password: { valueName: 'P' },
     redisPassword: { valueName: 'P' },
     advertiseAddress: { valueName: 'HOST:PORT' },

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     password: config.password,
     configServer: config.configServer,
     ...(config.slaveConfigServer ? { slaveConfigServer: config.slaveConfigServer } : {}),
+    configServers: config.configServers,
     ...(config.advertiseAddress ? { advertiseAddress: config.advertiseAddress } : {}),
     config: {
       redis_password: config.redisPassword,

@@ -1,5 +1,6 @@
 import { type Logger, SILENT_LOGGER } from '@kvforge/runtime';
 import type { ConfigServerPluginOptions } from '../http/config-server-plugin';
+import { promoteReplica } from '../proxy/redis-monitor';
 import { BucketMigrator, type BucketMigratorOptions } from './bucket-migrator';
 import { ConfigServer, type ConfigServerOptions } from './config-server';
 import { EtcdStateStore } from './etcd-state-store';
@@ -49,7 +50,14 @@ export class ConfigServerService {
     const { store: choice, migration, maxWatchMs, logger, ...serverOptions } = options;
     const store = openStore(choice);
     try {
-      const configServer = await ConfigServer.open({ ...serverOptions, store });
+      const password = migration?.redisPassword ?? '';
+      const configServer = await ConfigServer.open({
+        promoteReplica: async (address) => {
+          await promoteReplica(address, password);
+        },
+        ...serverOptions,
+        store,
+      });
       const migrator = new BucketMigrator(configServer, migration);
       return new ConfigServerService(configServer, migrator, store, maxWatchMs, logger ?? SILENT_LOGGER);
     } catch (error) {

@@ -3,13 +3,14 @@ import {
   type BucketTable,
   type ClusterType,
   createBucketTable,
+  isNewerTable,
   NO_MIGRATING_BUCKET,
   replaceServer,
   scaleDownTable,
   scaleUpTable,
 } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
-import type { ConfigStateStore, MigrationJobRecord } from './state-store';
+import type { ConfigServerState, ConfigStateStore, MigrationJobRecord } from './state-store';
 
 export type ProxyState = 'ONLINE' | 'OFFLINE' | 'MIGRATING';
 
@@ -30,6 +31,12 @@ export interface ConfigServerOptions {
   proxyTimeoutMs?: number;
   /** Injected clock (tests). @default Date.now */
   now?: () => number;
+  /**
+   * Makes a replica a master (`REPLICAOF NO ONE`) and resolves once it acknowledged. A data_store
+   * failover calls it **before** it publishes the table naming the replica, so no proxy ever sends a
+   * write to a node that still answers READONLY. @default resolves at once (no promotion)
+   */
+  promoteReplica?: (address: string) => Promise<void>;
 }
 
 export const DEFAULT_CONFIG_SERVER_OPTIONS = {
@@ -37,10 +44,13 @@ export const DEFAULT_CONFIG_SERVER_OPTIONS = {
   supportHa: false,
   defaultClusterType: 'data_store' as ClusterType,
   proxyTimeoutMs: 30_000,
+  promoteReplica: async (_address: string): Promise<void> => undefined,
 };
 
 interface Waiter {
   knownVersion: number;
+  /** undefined: a poller that does not send an epoch gets any table whose version differs. */
+  knownEpoch: number | undefined;
   resolve: (table: BucketTable | undefined) => void;
 }
 
@@ -48,6 +58,12 @@ interface ProxyRecord {
   lastSeen: number;
   /** The table version the proxy said it holds on its last poll. */
   version: number;
+}
+
+/** Whether a long-poller should get `table` now. */
+function wanted(table: BucketTable, waiter: Waiter): boolean {
+  if (waiter.knownEpoch === undefined) return table.version !== waiter.knownVersion;
+  return isNewerTable(table, { epoch: waiter.knownEpoch, version: waiter.knownVersion });
 }
 
 /**
@@ -62,8 +78,15 @@ export class ConfigServer {
   /** namespace → down address → proxy → the replica that proxy saw (for data_store failover). */
   private readonly downVotes = new Map<string, Map<string, Map<string, string>>>();
   private supportHaValue: boolean;
+  private isMasterValue: boolean;
+  /** `host:port` of the current master ConfigServer ('' when unknown); named in 1004 answers. */
+  private masterAddressValue = '';
+  /** The last namespace epoch handed out: epochs keep rising even if the clock steps back. */
+  private lastEpoch = 0;
   /** namespace → its in-flight migration job (persisted with the tables). */
   private readonly migrations = new Map<string, MigrationJobRecord>();
+  /** `namespace/address` of failovers whose promotion is in flight (a repeated vote does not start a second). */
+  private readonly failing = new Set<string>();
   // Writes run one at a time so each persisted state contains every earlier change.
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -71,22 +94,64 @@ export class ConfigServer {
   private constructor(options: ConfigServerOptions) {
     this.options = { ...DEFAULT_CONFIG_SERVER_OPTIONS, now: Date.now, ...options };
     this.supportHaValue = this.options.supportHa;
+    this.isMasterValue = this.options.isMaster;
   }
 
   /** Loads the stored state; a corrupt store fails loudly instead of starting empty. */
   static async open(options: ConfigServerOptions): Promise<ConfigServer> {
     const server = new ConfigServer(options);
     const state = await options.store.load();
-    if (state) {
-      server.supportHaValue = state.supportHa;
-      for (const table of state.tables) server.tables.set(table.namespace, table);
-      for (const job of state.migrations ?? []) server.migrations.set(job.namespace, job);
-    }
+    if (state) server.applyState(state);
     return server;
   }
 
   get isMaster(): boolean {
-    return this.options.isMaster;
+    return this.isMasterValue;
+  }
+
+  /** The master ConfigServer's address as far as this one knows ('' when unknown). */
+  get masterAddress(): string {
+    return this.masterAddressValue;
+  }
+
+  /** Switches between master and slave (election, promotion); `masterAddress` is who is master now. */
+  setRole(isMaster: boolean, masterAddress: string): void {
+    this.isMasterValue = isMaster;
+    this.masterAddressValue = masterAddress;
+  }
+
+  /** The whole state as it would be saved (replication to a slave ConfigServer). */
+  snapshot(): ConfigServerState {
+    return {
+      supportHa: this.supportHaValue,
+      tables: [...this.tables.values()],
+      migrations: this.migrationJobs(),
+    };
+  }
+
+  /**
+   * Replaces the in-memory state with one written by the master (etcd watch, replication stream)
+   * and publishes every namespace that changed. Tables are taken as they are: the store is the truth.
+   */
+  applyState(state: ConfigServerState): void {
+    this.supportHaValue = state.supportHa;
+    const seen = new Set<string>();
+    for (const table of state.tables) {
+      seen.add(table.namespace);
+      this.lastEpoch = Math.max(this.lastEpoch, table.epoch);
+      const previous = this.tables.get(table.namespace);
+      this.tables.set(table.namespace, table);
+      if (!previous || previous.epoch !== table.epoch || previous.version !== table.version) {
+        this.publish(table.namespace, table);
+      }
+    }
+    for (const namespace of [...this.tables.keys()]) {
+      if (seen.has(namespace)) continue;
+      this.tables.delete(namespace);
+      this.publish(namespace, undefined);
+    }
+    this.migrations.clear();
+    for (const job of state.migrations ?? []) this.migrations.set(job.namespace, job);
   }
 
   get supportHa(): boolean {
@@ -118,7 +183,9 @@ export class ConfigServer {
       if (this.tables.has(namespace)) {
         throw new KvstoreError(KVSTORE_ERROR_CODES.INIT_FAILED, `namespace ${namespace} already exists`);
       }
-      const table = createBucketTable(namespace, bucketCount, addresses, clusterType);
+      const epoch = Math.max(this.options.now(), this.lastEpoch + 1);
+      const table = createBucketTable(namespace, bucketCount, addresses, clusterType, epoch);
+      this.lastEpoch = epoch;
       for (const address of addresses) this.assertUnused(address, namespace, KVSTORE_ERROR_CODES.INIT_FAILED);
       return table;
     });
@@ -270,44 +337,66 @@ export class ConfigServer {
     if (!this.supportHaValue || !table.owners.includes(address)) return 'none';
     const online = this.proxyInfo(namespace).filter((info) => info.state !== 'OFFLINE');
     if (online.length === 0 || !online.every((info) => voters.has(info.info))) return 'none';
-    byAddress.delete(address);
     if (table.clusterType === 'cache') {
+      byAddress.delete(address);
       await this.updateTable(namespace, (current) => scaleDownTable(current, address));
       return 'removed';
     }
     const replica = [...voters.values()].find((candidate) => isValidAddress(candidate));
-    if (!replica) return 'none';
-    await this.updateTable(namespace, (current) => replaceServer(current, address, replica));
+    const failoverKey = `${namespace}/${address}`;
+    if (!replica || this.failing.has(failoverKey)) return 'none';
+    this.failing.add(failoverKey);
+    try {
+      // Promote first, publish second: the table naming the replica goes out only once it is a master.
+      // A failed promotion keeps the votes, so the next report (or a retry) tries again.
+      try {
+        await this.options.promoteReplica(replica);
+      } catch (error) {
+        throw new KvstoreError(
+          KVSTORE_ERROR_CODES.REPLACE_FAILED,
+          `cannot promote ${replica}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+      byAddress.delete(address);
+      await this.updateTable(namespace, (current) =>
+        current.owners.includes(address) ? replaceServer(current, address, replica) : current,
+      );
+    } finally {
+      this.failing.delete(failoverKey);
+    }
     return 'replaced';
   }
 
   /**
-   * Resolves with the namespace's table as soon as its version differs from `knownVersion`
-   * (at once if it already does), or with undefined after `timeoutMs` or on close.
+   * Resolves with the namespace's table as soon as it is newer than the poller's (a later epoch, or
+   * the same epoch and a higher version; without `knownEpoch`, any other version), at once if it
+   * already is, or with undefined after `timeoutMs` or on close. A poller that holds a newer table
+   * than this ConfigServer (a stale one) is held, never answered with the older table.
    * A deleted namespace rejects with NO_SUCH_NAMESPACE.
    */
-  waitForTable(namespace: string, knownVersion: number, timeoutMs: number): Promise<BucketTable | undefined> {
+  waitForTable(
+    namespace: string,
+    knownVersion: number,
+    timeoutMs: number,
+    knownEpoch?: number,
+  ): Promise<BucketTable | undefined> {
     const table = this.getTable(namespace);
-    if (table.version !== knownVersion || this.closed) {
-      return Promise.resolve(table.version !== knownVersion ? table : undefined);
-    }
+    const waiter: Waiter = { knownVersion, knownEpoch, resolve: () => undefined };
+    if (wanted(table, waiter)) return Promise.resolve(table);
+    if (this.closed) return Promise.resolve(undefined);
     return new Promise((resolve, reject) => {
       let set = this.waiters.get(namespace);
       if (!set) {
         set = new Set();
         this.waiters.set(namespace, set);
       }
-      const waiter: Waiter = {
-        knownVersion,
-        resolve: (next) => {
-          clearTimeout(timer);
-          set.delete(waiter);
-          if (next === undefined && !this.closed && !this.tables.has(namespace)) {
-            reject(
-              new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_NAMESPACE, `no such namespace: ${namespace}`),
-            );
-          } else resolve(next);
-        },
+      waiter.resolve = (next) => {
+        clearTimeout(timer);
+        set.delete(waiter);
+        if (next === undefined && !this.closed && !this.tables.has(namespace)) {
+          reject(new KvstoreError(KVSTORE_ERROR_CODES.NO_SUCH_NAMESPACE, `no such namespace: ${namespace}`));
+        } else resolve(next);
       };
       const timer = setTimeout(() => waiter.resolve(undefined), timeoutMs);
       set.add(waiter);
@@ -321,7 +410,10 @@ export class ConfigServer {
   }
 
   private assertMaster(): void {
-    if (!this.options.isMaster) throw new KvstoreError(KVSTORE_ERROR_CODES.NOT_MASTER, 'not a master');
+    if (!this.isMasterValue) {
+      const master = this.masterAddressValue ? `, master is ${this.masterAddressValue}` : '';
+      throw new KvstoreError(KVSTORE_ERROR_CODES.NOT_MASTER, `not a master${master}`);
+    }
   }
 
   private assertUnused(address: string, namespace: string, code: KvstoreError['code']): void {
@@ -356,17 +448,13 @@ export class ConfigServer {
   }
 
   private persist(): Promise<void> {
-    return this.options.store.save({
-      supportHa: this.supportHaValue,
-      tables: [...this.tables.values()],
-      migrations: this.migrationJobs(),
-    });
+    return this.options.store.save(this.snapshot());
   }
 
   private publish(namespace: string, table: BucketTable | undefined): void {
     const set = this.waiters.get(namespace);
     if (!set) return;
-    for (const waiter of [...set]) if (!table || table.version !== waiter.knownVersion) waiter.resolve(table);
+    for (const waiter of [...set]) if (!table || wanted(table, waiter)) waiter.resolve(table);
     if (!table) {
       this.waiters.delete(namespace);
       this.proxies.delete(namespace);

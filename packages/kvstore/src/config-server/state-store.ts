@@ -36,6 +36,7 @@ export interface ConfigStateStore {
 const tableSchema = z.object({
   namespace: z.string().min(1),
   clusterType: z.enum(CLUSTER_TYPES as [string, ...string[]]),
+  epoch: z.number().int().nonnegative().default(0),
   version: z.number().int().nonnegative(),
   owners: z.array(z.string()).min(1),
   migratingBucketId: z.number().int().default(NO_MIGRATING_BUCKET),

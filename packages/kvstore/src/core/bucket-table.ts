@@ -13,6 +13,12 @@ export const CLUSTER_TYPES: readonly ClusterType[] = ['cache', 'data_store'];
 export interface BucketTable {
   readonly namespace: string;
   readonly clusterType: ClusterType;
+  /**
+   * The namespace's identity: set when it is created (the ConfigServer uses its clock, kept rising),
+   * never changed after. A deleted and re-created namespace has a larger epoch, so its version 1 is
+   * newer than the old namespace's version 21. 0 in tables written before epochs existed.
+   */
+  readonly epoch: number;
   readonly version: number;
   /** `owners[bucket]` = the Redis master address (`ip:port`) that owns the bucket. */
   readonly owners: readonly string[];
@@ -32,6 +38,7 @@ export function createBucketTable(
   bucketCount: number,
   addresses: readonly string[],
   clusterType: ClusterType = 'data_store',
+  epoch = 0,
 ): BucketTable {
   if (namespace.length === 0) fail(KVSTORE_ERROR_CODES.INIT_FAILED, 'namespace must not be empty');
   if (!Number.isInteger(bucketCount) || bucketCount < MIN_BUCKET_COUNT || bucketCount > MAX_BUCKET_COUNT) {
@@ -52,11 +59,27 @@ export function createBucketTable(
   return {
     namespace,
     clusterType,
+    epoch,
     version: 1,
     owners,
     migratingBucketId: NO_MIGRATING_BUCKET,
     migratingServerAddr: '',
   };
+}
+
+/** A table's place in time: the namespace's epoch, then the version inside that epoch. */
+export interface TableStamp {
+  readonly epoch: number;
+  readonly version: number;
+}
+
+/**
+ * True when `candidate` is strictly newer than `held`: a later namespace epoch, or the same epoch
+ * and a higher version. Proxies install only newer tables, so a stale ConfigServer can never take
+ * them back in time.
+ */
+export function isNewerTable(candidate: TableStamp, held: TableStamp): boolean {
+  return candidate.epoch > held.epoch || (candidate.epoch === held.epoch && candidate.version > held.version);
 }
 
 /** The distinct owners in byte order (the original iterates a `std::map<string, …>`). */
@@ -224,6 +247,8 @@ export function completeMigration(table: BucketTable): BucketTable {
 /** The spec's JSON view: `table` maps each `ip:port` to its ascending bucket ids. */
 export interface BucketTableJson {
   table: Record<string, number[]>;
+  /** The namespace epoch (an addition to the spec's fields; absent from an old ConfigServer = 0). */
+  epoch?: number;
   version: number;
   migrating_bucket_id: number;
   migrating_server_addr: string;
@@ -232,6 +257,7 @@ export interface BucketTableJson {
 export function bucketTableToJson(table: BucketTable): BucketTableJson {
   return {
     table: Object.fromEntries(bucketsByServer(table)),
+    epoch: table.epoch,
     version: table.version,
     migrating_bucket_id: table.migratingBucketId,
     migrating_server_addr: table.migratingServerAddr,
@@ -259,6 +285,7 @@ export function bucketTableFromJson(
   return {
     namespace,
     clusterType,
+    epoch: json.epoch ?? 0,
     version: json.version,
     owners,
     migratingBucketId: json.migrating_bucket_id,

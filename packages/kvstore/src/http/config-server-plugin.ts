@@ -103,7 +103,7 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
         cluster_type: server.clusterTypeOf(input.namespace),
       };
       // The original nests these under `data`; they are repeated at the top level for convenience.
-      return { ...data, data };
+      return { ...data, data, master: server.masterAddress };
     });
 
     // Proxies long-poll here: registration, heartbeat and table push in one request.
@@ -111,10 +111,12 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
       const { namespace, version, proxy } = input;
       const waitMs = Math.min(Math.max(input.wait_ms, 0), maxWatchMs);
       if (proxy !== undefined) server.touchProxy(namespace, proxy, version);
-      const table = await server.waitForTable(namespace, version, waitMs);
+      const table = await server.waitForTable(namespace, version, waitMs, input.epoch);
       if (proxy !== undefined && !table) server.touchProxy(namespace, proxy, version);
-      if (!table) return { changed: false, version };
-      return { changed: true, cluster_type: table.clusterType, ...bucketTableToJson(table) };
+      // Every answer says who is master, so proxies that list several ConfigServers follow it.
+      const role = { is_master: server.isMaster, master: server.masterAddress };
+      if (!table) return { changed: false, version, ...role };
+      return { changed: true, cluster_type: table.clusterType, ...bucketTableToJson(table), ...role };
     });
 
     // Proxies report backends they cannot reach (and reachable again); see ConfigServer.reportRedisState.

@@ -31,6 +31,8 @@ export const GET_CONFIG_INPUT = z.object({ namespace: namespace.optional() });
 export const WATCH_TABLE_INPUT = z.object({
   namespace,
   version: z.number().int().default(0),
+  /** The namespace epoch the proxy holds; without it the old rule (any other version) applies. */
+  epoch: z.number().int().nonnegative().optional(),
   wait_ms: z.number().int().default(0),
   proxy: z.string().optional(),
 });

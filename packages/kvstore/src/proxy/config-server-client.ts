@@ -4,6 +4,8 @@ import {
   type BucketTableJson,
   bucketTableFromJson,
   type ClusterType,
+  isNewerTable,
+  type TableStamp,
 } from '../core/bucket-table';
 
 export interface ConfigServerClientOptions {
@@ -12,6 +14,8 @@ export interface ConfigServerClientOptions {
   master: string;
   /** `host:port` of a slave ConfigServer, tried when the master does not answer. */
   slave?: string;
+  /** Every other ConfigServer of the group; polls go round them until one answers, then follow its master. */
+  others?: readonly string[];
   /** How this proxy is listed by `proxy_info` (its RESP `ip:port`). */
   proxyInfo: string;
   /** How long the ConfigServer may hold a poll. @default 20000 */
@@ -31,6 +35,12 @@ interface WatchReply extends Partial<BucketTableJson> {
   msg: string;
   changed?: boolean;
   cluster_type?: ClusterType;
+  is_master?: boolean;
+  master?: string;
+}
+
+function uniqueServers(master: string, slave: string | undefined, others: readonly string[]): string[] {
+  return [...new Set([master, ...(slave ? [slave] : []), ...others])];
 }
 
 /**
@@ -39,22 +49,31 @@ interface WatchReply extends Partial<BucketTableJson> {
  * A failed poll falls back to the slave ConfigServer, then back to the master.
  */
 export class ConfigServerClient {
-  private version = 0;
+  /** The epoch and version of the table last handed to onTable: only strictly newer ones follow. */
+  private held: TableStamp = { epoch: 0, version: 0 };
   private running = false;
   private controller: AbortController | undefined;
   /** Aborted by stop(): ends the pause between failed polls at once. */
   private lifetime = new AbortController();
-  private useSlave = false;
+  private servers: string[];
+  private current = 0;
   private lastPollSucceeded = false;
-  private readonly options: Required<Omit<ConfigServerClientOptions, 'slave' | 'onError'>> &
-    Pick<ConfigServerClientOptions, 'slave' | 'onError'>;
+  /** set_config aborted the poll: the next one goes to the new master, not to the next server. */
+  private repointed = false;
+  private readonly options: Required<Omit<ConfigServerClientOptions, 'slave' | 'onError' | 'others'>> &
+    Pick<ConfigServerClientOptions, 'onError'>;
 
   constructor(options: ConfigServerClientOptions) {
     this.options = { ...DEFAULT_CONFIG_SERVER_CLIENT_OPTIONS, ...options };
+    this.servers = uniqueServers(options.master, options.slave, options.others ?? []);
   }
 
   get knownVersion(): number {
-    return this.version;
+    return this.held.version;
+  }
+
+  get knownEpoch(): number {
+    return this.held.epoch;
   }
 
   /** Whether the last poll got an answer (whether or not the table changed); `/health` reports it. */
@@ -62,15 +81,22 @@ export class ConfigServerClient {
     return this.lastPollSucceeded;
   }
 
-  /** The ConfigServer the next poll or report goes to (the slave after the master failed). */
+  /** The ConfigServer the next poll or report goes to. */
   get server(): string {
-    return this.currentServer();
+    return this.servers[this.current]!;
+  }
+
+  /** Every ConfigServer this client knows, the one in use included. */
+  get knownServers(): readonly string[] {
+    return this.servers;
   }
 
   /** Changes the ConfigServer addresses (set_config master_cs_* / slave_cs_*); the next poll uses them. */
   setServers(master: string, slave: string | undefined): void {
-    this.options.master = master;
-    this.options.slave = slave;
+    const others = this.servers.filter((server) => server !== master && server !== slave);
+    this.servers = uniqueServers(master, slave, others);
+    this.current = 0;
+    this.repointed = true;
     this.controller?.abort();
   }
 
@@ -81,7 +107,7 @@ export class ConfigServerClient {
 
   /** Tells the ConfigServer that this proxy cannot reach `address` (or can again). */
   async reportRedisState(address: string, state: 'down' | 'up', replicaAddress: string): Promise<string> {
-    const response = await fetch(`http://${this.currentServer()}/kvstore/cs/report_redis_state`, {
+    const response = await fetch(`http://${this.server}/kvstore/cs/report_redis_state`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -121,12 +147,13 @@ export class ConfigServerClient {
   private async loop(): Promise<void> {
     while (this.running) {
       try {
-        await this.poll(this.version, this.options.watchMs);
+        await this.poll(this.held.version, this.options.watchMs);
       } catch (error) {
         if (!this.running) break;
         this.lastPollSucceeded = false;
-        this.options.onError?.(error, this.currentServer());
-        if (this.options.slave) this.useSlave = !this.useSlave;
+        this.options.onError?.(error, this.server);
+        if (this.repointed) this.repointed = false;
+        else this.current = (this.current + 1) % this.servers.length;
         try {
           await sleep(this.options.retryMs, { clock: this.options.clock, signal: this.lifetime.signal });
         } catch (sleepError) {
@@ -136,8 +163,15 @@ export class ConfigServerClient {
     }
   }
 
-  private currentServer(): string {
-    return this.useSlave && this.options.slave ? this.options.slave : this.options.master;
+  /** A slave that names its master sends the next poll there; one that knows none, to the next server. */
+  private follow(reply: WatchReply): void {
+    if (reply.is_master !== false) return;
+    if (reply.master) {
+      if (!this.servers.includes(reply.master)) this.servers.push(reply.master);
+      this.current = this.servers.indexOf(reply.master);
+    } else if (this.servers.length > 1) {
+      this.current = (this.current + 1) % this.servers.length;
+    }
   }
 
   private async poll(version: number, waitMs: number): Promise<BucketTable | undefined> {
@@ -145,12 +179,13 @@ export class ConfigServerClient {
     this.controller = controller;
     const timer = setTimeout(() => controller.abort(), waitMs + 10_000);
     try {
-      const response = await fetch(`http://${this.currentServer()}/kvstore/cs/watch_table`, {
+      const response = await fetch(`http://${this.server}/kvstore/cs/watch_table`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           namespace: this.options.namespace,
           version,
+          epoch: this.held.epoch,
           proxy: this.options.proxyInfo,
           wait_ms: waitMs,
         }),
@@ -158,19 +193,21 @@ export class ConfigServerClient {
       });
       const reply = (await response.json()) as WatchReply;
       this.lastPollSucceeded = reply.code === 1001;
-      if (reply.code !== 1001) {
-        // A deleted namespace: forget our version so a re-created one (version 1 again) is taken.
-        this.version = 0;
-        throw new Error(`watch_table: ${reply.code} ${reply.msg}`);
-      }
-      if (!reply.changed || reply.table === undefined || reply.version === this.version) return undefined;
+      // A deleted namespace keeps our stamp: a re-created one has a larger epoch and is taken anyway.
+      if (reply.code !== 1001) throw new Error(`watch_table: ${reply.code} ${reply.msg}`);
+      this.follow(reply);
+      if (!reply.changed || reply.table === undefined || reply.version === undefined) return undefined;
+      const stamp = { epoch: reply.epoch ?? 0, version: reply.version };
+      // Never back in time: a stale ConfigServer's older table is ignored.
+      if (!isNewerTable(stamp, this.held)) return undefined;
       const table = bucketTableFromJson(this.options.namespace, reply.cluster_type ?? 'data_store', {
         table: reply.table,
-        version: reply.version!,
+        epoch: stamp.epoch,
+        version: reply.version,
         migrating_bucket_id: reply.migrating_bucket_id!,
         migrating_server_addr: reply.migrating_server_addr!,
       });
-      this.version = table.version;
+      this.held = stamp;
       this.options.onTable(table);
       return table;
     } finally {

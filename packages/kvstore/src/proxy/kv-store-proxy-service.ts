@@ -27,6 +27,8 @@ export interface KvStoreProxyServiceOptions {
   configServer: string;
   /** `host:port` of the slave ConfigServer, polled when the master does not answer. */
   slaveConfigServer?: string;
+  /** Every other ConfigServer of the group (etcd mode, file pairs): polls follow whichever is master. */
+  configServers?: readonly string[];
   /** How proxy_info lists this proxy. @default the RESP listener (0.0.0.0 → 127.0.0.1) */
   advertiseAddress?: string;
   /** Initial set_config values (redis_password, max_qps, …). */
@@ -70,6 +72,7 @@ export class KvStoreProxyService {
   private listenAddress: { host: string; port: number } | undefined;
   /** Replicas promoted by this service (in order), for logs and tests. */
   readonly promoted: string[] = [];
+  private installs: Promise<void> = Promise.resolve();
 
   constructor(options: KvStoreProxyServiceOptions) {
     this.options = { ...DEFAULT_KV_STORE_PROXY_SERVICE_OPTIONS, ...options };
@@ -106,6 +109,7 @@ export class KvStoreProxyService {
       namespace: options.namespace,
       master: options.configServer,
       ...(options.slaveConfigServer ? { slave: options.slaveConfigServer } : {}),
+      ...(options.configServers ? { others: options.configServers } : {}),
       // Resolved lazily: with port 0 the advertised port is known only once the proxy listens.
       proxyInfo: '',
       clock,
@@ -180,6 +184,7 @@ export class KvStoreProxyService {
         },
       );
     }
+    await this.installs;
     this.configServerClient.start();
     this.monitor.start();
     this.logger.info(
@@ -196,17 +201,27 @@ export class KvStoreProxyService {
   }
 
   private onTable(table: BucketTable): void {
+    // Installs run one after another in arrival order; each waits for its promotions first.
+    this.installs = this.installs.then(() => this.install(table));
+  }
+
+  /**
+   * A replica the ConfigServer put in place of a master this proxy saw die is promoted **before**
+   * the table is installed (the ConfigServer already promoted it; this is idempotent and covers a
+   * ConfigServer that could not reach it), so writes never meet a READONLY replica.
+   */
+  private async install(table: BucketTable): Promise<void> {
     const previous = new Set(this.proxy.currentTable?.owners ?? []);
-    this.proxy.setTable(table);
-    // A replica the ConfigServer put in place of a master this proxy saw die is promoted here.
-    this.monitor
-      .onTable(previous, table.owners)
-      .then((promoted) => {
-        if (promoted.length === 0) return;
+    try {
+      const promoted = await this.monitor.onTable(previous, table.owners);
+      if (promoted.length > 0) {
         this.promoted.push(...promoted);
         this.logger.info({ promoted }, 'promoted replica to master');
-      })
-      .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'promotion failed'));
+      }
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'promotion failed');
+    }
+    this.proxy.setTable(table);
   }
 
   private report(address: string, state: 'down' | 'up', replica: string): void {
