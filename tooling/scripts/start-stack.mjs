@@ -130,10 +130,26 @@ const services = [
   {
     name: 'memcache-meta-service',
     command: 'node',
-    args: [app('memcache-meta-service'), '--ock.mmc.mount=0:HBM:1GB,1:HBM:1GB,0:DRAM:4GB,1:DRAM:4GB'],
+    args: [app('memcache-meta-service')],
     port: 8000,
     address: 'http://127.0.0.1:8000/health   (meta RPC tcp://127.0.0.1:5000)',
   },
+  // Two ranks holding real memory; they mount their segments with the meta service above.
+  ...[0, 1].map((rank) => ({
+    name: `memcache-local-service-${rank}`,
+    command: 'node',
+    args: [
+      app('memcache-local-service'),
+      '--rank',
+      String(rank),
+      '--data-listen',
+      `127.0.0.1:${5100 + rank}`,
+      '--ock.mmc.local_service.dram.size=512MB',
+      '--ock.mmc.local_service.hbm.size=128MB',
+    ],
+    port: 5100 + rank,
+    address: `rank ${rank}: DRAM 512MB + HBM 128MB, data tcp://127.0.0.1:${5100 + rank}`,
+  })),
 ];
 
 function portAccepts(port) {

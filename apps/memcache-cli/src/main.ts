@@ -1,7 +1,10 @@
 import { runMain } from '@kvforge/common-http';
+import { runMemcacheCli } from '@kvforge/memcache-hybrid';
 
-// Placeholder until the data-plane work (issue 13) lands.
+// The commands live in the package (runMemcacheCli); the binary only hands it argv and the terminal.
 runMain(async () => {
-  process.stderr.write('memcache-cli: not built yet\n');
-  process.exitCode = 1;
+  process.exitCode = await runMemcacheCli(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
 });

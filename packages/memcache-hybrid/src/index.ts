@@ -1,8 +1,10 @@
+export { type CliIo, type CliOutput, runMemcacheCli } from './cli/memcache-cli';
 export { DataTransferError } from './client/data-lane';
 export { DataPeer, type DataPeerOptions, DEFAULT_DATA_PEER_OPTIONS } from './client/data-peer';
 export {
   type BatchGetItem,
   DEFAULT_MEM_CACHE_CLIENT_OPTIONS,
+  type GetOptions,
   MemCacheClient,
   type MemCacheClientOptions,
   type PutOptions,

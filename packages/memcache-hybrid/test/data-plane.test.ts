@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SILENT_LOGGER } from '@kvforge/runtime';
 import { makeTempDirectory, removeDirectory, seededRandom } from '@kvforge/testing';
 import type { FastifyBaseLogger } from 'fastify';
@@ -11,6 +12,7 @@ import {
   MemCacheError,
   type MetaServiceServer,
   MMC,
+  runMemcacheCli,
   startLocalService,
   startMetaServiceServer,
 } from '../src/index';
@@ -131,6 +133,37 @@ describe('data plane in one process: meta service, two local services (one on /d
       items.map((item) => digest(item.value)),
     );
     expect(read[64]).toEqual({ result: MMC.UNMATCHED_KEY });
+  });
+
+  it('the CLI draws a progress bar on a terminal for a big put and get, and none for a small one', async () => {
+    const file = join(shmDirectory, 'big.bin');
+    const value = bytes(seededRandom(5), 5 * MiB);
+    writeFileSync(file, value);
+    const terminal = {
+      text: '',
+      isTTY: true,
+      write(chunk: string | Uint8Array) {
+        this.text += String(chunk);
+      },
+    };
+    const stdout = {
+      chunks: [] as Buffer[],
+      write(chunk: string | Uint8Array) {
+        this.chunks.push(Buffer.from(chunk));
+      },
+    };
+    const meta = ['--meta', metaUrl, '--no-shm'];
+    expect(await runMemcacheCli([...meta, 'put', 'cli-big', file], { stdout, stderr: terminal })).toBe(0);
+    expect(terminal.text).toContain('\rput cli-big [');
+    expect(terminal.text).toContain('100%  5.0/5.0 MiB\n');
+    terminal.text = '';
+    expect(await runMemcacheCli([...meta, 'get', 'cli-big'], { stdout, stderr: terminal })).toBe(0);
+    expect(terminal.text).toContain('100%  5.0/5.0 MiB\n');
+    expect(digest(Buffer.concat(stdout.chunks))).toBe(digest(value));
+    terminal.text = '';
+    writeFileSync(file, 'small');
+    expect(await runMemcacheCli([...meta, 'put', 'cli-small', file], { stdout, stderr: terminal })).toBe(0);
+    expect(terminal.text).toBe('stored cli-small: 5 bytes, 1 replica\n');
   });
 
   it('the REST capacity endpoints report the real segment bytes', async () => {

@@ -30,7 +30,8 @@ export class Transfer {
   private resolve!: () => void;
   private reject!: (error: Error) => void;
 
-  constructor() {
+  /** `onBytes` hears each slice that completed, with its length (progress of big transfers). */
+  constructor(private readonly onBytes?: (bytes: number) => void) {
     this.done = new Promise<void>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -48,8 +49,9 @@ export class Transfer {
     return this.done;
   }
 
-  sliceDone(error?: Error): void {
+  sliceDone(error?: Error, bytes = 0): void {
     if (error) this.error ??= error;
+    else if (bytes > 0) this.onBytes?.(bytes);
     this.remaining--;
     this.settleIfDone();
   }
@@ -63,6 +65,7 @@ export class Transfer {
 
 interface SliceOp {
   opcode: number;
+  length: number;
   /** READ: where the payload lands. */
   target: Buffer | undefined;
   targetOffset: number;
@@ -151,7 +154,7 @@ export class DataLane {
     this.nextId = (this.nextId + 1) >>> 0 || 1;
     this.socket.write(header);
     if (data && data.length > 0) this.socket.write(data);
-    this.pending.push({ opcode, target, targetOffset, transfer });
+    this.pending.push({ opcode, length, target, targetOffset, transfer });
   }
 
   close(): void {
@@ -170,7 +173,7 @@ export class DataLane {
         position += count;
         if (this.readRemaining === 0) {
           this.reading = undefined;
-          op.transfer.sliceDone();
+          op.transfer.sliceDone(undefined, op.length);
         }
         continue;
       }
@@ -191,7 +194,7 @@ export class DataLane {
         this.readRemaining = header.length;
         this.readOffset = op.targetOffset;
       } else {
-        op.transfer.sliceDone();
+        op.transfer.sliceDone(undefined, op.length);
       }
     }
   }

@@ -29,9 +29,14 @@ export class DataPeer {
   ) {}
 
   /** Copies `data` into the segment range starting at `offset`. */
-  async write(medium: number, offset: number, data: Buffer): Promise<void> {
+  async write(
+    medium: number,
+    offset: number,
+    data: Buffer,
+    onBytes?: (bytes: number) => void,
+  ): Promise<void> {
     const lanes = await this.ready();
-    const transfer = new Transfer();
+    const transfer = new Transfer(onBytes);
     const slice = this.options.sliceBytes;
     for (let at = 0; at < data.length || at === 0; at += slice) {
       const end = Math.min(data.length, at + slice);
@@ -57,9 +62,10 @@ export class DataPeer {
     length: number,
     target: Buffer,
     targetOffset = 0,
+    onBytes?: (bytes: number) => void,
   ): Promise<void> {
     const lanes = await this.ready();
-    const transfer = new Transfer();
+    const transfer = new Transfer(onBytes);
     const slice = this.options.sliceBytes;
     for (let at = 0; at < length || at === 0; at += slice) {
       const end = Math.min(length, at + slice);

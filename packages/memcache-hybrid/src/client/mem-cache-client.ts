@@ -32,6 +32,13 @@ export interface PutOptions {
   medium?: 'hbm' | 'dram' | Medium;
   /** Ranks for the replicas, in order; the rest go to other ranks. */
   preferredRanks?: readonly number[];
+  /** Bytes written so far over all replicas, and the total (size × replicas). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GetOptions {
+  /** Bytes read so far and the value's size. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface BatchGetItem {
@@ -88,7 +95,7 @@ export class MemCacheClient {
       BlobTuple[],
     ];
     if (result !== MMC.OK) throw MemCacheError.fromResult('put', key, result);
-    await this.commit(key, value, blobs);
+    await this.commit(key, value, blobs, progress(options.onProgress, value.length * blobs.length));
   }
 
   /** One Alloc RPC for all items, parallel writes, one UpdateState RPC; per item the MMC result. */
@@ -142,7 +149,7 @@ export class MemCacheClient {
   }
 
   /** The value of `key`; MemCacheError MMC_ERR_NOT_FOUND when there is none. */
-  async get(key: string): Promise<Buffer> {
+  async get(key: string, options: GetOptions = {}): Promise<Buffer> {
     const [result, size, blobs] = (await this.meta.call(RPC_OPCODE.GET_REPLICAS, key)) as [
       number,
       number,
@@ -150,7 +157,7 @@ export class MemCacheClient {
     ];
     if (result !== MMC.OK) throw MemCacheError.fromResult('get', key, result);
     const target = Buffer.allocUnsafe(size);
-    await this.readReplicas(key, blobs, target);
+    await this.readReplicas(key, blobs, target, progress(options.onProgress, size));
     return target;
   }
 
@@ -243,9 +250,14 @@ export class MemCacheClient {
     return [key, value.length, options.replicas ?? 1, preferred, medium];
   }
 
-  private async commit(key: string, value: Buffer, blobs: BlobTuple[]): Promise<void> {
+  private async commit(
+    key: string,
+    value: Buffer,
+    blobs: BlobTuple[],
+    onBytes?: (bytes: number) => void,
+  ): Promise<void> {
     try {
-      await Promise.all(blobs.map((blob) => this.writeBlob(blob, value)));
+      await Promise.all(blobs.map((blob) => this.writeBlob(blob, value, onBytes)));
     } catch (error) {
       // WRITE_FAIL removes the whole key: no replica of a half-written value is ever readable.
       const [rank, medium] = blobs[0] as BlobTuple;
@@ -261,7 +273,12 @@ export class MemCacheClient {
   }
 
   /** The leased replica first; on failure the next one is leased (READ_START) and read. */
-  private async readReplicas(key: string, blobs: BlobTuple[], target: Buffer): Promise<void> {
+  private async readReplicas(
+    key: string,
+    blobs: BlobTuple[],
+    target: Buffer,
+    onBytes?: (bytes: number) => void,
+  ): Promise<void> {
     const failures: string[] = [];
     for (const [index, blob] of blobs.entries()) {
       if (index > 0) {
@@ -272,7 +289,7 @@ export class MemCacheClient {
         }
       }
       try {
-        await this.readBlob(blob, target);
+        await this.readBlob(blob, target, onBytes);
         return;
       } catch (error) {
         failures.push(`rank ${blob[0]}: ${(error as Error).message}`);
@@ -292,24 +309,36 @@ export class MemCacheClient {
     this.meta.updateState(key, rank, medium, BLOB_ACTION.READ_FINISH).catch(() => undefined);
   }
 
-  private async writeBlob([rank, medium, offset, size]: BlobTuple, value: Buffer): Promise<void> {
+  private async writeBlob(
+    [rank, medium, offset, size]: BlobTuple,
+    value: Buffer,
+    onBytes?: (bytes: number) => void,
+  ): Promise<void> {
     const route = await this.route(rank);
     const file = route.files.get(medium);
     try {
-      if (file) await file.write(offset, value.subarray(0, size));
-      else await route.peer.write(medium, offset, value.subarray(0, size));
+      if (file) {
+        await file.write(offset, value.subarray(0, size));
+        onBytes?.(size);
+      } else await route.peer.write(medium, offset, value.subarray(0, size), onBytes);
     } catch (error) {
       if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
       throw error;
     }
   }
 
-  private async readBlob([rank, medium, offset, size]: BlobTuple, target: Buffer): Promise<void> {
+  private async readBlob(
+    [rank, medium, offset, size]: BlobTuple,
+    target: Buffer,
+    onBytes?: (bytes: number) => void,
+  ): Promise<void> {
     const route = await this.route(rank);
     const file = route.files.get(medium);
     try {
-      if (file) await file.read(offset, size, target, 0);
-      else await route.peer.read(medium, offset, size, target, 0);
+      if (file) {
+        await file.read(offset, size, target, 0);
+        onBytes?.(size);
+      } else await route.peer.read(medium, offset, size, target, 0, onBytes);
     } catch (error) {
       if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
       throw error;
@@ -378,4 +407,17 @@ export class MemCacheClient {
     })();
     return this.refreshing;
   }
+}
+
+/** Turns per-slice byte counts into `(done, total)` calls; undefined when nobody listens. */
+function progress(
+  listener: ((done: number, total: number) => void) | undefined,
+  total: number,
+): ((bytes: number) => void) | undefined {
+  if (!listener) return undefined;
+  let done = 0;
+  return (bytes) => {
+    done += bytes;
+    listener(done, total);
+  };
 }

@@ -19,6 +19,17 @@ function put(meta: MetaManager, key: string, size: number, replicas = 1) {
 }
 
 describe('MetaManager', () => {
+  it('without a requested medium, a value no HBM segment can hold goes to DRAM; a requested HBM still fails', () => {
+    const { meta } = manager();
+    meta.mount(0, MEDIUM.HBM, 16 * KIB);
+    meta.mount(0, MEDIUM.DRAM, 64 * KIB);
+    expect(put(meta, 'small', 4 * KIB)).toBe(MMC.OK);
+    expect(meta.alloc('big', { size: 20 * KIB }).object?.medium).toBe(MEDIUM.DRAM);
+    expect(meta.query('small')?.medium).toBe(MEDIUM.HBM);
+    expect(meta.alloc('big-hbm', { size: 20 * KIB, medium: MEDIUM.HBM }).result).toBe(MMC.NOT_ENOUGH_MEMORY);
+    expect(meta.alloc('preferred', { size: 4 * KIB, preferredRank: [0, 0] }).object?.blobs).toHaveLength(1);
+  });
+
   it('allocates replicas on distinct ranks, preferring the writer rank and the top medium', () => {
     const { meta } = manager();
     for (const rank of [0, 1, 2]) {

@@ -128,16 +128,25 @@ export class MetaManager {
       if (!this.isAbandoned(existing)) return { result: MMC.DUPLICATED_OBJECT };
       this.remove(key);
     }
-    const medium = request.medium ?? this.topMedium();
-    if (medium === undefined || !isMedium(medium)) return { result: MMC.NOT_ENOUGH_MEMORY };
-    this.evictAboveHighMark(medium);
-    let blobs = this.placeBlobs(medium, request.size, replicas, request.preferredRank ?? -1);
-    if (!blobs) {
-      // Does not fit: make room now and try once more.
-      this.evictBytes(medium, alignUp(request.size) * replicas);
-      blobs = this.placeBlobs(medium, request.size, replicas, request.preferredRank ?? -1);
-      if (!blobs) return { result: MMC.NOT_ENOUGH_MEMORY };
+    // Without a requested medium: the top tier, or DRAM when the value can never fit an HBM segment or
+    // HBM stays full even after eviction (the original just fails).
+    const tiers: Medium[] =
+      request.medium !== undefined
+        ? [request.medium]
+        : ([MEDIUM.HBM, MEDIUM.DRAM].filter((tier) =>
+            this.couldEverHold(tier as Medium, request.size, replicas),
+          ) as Medium[]);
+    let medium: Medium | undefined;
+    let blobs: Blob[] | undefined;
+    for (const tier of tiers) {
+      if (!isMedium(tier)) return { result: MMC.NOT_ENOUGH_MEMORY };
+      blobs = this.placeOn(tier, request.size, replicas, request.preferredRank ?? -1);
+      if (blobs) {
+        medium = tier;
+        break;
+      }
     }
+    if (!blobs || medium === undefined) return { result: MMC.NOT_ENOUGH_MEMORY };
     const object: MemObject = {
       key,
       size: request.size,
@@ -253,10 +262,25 @@ export class MetaManager {
     );
   }
 
-  private topMedium(): Medium | undefined {
-    if ((this.segmentsByMedium[MEDIUM.HBM] as Segment[]).length > 0) return MEDIUM.HBM;
-    if ((this.segmentsByMedium[MEDIUM.DRAM] as Segment[]).length > 0) return MEDIUM.DRAM;
-    return undefined;
+  /** Evicts above the high mark, places the blobs, and if they do not fit evicts their size and retries once. */
+  private placeOn(
+    medium: Medium,
+    size: number,
+    replicas: number,
+    preferredRank: number | readonly number[],
+  ): Blob[] | undefined {
+    this.evictAboveHighMark(medium);
+    const blobs = this.placeBlobs(medium, size, replicas, preferredRank);
+    if (blobs) return blobs;
+    this.evictBytes(medium, alignUp(size) * replicas);
+    return this.placeBlobs(medium, size, replicas, preferredRank);
+  }
+
+  /** At least `replicas` segments of the medium are big enough for the value when empty. */
+  private couldEverHold(medium: Medium, size: number, replicas: number): boolean {
+    const aligned = alignUp(size);
+    const segments = this.segmentsByMedium[medium] as Segment[];
+    return segments.filter((segment) => segment.allocator.capacity >= aligned).length >= replicas;
   }
 
   /** Blobs on distinct ranks: the preferred rank first, then the others from a random start. */
