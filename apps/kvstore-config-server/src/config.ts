@@ -8,6 +8,16 @@ export const configServerConfigSchema = z
     host: z.string().min(1).default('0.0.0.0').describe('Address to bind'),
     store: z.enum(['file', 'etcd']).default('file').describe('State store: file (in --data-dir) or etcd'),
     etcdEndpoints: z.array(z.url()).default([]).describe('etcd endpoints for --store etcd'),
+    electionTtlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('etcd mode: master lease; a dead master is replaced after this long'),
+    advertiseAddress: z
+      .string()
+      .optional()
+      .describe('How other ConfigServers and proxies reach this one (default 127.0.0.1:HTTP_PORT)'),
     dataDir: z.string().min(1).default('./data').describe('Directory of the state file'),
     isMaster: z.boolean().default(true).describe('Accept writes (a slave answers 1004)'),
     supportHa: z.boolean().default(false).describe('Initial support_ha when the state is empty'),
@@ -39,6 +49,8 @@ export const CONFIG_SERVER_CONFIG_SPEC: AppConfigSpec<typeof configServerConfigS
     httpPort: { valueName: 'PORT' },
     host: { valueName: 'HOST' },
     etcdEndpoints: { valueName: 'URL,URL' },
+    electionTtlSeconds: { valueName: 'S' },
+    advertiseAddress: { valueName: 'HOST:PORT' },
     dataDir: { valueName: 'DIR' },
     maxWatchMs: { valueName: 'MS' },
     proxyTimeoutMs: { valueName: 'MS' },

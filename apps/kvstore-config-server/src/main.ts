@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const service = await ConfigServerService.open({
     store:
       config.store === 'etcd'
-        ? { kind: 'etcd', endpoints: config.etcdEndpoints }
+        ? { kind: 'etcd', endpoints: config.etcdEndpoints, electionTtlSeconds: config.electionTtlSeconds }
         : { kind: 'file', dataDir: config.dataDir },
     isMaster: config.isMaster,
     supportHa: config.supportHa,
@@ -32,8 +32,11 @@ async function main(): Promise<void> {
   const app = createHttpServer({ logger, errorEnvelope: KVSTORE_ERROR_ENVELOPE });
   await app.register(configServerPlugin, service.httpPluginOptions);
   await app.listen({ host: config.host, port: config.httpPort });
-  // A migration the previous run left in flight (persisted in the store) continues now.
-  service.resumeMigrations();
+  // File store: a migration the previous run left in flight continues now. etcd: watch + election.
+  const bound = app.server.address();
+  const port = bound && typeof bound === 'object' ? bound.port : config.httpPort;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  await service.start(config.advertiseAddress ?? `${host}:${port}`);
   logger.info(
     { port: config.httpPort, store: config.store, namespaces: service.configServer.namespaceList() },
     'config server listening',

@@ -3,13 +3,19 @@ import type { ConfigServerPluginOptions } from '../http/config-server-plugin';
 import { promoteReplica } from '../proxy/redis-monitor';
 import { BucketMigrator, type BucketMigratorOptions } from './bucket-migrator';
 import { ConfigServer, type ConfigServerOptions } from './config-server';
+import { EtcdLeadership } from './etcd-leadership';
 import { EtcdStateStore } from './etcd-state-store';
 import { type ConfigStateStore, FileStateStore } from './state-store';
 
 /** Where the ConfigServer keeps its state: a file in `dataDir` (single machine) or etcd. */
 export type StateStoreChoice =
   | { kind: 'file'; dataDir: string }
-  | { kind: 'etcd'; endpoints: readonly string[] }
+  | {
+      kind: 'etcd';
+      endpoints: readonly string[];
+      /** Master lease of the ConfigServers sharing this etcd (see EtcdLeadership). @default 5 */
+      electionTtlSeconds?: number;
+    }
   | { kind: 'custom'; store: ConfigStateStore };
 
 export interface ConfigServerServiceOptions extends Omit<ConfigServerOptions, 'store'> {
@@ -44,7 +50,10 @@ export class ConfigServerService {
     private readonly store: ConfigStateStore,
     private readonly maxWatchMs: number | undefined,
     private readonly logger: Logger,
+    private readonly electionTtlSeconds: number | undefined,
   ) {}
+
+  private leadership: EtcdLeadership | undefined;
 
   static async open(options: ConfigServerServiceOptions): Promise<ConfigServerService> {
     const { store: choice, migration, maxWatchMs, logger, ...serverOptions } = options;
@@ -59,7 +68,14 @@ export class ConfigServerService {
         store,
       });
       const migrator = new BucketMigrator(configServer, migration);
-      return new ConfigServerService(configServer, migrator, store, maxWatchMs, logger ?? SILENT_LOGGER);
+      return new ConfigServerService(
+        configServer,
+        migrator,
+        store,
+        maxWatchMs,
+        logger ?? SILENT_LOGGER,
+        choice.kind === 'etcd' ? choice.electionTtlSeconds : undefined,
+      );
     } catch (error) {
       await store.close?.();
       throw error;
@@ -81,8 +97,53 @@ export class ConfigServerService {
     }
   }
 
+  /**
+   * Call once the HTTP server listens, with the address other nodes and proxies reach it at.
+   * File store: resumes migrations. etcd store: every ConfigServer on the etcd watches the state key
+   * and serves what the master writes; they elect one master with a lease, which alone accepts
+   * writes (fenced on its election key) and resumes migrations; the others answer 1004 naming it.
+   */
+  async start(advertiseAddress: string): Promise<void> {
+    const store = this.store;
+    if (!(store instanceof EtcdStateStore)) {
+      this.resumeMigrations();
+      return;
+    }
+    const server = this.configServer;
+    server.setRole(false, '');
+    await store.watch(
+      (state) => {
+        if (!server.isMaster) server.applyState(state);
+      },
+      (error) => this.logger.warn({ error: (error as Error).message }, 'etcd watch'),
+    );
+    this.leadership = new EtcdLeadership({
+      client: store.client,
+      self: advertiseAddress,
+      ...(this.electionTtlSeconds === undefined ? {} : { ttlSeconds: this.electionTtlSeconds }),
+      logger: this.logger,
+      onRole: async (isMaster, master, campaignKey) => {
+        if (!isMaster) {
+          server.setRole(false, master);
+          this.logger.info({ master }, 'config server is a slave');
+          return;
+        }
+        // Writes are fenced on the election key; the state is re-read so the new master starts
+        // from the latest one its CAS will be checked against.
+        store.setFence(campaignKey);
+        const state = await store.load();
+        if (state) server.applyState(state);
+        server.setRole(true, master);
+        this.logger.info({ namespaces: server.namespaceList() }, 'config server is master');
+        this.resumeMigrations();
+      },
+    });
+    await this.leadership.start();
+  }
+
   /** Ends pending long-polls and closes the store (call after the HTTP server closed). */
   async stop(): Promise<void> {
+    await this.leadership?.stop();
     this.configServer.close();
     await this.store.close?.();
   }

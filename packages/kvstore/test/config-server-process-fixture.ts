@@ -1,0 +1,57 @@
+import { fileURLToPath } from 'node:url';
+import { getFreePort, type ManagedProcess, startProcess } from '@kvforge/testing';
+
+const SCRIPT = fileURLToPath(new URL('./config-server-process.ts', import.meta.url));
+
+export interface ConfigServerProcess {
+  readonly address: string;
+  readonly port: number;
+  process: ManagedProcess;
+  /** POSTs JSON to one of its routes. */
+  cs(path: string, body?: unknown): Promise<Record<string, unknown>>;
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same settings. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A ConfigServer in its own node process (tsx), so it can be killed -9. */
+export async function startConfigServerProcess(
+  settings: Record<string, unknown>,
+  port?: number,
+): Promise<ConfigServerProcess> {
+  const chosen = port ?? (await getFreePort());
+  const launch = () =>
+    startProcess({
+      name: `config-server:${chosen}`,
+      command: process.execPath,
+      args: ['--import', 'tsx', SCRIPT, JSON.stringify({ ...settings, port: chosen })],
+      cwd: fileURLToPath(new URL('..', import.meta.url)),
+      readyWhen: { logLine: /config server ready/ },
+      readyTimeoutMs: 60_000,
+    });
+  const handle: ConfigServerProcess = {
+    address: `127.0.0.1:${chosen}`,
+    port: chosen,
+    process: await launch(),
+    async cs(path, body = {}) {
+      const response = await fetch(`http://127.0.0.1:${chosen}/kvstore/cs/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      return (await response.json()) as Record<string, unknown>;
+    },
+    async kill() {
+      await handle.process.kill('SIGKILL');
+    },
+    async restart() {
+      handle.process = await launch();
+    },
+    async stop() {
+      if (handle.process.isRunning()) await handle.process.stop();
+    },
+  };
+  return handle;
+}

@@ -1,0 +1,37 @@
+// A ConfigServer as its own process, so tests can kill -9 it. argv[2]: JSON
+// `{ port, etcdEndpoints?, dataDir?, electionTtlSeconds?, isMaster?, masterConfigServer? }`.
+import { createHttpServer } from '@kvforge/common-http';
+import { ConfigServerService } from '../src/config-server/config-server-service';
+import { configServerPlugin } from '../src/http/config-server-plugin';
+import { KVSTORE_ERROR_ENVELOPE } from '../src/http/envelope';
+
+const settings = JSON.parse(process.argv[2] ?? '{}') as {
+  port: number;
+  etcdEndpoints?: string[];
+  dataDir?: string;
+  electionTtlSeconds?: number;
+  isMaster?: boolean;
+};
+const service = await ConfigServerService.open({
+  store: settings.etcdEndpoints
+    ? {
+        kind: 'etcd',
+        endpoints: settings.etcdEndpoints,
+        ...(settings.electionTtlSeconds ? { electionTtlSeconds: settings.electionTtlSeconds } : {}),
+      }
+    : { kind: 'file', dataDir: settings.dataDir! },
+  ...(settings.isMaster === undefined ? {} : { isMaster: settings.isMaster }),
+  migration: { batchSize: 200 },
+  maxWatchMs: 2000,
+});
+const app = createHttpServer({ errorEnvelope: KVSTORE_ERROR_ENVELOPE });
+await app.register(configServerPlugin, service.httpPluginOptions);
+await app.listen({ host: '127.0.0.1', port: settings.port });
+await service.start(`127.0.0.1:${settings.port}`);
+process.stdout.write('config server ready\n');
+process.on('SIGTERM', () => {
+  void app
+    .close()
+    .then(() => service.stop())
+    .then(() => process.exit(0));
+});
