@@ -28,7 +28,7 @@ export const INTERNAL_PATHS = {
   batchDelete: '/internal/batch/delete',
   replicate: '/internal/replicate',
   migrateFetch: '/internal/migrate/fetch',
-  digests: '/internal/repair/digests',
+  merge: '/internal/migrate/merge',
   join: '/internal/cluster/join',
   leave: '/internal/cluster/leave',
   health: '/internal/cluster/health',

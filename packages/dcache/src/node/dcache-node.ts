@@ -1,8 +1,10 @@
 import { sleep } from '@kvforge/runtime';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import { pushTo } from '../core/group-by';
 import { ANSWERS, decodeAnswer, INTERNAL_PATHS, tableOf } from '../core/internal-api';
 import { assignTable, type Member, type PartitionTable } from '../core/partition-table';
 import { checkedTable } from '../core/table-validation';
+import type { WireEntry } from '../core/wire-entry';
 import { outranks } from './cluster-rank';
 import { NodeProbes } from './node-probes';
 
@@ -226,8 +228,9 @@ export class DcacheNode extends NodeProbes {
 
   /**
    * Joins the cluster one of `addresses` belongs to, leaving the current one. What this node
-   * stored for its old cluster is dropped: those versions are not comparable with the new
-   * cluster's, and its partitions are pulled from their new holders.
+   * stored for its old cluster is carried over: it is emptied, joins, and sends every carried
+   * entry to that entry's primary in the new cluster (`pushCarried`), which keeps the newer by
+   * (epoch, counter). Its partitions are pulled from their new holders as for any joiner.
    */
   protected async joinOtherCluster(addresses: readonly string[], reason: string): Promise<boolean> {
     for (const address of addresses) {
@@ -238,6 +241,7 @@ export class DcacheNode extends NodeProbes {
         });
         if (joined.statusCode !== 200) continue;
         this.options.logger.warn({ via: address }, reason);
+        const carried = this.exportPartitions(this.allPartitions());
         this.tableValue = assignTable(undefined, [this.self], {
           replicas: this.options.replicas,
           partitionCount: this.options.partitionCount,
@@ -250,12 +254,54 @@ export class DcacheNode extends NodeProbes {
         for (let partition = 0; partition < this.options.partitionCount; partition++)
           this.store.dropPartition(partition);
         this.installTable(tableOf(joined, address));
+        if (carried.length > 0) void this.pushCarried(carried);
         return true;
       } catch {
         // try the next address
       }
     }
     return false;
+  }
+
+  private allPartitions(): number[] {
+    return Array.from({ length: this.options.partitionCount }, (_, partition) => partition);
+  }
+
+  /**
+   * Sends entries carried over from a cluster this node left to their primaries, grouped by
+   * primary; groups that fail (the table is still changing after the merge) are retried under
+   * the then current table until they land or the node stops.
+   */
+  protected async pushCarried(entries: WireEntry[]): Promise<void> {
+    let pending = entries;
+    for (let attempt = 0; pending.length > 0 && !this.stopped && attempt < 50; attempt++) {
+      if (attempt > 0)
+        await sleep(Math.min(1000, this.options.probeIntervalMs * (attempt + 1)), { clock: this.clock });
+      const byPrimary = new Map<string, WireEntry[]>();
+      for (const entry of pending) {
+        const primary = this.holdersOf(entry[0]).holders[0] ?? this.nodeId;
+        pushTo(byPrimary, primary, entry);
+      }
+      const failed: WireEntry[] = [];
+      await Promise.all(
+        [...byPrimary].map(async ([primary, group]) => {
+          try {
+            if (primary === this.nodeId) await this.mergeEntries(group);
+            else {
+              const response = await this.peers.call(this.addressOf(primary), 'POST', INTERNAL_PATHS.merge, {
+                body: { entries: group },
+                headers: this.internalHeaders(),
+              });
+              if (response.statusCode !== 200) throw new Error(`merge at ${primary}: ${response.statusCode}`);
+            }
+          } catch {
+            failed.push(...group);
+          }
+        }),
+      );
+      pending = failed;
+    }
+    this.options.logger.info({ carried: entries.length, unplaced: pending.length }, 'carried entries merged');
   }
 
   /** Graceful leave: the ring drops this node, then it waits until the others pulled its partitions. */
@@ -288,14 +334,11 @@ export class DcacheNode extends NodeProbes {
       this.store.sweepExpired(5000);
       this.dropStalePartitions();
       const started = this.clock.now();
-      const late = !this.tableIsFresh;
-      const before = this.tableValue;
       const others = this.tableValue.members.filter((member) => member.nodeId !== this.nodeId);
       await Promise.all(others.map((member) => this.probeMember(member)));
       // Every reachable peer was asked and any newer table adopted: the table is confirmed as of
       // the round's start (never later: answers may have waited out a pause in the socket).
       this.tableCheckedAt = started;
-      if (late && this.tableValue !== before) this.markCutOff();
       if (!this.leaving) await this.removeDeadMembers();
       if (this.joined && !this.leaving && this.options.membership === 'seeds') {
         await this.rejoinIfRemoved();

@@ -50,4 +50,17 @@ describe('FailureDetector (ManualClock)', () => {
     detector.reachable('b');
     expect(detector.isDead('b')).toBe(false);
   });
+
+  it('a node removed as dead and then back in a table (rejoin, merge) is a live source again at once', () => {
+    const clock = new ManualClock(0);
+    const detector = new FailureDetector(clock, 100, SILENT_LOGGER);
+    detector.track(members('a', 'b'), 'a');
+    detector.unreachable('b');
+    clock.advance(100);
+    detector.unreachable('b');
+    detector.track(members('a'), 'a');
+    expect(detector.isDead('b')).toBe(true);
+    detector.track(members('a', 'b'), 'a');
+    expect(detector.isDead('b')).toBe(false);
+  });
 });

@@ -57,7 +57,12 @@ export class FailureDetector {
 
   /** Tracks exactly `members` (besides `self`); removed nodes that were dead are remembered as dead. */
   track(members: readonly Member[], self: string): void {
-    for (const member of members) if (member.nodeId !== self) this.stateOf(member.nodeId);
+    for (const member of members) {
+      if (member.nodeId === self) continue;
+      this.stateOf(member.nodeId);
+      // Back in the table (a rejoin, a merge): it is a member to probe and to pull from again.
+      this.removedDead.delete(member.nodeId);
+    }
     for (const [nodeId, state] of [...this.health]) {
       if (members.some((member) => member.nodeId === nodeId)) continue;
       if (state.status !== 'healthy') this.removedDead.add(nodeId);

@@ -1,4 +1,5 @@
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
+import { pushTo } from '../core/group-by';
 import { partitionOf } from '../core/hash';
 import { ANSWERS, decodeAnswer, INTERNAL_PATHS, LOCAL_ONLY_HEADER } from '../core/internal-api';
 import { awaitQuorum, replicaAcksNeeded } from '../core/quorum';
@@ -132,9 +133,7 @@ export abstract class NodeOwner extends NodeState {
       const partition = partitionOf(write.key, this.options.partitionCount);
       this.assertPrimary(partition);
       const copy = this.store.stamp(write.key, write.valueJson, write.ttlMs, epoch, write.deleted);
-      let group = byPartition.get(partition);
-      if (group === undefined) byPartition.set(partition, (group = []));
-      group.push(toWire(copy));
+      pushTo(byPartition, partition, toWire(copy));
       return copy;
     });
     await this.replicateGroups(byPartition);
@@ -146,7 +145,7 @@ export abstract class NodeOwner extends NodeState {
    * forwarded late: applied now, it could overwrite a newer write acknowledged meanwhile.
    */
   protected async refuseIfCutOff(callerVersion?: number): Promise<void> {
-    if (!this.tableIsFresh && (await this.confirmTable())) this.markCutOff();
+    if (!this.tableIsFresh) await this.confirmTable();
     // A write forwarded under a table at least as new as the one that cut us off was sent after
     // the cluster knew: it did not queue up during the pause.
     const queuedUp = callerVersion === undefined || callerVersion < this.cutOffVersion;
@@ -156,6 +155,25 @@ export abstract class NodeOwner extends NodeState {
         `${this.nodeId} was cut off from the cluster (paused or partitioned) and refuses writes for ${this.cutOffQuarantineMs} ms`,
       );
     }
+  }
+
+  /**
+   * Entries a node carried over from a cluster it left (a merge after a split brain), sent to their
+   * primary here (POST /internal/migrate/merge). They keep their stamps: the primary keeps whichever
+   * of its entry and the carried one is newer by (epoch, counter) and replicates what it took.
+   */
+  async mergeEntries(entries: readonly WireEntry[]): Promise<number> {
+    const byPartition = new Map<number, WireEntry[]>();
+    let taken = 0;
+    for (const entry of entries) {
+      const partition = partitionOf(entry[0], this.options.partitionCount);
+      this.assertPrimary(partition);
+      if (!this.store.applyCopy(fromWire(entry))) continue;
+      taken++;
+      pushTo(byPartition, partition, entry);
+    }
+    await this.replicateGroups(byPartition);
+    return taken;
   }
 
   /** One replicate request per replica set (a batch touches many partitions with the same holders). */

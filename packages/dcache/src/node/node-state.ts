@@ -210,7 +210,7 @@ export abstract class NodeState {
     return this.cutOffAt !== undefined && this.clock.now() - this.cutOffAt < this.cutOffQuarantineMs;
   }
 
-  /** This node learnt that the cluster moved on without it (removed from the table, or a table change found late). */
+  /** This node learnt late (its table unconfirmed: it was paused) that the cluster removed it. */
   protected markCutOff(): void {
     this.cutOffVersion = this.tableValue.version;
     if (!this.inCutOffQuarantine)

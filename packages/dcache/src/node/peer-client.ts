@@ -26,6 +26,7 @@ export const DEFAULT_PEER_CLIENT_OPTIONS: PeerClientOptions = {
 export class PeerClient {
   private readonly agent: Agent;
   private readonly options: PeerClientOptions;
+  private readonly denied = new Set<string>();
 
   constructor(options: Partial<PeerClientOptions> = {}) {
     this.options = { ...DEFAULT_PEER_CLIENT_OPTIONS, ...options };
@@ -61,6 +62,7 @@ export class PeerClient {
     path: string,
     options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
   ): Promise<{ statusCode: number; text: string; ringVersion: number | undefined }> {
+    if (this.denied.has(address)) throw new Error(`${address} is unreachable (deny-list)`);
     const headers: Record<string, string> = { ...options.headers };
     if (this.options.clusterToken !== undefined) headers[TOKEN_HEADER] = this.options.clusterToken;
     let payload: string | undefined;
@@ -82,6 +84,18 @@ export class PeerClient {
     const versionHeader = response.headers[RING_VERSION_HEADER];
     const ringVersion = typeof versionHeader === 'string' ? Number(versionHeader) : undefined;
     return { statusCode: response.statusCode, text, ringVersion };
+  }
+
+  /**
+   * Fault injection: calls to these addresses fail as if the network were cut. Deny on both sides
+   * and two nodes are partitioned; `allow()` heals. Tests partition clusters with it.
+   */
+  deny(addresses: Iterable<string>): void {
+    for (const address of addresses) this.denied.add(address);
+  }
+
+  allow(): void {
+    this.denied.clear();
   }
 
   async close(): Promise<void> {
