@@ -1,4 +1,4 @@
-import { DATA_OPCODE } from '../local/data-protocol';
+import { COPY_PAYLOAD_BYTES, DATA_OPCODE } from '../local/data-protocol';
 import { DataLane, Transfer } from './data-lane';
 
 export interface DataPeerOptions {
@@ -81,6 +81,33 @@ export class DataPeer {
       );
       if (end === length) break;
     }
+    return transfer.seal();
+  }
+
+  /** Has the local service copy one of its ranges into another of its segments (demotion). */
+  async copy(
+    fromMedium: number,
+    fromOffset: number,
+    length: number,
+    toMedium: number,
+    toOffset: number,
+  ): Promise<void> {
+    const lanes = await this.ready();
+    const destination = Buffer.alloc(COPY_PAYLOAD_BYTES);
+    destination[0] = toMedium;
+    destination.writeUInt32LE(toOffset % 2 ** 32, 8);
+    destination.writeUInt32LE(Math.floor(toOffset / 2 ** 32), 12);
+    const transfer = new Transfer();
+    this.pick(lanes).send(
+      DATA_OPCODE.COPY,
+      fromMedium,
+      fromOffset,
+      length,
+      destination,
+      undefined,
+      0,
+      transfer,
+    );
     return transfer.seal();
   }
 

@@ -11,7 +11,7 @@ import {
   type MmcResult,
   segmentName,
 } from './codes';
-import type { AllocRequest, Blob, MediumUsage, MemObject, Segment } from './meta-objects';
+import type { AllocRequest, Blob, BlobMove, MediumUsage, MemObject, Segment } from './meta-objects';
 import { alignUp, SegmentAllocator } from './segment-allocator';
 
 export interface MetaManagerOptions {
@@ -23,6 +23,11 @@ export interface MetaManagerOptions {
   /** Time for leases and reclaim timeouts; a ManualClock in tests. */
   clock: Pick<Clock, 'now'>;
   random: () => number;
+  /**
+   * Whether a rank's local service can copy blobs (HBM→DRAM demotion with the bytes). Without one — or
+   * when it answers false (segments mounted with no data plane) — demotion is metadata-only.
+   */
+  canCopyBlobs?: (rank: number) => boolean;
 }
 
 export const DEFAULT_META_MANAGER_OPTIONS: Readonly<MetaManagerOptions> = Object.freeze({
@@ -48,6 +53,7 @@ export class MetaManager {
   // Per medium, in LRU order: the first entry is the least recently used.
   private readonly lru: Map<string, MemObject>[] = [new Map(), new Map()];
   private pendingFrees: Blob[] = [];
+  private moves: BlobMove[] = [];
 
   constructor(options: Partial<MetaManagerOptions> = {}) {
     this.options = { ...DEFAULT_META_MANAGER_OPTIONS, ...options };
@@ -329,6 +335,7 @@ export class MetaManager {
     const victims: MemObject[] = [];
     for (const object of (this.lru[medium] as Map<string, MemObject>).values()) {
       if (freed >= bytes) break;
+      if (object.moving) continue;
       if (
         object.blobs.some(
           (blob) => blob.state !== BLOB_STATE.READABLE || (blob.readers > 0 && blob.leaseUntil > now),
@@ -347,15 +354,69 @@ export class MetaManager {
   }
 
   private demote(object: MemObject): boolean {
+    const ranks = object.blobs.map((blob) => blob.rank);
+    if (this.options.canCopyBlobs && ranks.every((rank) => this.options.canCopyBlobs?.(rank))) {
+      // The bytes move with the blob: DRAM space on the same ranks, copied by their local services; the
+      // HBM blobs stay readable until completeMove.
+      const to: Blob[] = [];
+      for (const rank of ranks) {
+        const segment = this.segments.get(segmentName(rank, MEDIUM.DRAM));
+        if (segment) allocateBlobOn(segment, object.size, to);
+      }
+      if (to.length !== ranks.length) {
+        for (const blob of to) this.freeBlob(blob);
+        return false;
+      }
+      object.moving = to;
+      this.moves.push({ key: object.key, from: object.blobs, to });
+      return true;
+    }
     const blobs = this.placeBlobs(MEDIUM.DRAM, object.size, object.blobs.length, -1);
     if (!blobs) return false;
     for (const blob of object.blobs) this.freeBlob(blob);
     for (const blob of blobs) blob.state = BLOB_STATE.READABLE;
+    this.switchTo(object, blobs);
+    return true;
+  }
+
+  /** Demotions waiting to be copied (each is handed out once). */
+  takeMoves(): BlobMove[] {
+    const moves = this.moves;
+    this.moves = [];
+    return moves;
+  }
+
+  /**
+   * A demotion's copy finished. Success: the object now lives in its DRAM blobs and the HBM ranges are
+   * freed (after any reader's lease). Failure: the DRAM space is released and the object is evicted.
+   */
+  completeMove(move: BlobMove, copied: boolean): void {
+    const object = this.objects.get(move.key);
+    if (!object || object.moving !== move.to) {
+      // Removed (or re-put) meanwhile: remove() already released what it knew; the copy target is ours.
+      for (const blob of move.to) if (!object || !object.blobs.includes(blob)) this.freeBlob(blob);
+      return;
+    }
+    object.moving = undefined;
+    if (!copied) {
+      for (const blob of move.to) this.freeBlob(blob);
+      this.remove(object.key);
+      return;
+    }
+    const now = this.options.clock.now();
+    for (const blob of object.blobs) {
+      if (blob.readers > 0 && blob.leaseUntil > now) this.pendingFrees.push(blob);
+      else this.freeBlob(blob);
+    }
+    for (const blob of move.to) blob.state = BLOB_STATE.READABLE;
+    this.switchTo(object, [...move.to]);
+  }
+
+  private switchTo(object: MemObject, blobs: Blob[]): void {
     (this.lru[object.medium] as Map<string, MemObject>).delete(object.key);
     object.blobs = blobs;
     object.medium = MEDIUM.DRAM;
     (this.lru[MEDIUM.DRAM] as Map<string, MemObject>).set(object.key, object);
-    return true;
   }
 
   private lease(blob: Blob): void {

@@ -21,6 +21,15 @@ export interface MemObject {
   medium: Medium;
   blobs: Blob[];
   allocatedAt: number;
+  /** HBM→DRAM demotion in progress: the DRAM blobs the local services are copying into (same ranks). */
+  moving?: Blob[];
+}
+
+/** A demotion for the local services to carry out: copy each `from` blob into the `to` blob at its index. */
+export interface BlobMove {
+  key: string;
+  from: readonly Blob[];
+  to: readonly Blob[];
 }
 
 export interface Segment {

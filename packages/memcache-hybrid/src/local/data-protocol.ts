@@ -7,10 +7,17 @@
  * WRITE: header + `length` payload bytes → reply header (status). READ: header → reply header + `length`
  * bytes when status is OK. Replies on one connection come back in request order. Large transfers are
  * sliced by the client and spread over several connections ("lanes") per peer.
+ * COPY moves a range between two segments of the same local service (see COPY_PAYLOAD_BYTES).
  */
 export const DATA_HEADER_BYTES = 24;
 
-export const DATA_OPCODE = { READ: 1, WRITE: 2 } as const;
+export const DATA_OPCODE = { READ: 1, WRITE: 2, COPY: 3 } as const;
+
+/**
+ * COPY (HBM→DRAM demotion inside one local service): the header names the source range, a 16-byte
+ * payload the destination: u8 medium | 7 reserved | u64 offset. Reply: header with the status.
+ */
+export const COPY_PAYLOAD_BYTES = 16;
 export type DataOpcode = (typeof DATA_OPCODE)[keyof typeof DATA_OPCODE];
 
 export const DATA_STATUS = {

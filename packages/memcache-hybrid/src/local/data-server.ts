@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import {
+  COPY_PAYLOAD_BYTES,
   DATA_OPCODE,
   DATA_STATUS,
   type DataHeader,
@@ -72,12 +73,27 @@ export class DataServer {
     let pendingOffset = 0;
     let pendingLength = 0;
     let pendingMedium = 0;
+    // A COPY's 16-byte destination, gathered like a tiny WRITE.
+    const copyTarget = Buffer.alloc(COPY_PAYLOAD_BYTES);
+    let copyFill = -1;
+    let copySource: DataHeader | undefined;
 
     const onData = (chunk: Buffer) => {
       socket.cork();
       try {
         let position = 0;
         while (position < chunk.length) {
+          if (copyFill >= 0) {
+            const count = Math.min(COPY_PAYLOAD_BYTES - copyFill, chunk.length - position);
+            chunk.copy(copyTarget, copyFill, position, position + count);
+            copyFill += count;
+            position += count;
+            if (copyFill === COPY_PAYLOAD_BYTES) {
+              copyFill = -1;
+              this.serveCopy(socket, copySource as DataHeader, copyTarget);
+            }
+            continue;
+          }
           if (remaining > 0) {
             const count = Math.min(remaining, chunk.length - position);
             target?.write(targetOffset, chunk.subarray(position, position + count));
@@ -92,7 +108,7 @@ export class DataServer {
           if (!assembler.complete) break;
           const header = assembler.header;
           assembler.reset();
-          if (header.length > this.maxTransferBytes) {
+          if (header.length > this.maxTransferBytes && header.opcode !== DATA_OPCODE.COPY) {
             this.options.onError?.(
               new RangeError(`data request of ${header.length} bytes over maxTransferBytes`),
             );
@@ -113,6 +129,9 @@ export class DataServer {
             pendingLength = header.length;
             pendingMedium = header.medium;
             if (remaining === 0) this.finishWrite(socket, pendingMedium, status, pendingId, pendingOffset, 0);
+          } else if (header.opcode === DATA_OPCODE.COPY) {
+            copySource = { ...header };
+            copyFill = 0;
           } else if (header.opcode === DATA_OPCODE.READ) {
             this.serveRead(socket, header);
           } else {
@@ -166,6 +185,28 @@ export class DataServer {
     }
     this.reply(socket, header, DATA_STATUS.OK);
     socket.write(payload);
+    this.settled();
+  }
+
+  /** Copies a range between two of this service's segments (both bounds-checked). */
+  private serveCopy(socket: Socket, source: DataHeader, destination: Buffer): void {
+    const targetMedium = destination[0] as number;
+    const targetOffset = destination.readUInt32LE(8) + destination.readUInt32LE(12) * 2 ** 32;
+    let status = this.check(source);
+    if (status === DATA_STATUS.OK) {
+      status = this.check({ ...source, medium: targetMedium, offset: targetOffset });
+    }
+    if (status === DATA_STATUS.OK) {
+      const from = this.options.segments.get(source.medium) as SegmentBackend;
+      const to = this.options.segments.get(targetMedium) as SegmentBackend;
+      let bytes = from.view(source.offset, source.length);
+      if (!bytes) {
+        bytes = Buffer.allocUnsafe(source.length);
+        from.read(source.offset, source.length, bytes, 0);
+      }
+      to.write(targetOffset, bytes);
+    }
+    this.reply(socket, source, status);
     this.settled();
   }
 

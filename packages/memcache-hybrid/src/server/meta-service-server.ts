@@ -9,6 +9,7 @@ import { memcacheRestPlugin, standaloneHaSnapshot } from '../http/memcache-rest-
 import { FileMetadataStore } from '../metadata/file-metadata-store';
 import { MetaRpcServer } from '../rpc/meta-rpc-server';
 import type { RpcLimits } from '../rpc/rpc-protocol';
+import { BlobMover } from './blob-mover';
 
 export interface MetaServiceServerOptions {
   /** Meta RPC listener, `tcp://HOST:PORT` (port 0: any free port). */
@@ -57,7 +58,12 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   const tickIntervalMs = options.tickIntervalMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.tickIntervalMs;
 
   // One clock for the tick and the engine's leases/timeouts unless the engine is given its own.
-  const service = new MetaService({ ...(options.clock ? { clock: options.clock } : {}), ...options.service });
+  // Demotions copy the bytes when the rank has a local service (segments mounted at start have none).
+  const service: MetaService = new MetaService({
+    ...(options.clock ? { clock: options.clock } : {}),
+    canCopyBlobs: (rank) => service.localServices.get(rank) !== undefined,
+    ...options.service,
+  });
   for (const mount of options.mounts ?? []) service.mount(mount.rank, mount.medium, mount.bytes);
 
   const rpcLogger = options.logger.child({ component: 'meta-rpc' });
@@ -71,12 +77,14 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   });
   const localServiceLeaseMs =
     options.localServiceLeaseMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.localServiceLeaseMs;
+  const mover = new BlobMover(service, options.logger.child({ component: 'blob-mover' }));
   const app = createHttpServer({ logger: options.logger, errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
   let tick: TimerHandle | undefined;
   let closed = false;
   const scheduleTick = () => {
     tick = clock.setTimeout(() => {
       service.manager.tick();
+      mover.dispatch();
       if (localServiceLeaseMs > 0) rpc.expireSilentLocalServices(localServiceLeaseMs);
       if (!closed) scheduleTick();
     }, tickIntervalMs);
@@ -86,6 +94,7 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   const close = async () => {
     closed = true;
     if (tick) clock.clearTimeout(tick);
+    mover.close();
     await Promise.all([app.close(), rpc.close()]);
   };
 
