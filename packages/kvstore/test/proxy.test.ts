@@ -183,7 +183,8 @@ describe('KvStoreProxy over 3 real redis-servers', () => {
     expect(await client.info()).toContain('kvstore_proxy:1');
     const total = (await Promise.all(admins.map((admin) => admin.dbsize()))).reduce((a, b) => a + b);
     expect(await client.dbsize()).toBe(total);
-    await expect(client.call('HELLO', '3')).rejects.toThrow(/NOPROTO/);
+    await expect(client.call('HELLO', '4')).rejects.toThrow(/NOPROTO/);
+    expect(await client.call('HELLO', '2')).toContain('proto');
   });
 
   it('refuses unsupported and cross-key commands with -ERR command not support', async () => {

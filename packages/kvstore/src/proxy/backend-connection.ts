@@ -20,6 +20,8 @@ export interface BackendConnectionOptions {
   address: string;
   password: string;
   events: BackendEvents;
+  /** RESP version spoken with the backend (HELLO 3 on connect for 3). @default 2 */
+  protocol?: 2 | 3;
   /** First reconnect delay, doubled up to `maxReconnectMs`. @default 100 */
   reconnectMs?: number;
   /** @default 2000 */
@@ -37,6 +39,7 @@ const MINUS = 0x2d;
  */
 export class BackendConnection {
   readonly address: string;
+  readonly protocol: 2 | 3;
   state: BackendState = 'connecting';
   /** Registered in the owner's dirty list for this turn. */
   dirty = false;
@@ -53,8 +56,9 @@ export class BackendConnection {
   private readonly options: Required<BackendConnectionOptions>;
 
   constructor(options: BackendConnectionOptions) {
-    this.options = { reconnectMs: 100, maxReconnectMs: 2000, ...options };
+    this.options = { reconnectMs: 100, maxReconnectMs: 2000, protocol: 2, ...options };
     this.address = options.address;
+    this.protocol = this.options.protocol;
     this.password = options.password;
     this.reconnectDelay = this.options.reconnectMs;
     this.open();
@@ -120,8 +124,13 @@ export class BackendConnection {
     this.socket = socket;
     this.input.clear();
     this.scanner.reset();
-    if (this.password.length > 0) {
-      // Pre-authenticate: the AUTH reply is consumed by an internal (slot-less) entry.
+    // Pre-authenticate (and pick RESP3): the reply is consumed by an internal (slot-less) entry.
+    if (this.options.protocol === 3) {
+      const auth = this.password.length > 0 ? ['AUTH', 'default', this.password] : [];
+      this.writer.writeCommand(['HELLO', '3', ...auth]);
+      this.expect(undefined, 0);
+      this.flush();
+    } else if (this.password.length > 0) {
       this.writer.writeCommand(['AUTH', this.password]);
       this.expect(undefined, 0);
       this.flush();
@@ -170,7 +179,7 @@ export class BackendConnection {
       const isError = buffer[start] === MINUS;
       if (slot) this.options.events.deliver(slot, part, buffer.subarray(start, replyEnd), isError);
       else if (isError) {
-        this.options.events.log('warn', 'backend rejected AUTH', {
+        this.options.events.log('warn', 'backend rejected AUTH/HELLO', {
           address: this.address,
           reply: buffer.toString('latin1', start, replyEnd - 2),
         });

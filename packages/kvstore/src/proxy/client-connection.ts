@@ -14,6 +14,8 @@ export class ClientConnection {
   readonly scanner = new RequestScanner();
   authenticated: boolean;
   name: Buffer | undefined = undefined;
+  /** RESP version chosen with HELLO; a RESP3 client is served by the RESP3 backend pool. */
+  protocol: 2 | 3 = 2;
   dirty = false;
   closing = false;
   paused = false;

@@ -15,7 +15,7 @@ import { ProxyStats } from './proxy-stats';
 import { QpsLimiter } from './qps-limiter';
 import { ReplySlot } from './reply-slot';
 import { RequestDispatcher } from './request-dispatcher';
-import { RequestRouter, type RouterHost } from './request-router';
+import { backendKey, RequestRouter, type RouterHost } from './request-router';
 import { WriteScheduler } from './write-scheduler';
 
 export interface KvStoreProxyOptions {
@@ -110,24 +110,34 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
   /** Installs a table; a version the proxy already has is ignored. Returns true when applied. */
   setTable(table: BucketTable): boolean {
     const router = this.router;
-    if (router.table && router.table.version === table.version) return false;
+    if (router.table && router.table.version === table.version && router.table.epoch === table.epoch) {
+      return false;
+    }
     const previous = router.table;
     router.table = table;
     router.placement.setBucketCount(table.owners.length);
     const used = new Set(table.owners);
     if (table.migratingServerAddr) used.add(table.migratingServerAddr);
+    // One multiplexed pool per protocol: RESP3 clients get RESP3 replies (maps, doubles, nulls) as
+    // the backend sends them, still forwarded as raw bytes.
+    const wanted = new Set<string>();
     for (const address of used) {
-      if (!this.backends.has(address)) {
-        this.backends.set(
-          address,
-          new BackendConnection({ address, password: this.config.redis_password, events: this }),
-        );
+      for (const protocol of [2, 3] as const) {
+        const key = backendKey(address, protocol);
+        wanted.add(key);
+        if (!this.backends.has(key)) {
+          this.backends.set(
+            key,
+            new BackendConnection({ address, password: this.config.redis_password, events: this, protocol }),
+          );
+        }
       }
     }
-    router.bucketBackends = table.owners.map((address) => this.backends.get(address)!);
-    for (const [address, backend] of this.backends) {
-      if (!used.has(address)) {
-        this.backends.delete(address);
+    router.bucketBackends = table.owners.map((address) => this.backends.get(backendKey(address, 2))!);
+    router.bucketBackends3 = table.owners.map((address) => this.backends.get(backendKey(address, 3))!);
+    for (const [key, backend] of this.backends) {
+      if (!wanted.has(key)) {
+        this.backends.delete(key);
         this.retire(backend);
       }
     }

@@ -64,10 +64,13 @@ function authenticate(client: ClientConnection, context: LocalContext, password:
 
 function hello(client: ClientConnection, context: LocalContext, args: Buffer[]): LocalReply {
   let index = 1;
+  let protocol = client.protocol;
   if (args.length > 1) {
     const version = args[1]!.toString();
     if (!/^\d+$/.test(version)) return error('ERR Protocol version is not an integer or out of range');
-    if (version !== '2') return error('NOPROTO sorry, this protocol version is not supported');
+    if (version !== '2' && version !== '3')
+      return error('NOPROTO sorry, this protocol version is not supported');
+    protocol = version === '3' ? 3 : 2;
     index = 2;
   }
   while (index < args.length) {
@@ -85,15 +88,18 @@ function hello(client: ClientConnection, context: LocalContext, args: Buffer[]):
     return error(
       'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
     );
+  // The switch takes effect with this reply (a map in RESP3), as in Redis.
+  client.protocol = protocol;
   const fields: [string, string | number][] = [
     ['server', 'redis'],
     ['version', REDIS_COMMAND_VERSION],
-    ['proto', 2],
+    ['proto', protocol],
     ['id', client.id],
     ['mode', 'standalone'],
     ['role', 'master'],
   ];
-  writer.writeArrayHeader(fields.length * 2 + 2);
+  if (protocol === 3) writer.writeMapHeader(fields.length + 1);
+  else writer.writeArrayHeader(fields.length * 2 + 2);
   for (const [name, value] of fields) {
     writer.writeBulk(name);
     if (typeof value === 'number') writer.writeInteger(value);

@@ -24,6 +24,11 @@ export interface RouterHost {
   deliver(slot: ReplySlot, part: number, reply: Buffer, isError: boolean): void;
 }
 
+/** The key of a backend connection in the proxy's map: RESP2 by address, RESP3 beside it. */
+export function backendKey(address: string, protocol: 2 | 3): string {
+  return protocol === 3 ? `${address}#resp3` : address;
+}
+
 /**
  * Key routing: single-key requests, multi-key split (one sub-request per backend, merged by the
  * slot), broadcasts, and migrate-on-access for the migrating bucket. Owns the installed table and
@@ -33,6 +38,8 @@ export class RequestRouter {
   readonly placement = new KeyPlacement();
   table: BucketTable | undefined;
   bucketBackends: BackendConnection[] = [];
+  /** The same owners, over connections that speak RESP3 (for clients that sent HELLO 3). */
+  bucketBackends3: BackendConnection[] = [];
   /** Builds requests that must wait (behind a MIGRATE) before they go to their backend. */
   private readonly scratch = new RespWriter();
 
@@ -52,13 +59,14 @@ export class RequestRouter {
   ): void {
     const starts = scanner.argumentStarts;
     const ends = scanner.argumentEnds;
+    const pool = client.protocol === 3 ? this.bucketBackends3 : this.bucketBackends;
     const keyStart = starts[1]!;
     const keyEnd = ends[1]!;
     const bucket = this.placement.bucketOf(buffer, keyStart, keyEnd);
     const rewritten = this.placement.rewritten;
     const migrating = bucket === table.migratingBucketId;
-    const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
-    const source = this.bucketBackends[bucket]!;
+    const backend = migrating ? this.migrationTarget(client.protocol) : pool[bucket]!;
+    const source = pool[bucket]!;
     if (!backend?.accepting || (migrating && !source.accepting)) {
       this.host.stats.backendErrors++;
       this.host.answer(client, spec, BackendConnection.downError, true);
@@ -93,14 +101,15 @@ export class RequestRouter {
     this.host.markBackend(backend);
   }
 
-  /** The destination of the migrating bucket (undefined when none). */
-  get migrationTarget(): BackendConnection | undefined {
+  /** The destination of the migrating bucket in the client's protocol pool (undefined when none). */
+  migrationTarget(protocol: 2 | 3): BackendConnection | undefined {
     const address = this.table?.migratingServerAddr;
-    return address ? this.backends.get(address) : undefined;
+    return address ? this.backends.get(backendKey(address, protocol)) : undefined;
   }
 
   routeSplit(client: ClientConnection, spec: CommandSpec, buffer: Buffer, scanner: RequestScanner): void {
     const table = this.table!;
+    const pool = client.protocol === 3 ? this.bucketBackends3 : this.bucketBackends;
     const argc = scanner.argumentCount;
     const starts = scanner.argumentStarts;
     const ends = scanner.argumentEnds;
@@ -117,12 +126,12 @@ export class RequestRouter {
       const bucket = this.placement.bucketOf(buffer, starts[index]!, ends[index]!);
       const key = this.placement.rewritten;
       const migrating = bucket === table.migratingBucketId;
-      const backend = migrating ? this.migrationTarget : this.bucketBackends[bucket]!;
+      const backend = migrating ? this.migrationTarget(client.protocol) : pool[bucket]!;
       if (migrating) {
         migratingKeys ??= [];
         migratingKeys.push({ bucket, start: starts[index]!, end: ends[index]!, rewritten: key });
       }
-      if (!backend?.accepting || (migrating && !this.bucketBackends[bucket]!.accepting)) {
+      if (!backend?.accepting || (migrating && !pool[bucket]!.accepting)) {
         this.host.stats.backendErrors++;
         this.host.answer(client, spec, BackendConnection.downError, true);
         return;
@@ -143,7 +152,7 @@ export class RequestRouter {
     this.host.push(client, slot);
     const name = buffer.subarray(starts[0]!, ends[0]!);
     let part = 0;
-    const migrationTarget = migratingKeys ? this.migrationTarget : undefined;
+    const migrationTarget = migratingKeys ? this.migrationTarget(client.protocol) : undefined;
     for (const [backend, keys] of groups) {
       const deferred = backend === migrationTarget;
       const writer = deferred ? this.scratch : backend.output;
@@ -159,7 +168,7 @@ export class RequestRouter {
       }
       if (slot.partIndexes) slot.partIndexes.push(keys.map(({ index }) => (index - 1) / step));
       if (deferred) {
-        const source = this.bucketBackends[table.migratingBucketId]!;
+        const source = pool[table.migratingBucketId]!;
         sendMigrate(
           this.host,
           this.placement,
@@ -183,10 +192,9 @@ export class RequestRouter {
   }
 
   routeBroadcast(client: ClientConnection, spec: CommandSpec): void {
-    const migrationTarget = this.migrationTarget;
-    const targets = [
-      ...new Set(migrationTarget ? [...this.bucketBackends, migrationTarget] : this.bucketBackends),
-    ];
+    const migrationTarget = this.migrationTarget(client.protocol);
+    const pool = client.protocol === 3 ? this.bucketBackends3 : this.bucketBackends;
+    const targets = [...new Set(migrationTarget ? [...pool, migrationTarget] : pool)];
     if (targets.some((backend) => !backend.accepting)) {
       this.host.stats.backendErrors++;
       this.host.answer(client, spec, BackendConnection.downError, true);
