@@ -29,6 +29,7 @@ export const INTERNAL_PATHS = {
   replicate: '/internal/replicate',
   migrateFetch: '/internal/migrate/fetch',
   merge: '/internal/migrate/merge',
+  digests: '/internal/repair/digests',
   join: '/internal/cluster/join',
   leave: '/internal/cluster/leave',
   health: '/internal/cluster/health',
@@ -84,6 +85,7 @@ export const ANSWERS = {
   }),
   entries: z.object({ entries: z.array(wireEntrySchema) }),
   probe: z.object({ reachable: z.boolean() }),
+  digests: z.object({ digests: z.array(z.number()) }),
   rebalance: z.object({ ring_version: z.number(), moved_partitions: z.number() }),
   error: z.object({ error: z.string(), message: z.string() }),
 } as const;

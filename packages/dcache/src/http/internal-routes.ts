@@ -126,6 +126,11 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     return { applied, node_id: node.nodeId };
   });
 
+  app.post('/internal/repair/digests', { schema: { body: bodies.migrateFetch } }, async (request) => ({
+    digests: node.digestsOf(request.body.partitions),
+    node_id: node.nodeId,
+  }));
+
   app.post('/internal/migrate/merge', { schema: { body: bodies.replicate } }, async (request) => {
     await checkRing(request, undefined);
     return { applied: await node.mergeEntries(request.body.entries), node_id: node.nodeId };

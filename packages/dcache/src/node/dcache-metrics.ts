@@ -52,6 +52,17 @@ export function registerDcacheMetrics(node: DcacheNode, registry: Registry): Dca
     'Reads served from a previous owner during a migration',
     () => node.counters.migrationFallbackReads,
   );
+  fromNode(
+    'dcache_partitions_out_of_sync',
+    'Partitions this primary found differing from a replica and has not repaired yet',
+    () => node.repair.outOfSync.size,
+    'gauge',
+  );
+  fromNode(
+    'dcache_repaired_partitions_total',
+    'Partitions brought in sync with a replica by anti-entropy',
+    () => node.repair.repairedPartitions,
+  );
   fromNode('dcache_migration_keys_total', 'Keys received by migrations', () => node.migration.migratedKeys);
   fromNode(
     'dcache_migration_pending_partitions',

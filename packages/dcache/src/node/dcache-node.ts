@@ -339,6 +339,7 @@ export class DcacheNode extends NodeProbes {
       // Every reachable peer was asked and any newer table adopted: the table is confirmed as of
       // the round's start (never later: answers may have waited out a pause in the socket).
       this.tableCheckedAt = started;
+      this.maybeRepair();
       if (!this.leaving) await this.removeDeadMembers();
       if (this.joined && !this.leaving && this.options.membership === 'seeds') {
         await this.rejoinIfRemoved();

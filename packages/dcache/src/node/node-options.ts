@@ -27,6 +27,10 @@ export interface DcacheNodeOptions {
   indirectProbes: number;
   /** A suspect that stays unreachable this long is removed from the ring. */
   deadAfterMs: number;
+  /** Anti-entropy: how often a primary compares digests with its replicas. */
+  repairIntervalMs: number;
+  /** Anti-entropy rate limit: partitions compared per round (hinted ones first). */
+  repairPartitionsPerRound: number;
   /** Partitions fetched per migration request. */
   migrationBatchPartitions: number;
   /** Without a reachable seed, a node whose address is not the lowest of the seeds bootstraps alone after this. */
@@ -63,6 +67,8 @@ export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'ad
   probeTimeoutMs: 500,
   indirectProbes: 2,
   deadAfterMs: 5000,
+  repairIntervalMs: 2000,
+  repairPartitionsPerRound: 32,
   migrationBatchPartitions: 16,
   bootstrapTimeoutMs: 10_000,
   leaveTimeoutMs: 30_000,

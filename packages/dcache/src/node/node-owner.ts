@@ -219,7 +219,14 @@ export abstract class NodeOwner extends NodeState {
   protected async replicate(partition: number, entries: WireEntry[]): Promise<void> {
     const replicas = (this.tableValue.owners[partition] ?? []).filter((nodeId) => nodeId !== this.nodeId);
     if (replicas.length === 0) return;
-    const sends = replicas.map((nodeId) => this.sendEntries(nodeId, entries));
+    // A replica that misses the write (down, partitioned, fenced) leaves a hint: the repair
+    // round brings it up to date once it answers again (hinted hand-off by partition).
+    const sends = replicas.map((nodeId) =>
+      this.sendEntries(nodeId, entries).catch((error: unknown) => {
+        this.hintedPartitions.add(partition);
+        throw error;
+      }),
+    );
     await awaitQuorum(sends, replicaAcksNeeded(this.options.writeQuorum, replicas.length));
   }
 

@@ -1,11 +1,11 @@
 import { ANSWERS, decodeAnswer, INTERNAL_PATHS } from '../core/internal-api';
 import { isNewerIdentity, type Member, tableIdentity } from '../core/partition-table';
-import { NodeMigration } from './node-migration';
+import { NodeRepair } from './node-repair';
 
 /**
  * Failure detection: a direct probe per peer and round, indirect probes through other members, table sync both ways.
  */
-export abstract class NodeProbes extends NodeMigration {
+export abstract class NodeProbes extends NodeRepair {
   /** A direct probe, then indirect ones through other members; syncs tables both ways. */
   async probeMember(member: Member): Promise<void> {
     const started = this.clock.now();

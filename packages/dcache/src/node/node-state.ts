@@ -55,6 +55,9 @@ export abstract class NodeState {
 
   protected readonly incoming = new Set<number>();
 
+  /** Hints: partitions where a replica missed a write (its send failed); repaired first. */
+  protected readonly hintedPartitions = new Set<number>();
+
   protected readonly notHeldSince = new Map<number, number>();
 
   readonly detector: FailureDetector;
