@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +41,14 @@ describe('data plane in one process: meta service, two local services (one on /d
   let rest: string;
   const shmDirectory = makeTempDirectory('mmc-shm');
 
+  // A rank-1 segment file of a process that is gone (a kill -9 leftover) and one of a live process.
+  const deadPid = spawnSync('true').pid as number;
+  const staleFile = join(shmDirectory, `kvforge-mmc-rank-1-dram-${deadPid}`);
+  const liveFile = join(shmDirectory, `kvforge-mmc-rank-1-dram-${process.pid}-other`);
+
   beforeAll(async () => {
+    writeFileSync(staleFile, 'stale');
+    writeFileSync(liveFile, 'not ours to judge');
     meta = await startMetaServiceServer({
       rpcUrl: 'tcp://127.0.0.1:0',
       restUrl: 'http://127.0.0.1:0',
@@ -80,6 +88,9 @@ describe('data plane in one process: meta service, two local services (one on /d
     ]);
     const shm = meta.service.localServices.get(1)?.segments.find((segment) => segment.medium === MEDIUM.DRAM);
     expect(shm?.sharedMemoryPath && existsSync(shm.sharedMemoryPath)).toBe(true);
+    // Starting rank 1 removed the file its dead predecessor left; a name it cannot read as a pid stays.
+    expect(existsSync(staleFile)).toBe(false);
+    expect(existsSync(liveFile)).toBe(true);
   });
 
   it('put/get returns identical bytes over TCP and /dev/shm, for replicas 1 and 2, from both clients', async () => {

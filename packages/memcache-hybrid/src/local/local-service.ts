@@ -1,3 +1,4 @@
+import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type Clock,
@@ -80,10 +81,9 @@ export async function startLocalService(
   try {
     if (options.hbmBytes > 0) segments.set(MEDIUM.HBM, options.createHbmBackend(options.hbmBytes));
     if (options.dramBytes > 0) {
-      const path = join(
-        options.sharedMemoryDirectory,
-        `kvforge-mmc-rank-${options.rank}-dram-${process.pid}`,
-      );
+      if (options.sharedMemory)
+        removeStaleSegmentFiles(options.sharedMemoryDirectory, options.rank, options.logger);
+      const path = join(options.sharedMemoryDirectory, `${segmentFilePrefix(options.rank)}${process.pid}`);
       segments.set(
         MEDIUM.DRAM,
         options.sharedMemory
@@ -188,5 +188,39 @@ async function connectWithRetry(options: LocalServiceOptions): Promise<MetaRpcCl
       }
       await sleep(200, { clock: options.clock });
     }
+  }
+}
+
+const segmentFilePrefix = (rank: number) => `kvforge-mmc-rank-${rank}-dram-`;
+
+/**
+ * A local service killed with -9 leaves its /dev/shm file behind (RAM nobody frees): the next start of
+ * the same rank removes the files whose process is gone.
+ */
+function removeStaleSegmentFiles(directory: string, rank: number, logger: Logger): void {
+  const prefix = segmentFilePrefix(rank);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    try {
+      unlinkSync(join(directory, name));
+      logger.warn({ file: name }, 'removed the segment file of a dead local service');
+    } catch {}
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
