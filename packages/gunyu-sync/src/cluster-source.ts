@@ -111,12 +111,14 @@ export class ClusterSource {
     await Promise.all(
       plans.map(async (plan) => {
         const syncer = this.pipelines.get(plan.layout);
-        if (!syncer || syncer.options.inputAddress === plan.nodeAddress) return;
+        if (!syncer) return;
+        // The probe follows the shard's master (a promoted replica), whether or not the input moves.
+        syncer.options.probeEndpoint = plan.master;
+        if (syncer.options.inputAddress === plan.nodeAddress) return;
         this.logger.info(
           { shard: plan.layout, from: syncer.options.inputAddress, to: plan.nodeAddress },
           'source shard node changed',
         );
-        syncer.options.probeEndpoint = plan.master;
         await syncer.retarget(plan.nodeAddress, plan.node);
       }),
     );

@@ -210,6 +210,8 @@ export class SyncService {
           prefixKeyBlacklist: config.output.filter.keyFilter.prefixKeyBlacklist,
           prefixKeyWhitelist: config.output.filter.keyFilter.prefixKeyWhitelist,
           dbBlacklist: config.output.filter.dbBlacklist,
+          keySlotBlacklist: config.output.filter.slotFilter?.keySlotBlacklist,
+          keySlotWhitelist: config.output.filter.slotFilter?.keySlotWhitelist,
         },
         syncDelayTestKey: shard.syncDelayTestKey ?? config.input.syncDelayTestKey,
         probeEndpoint: shard.probeEndpoint,

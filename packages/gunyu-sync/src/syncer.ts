@@ -421,6 +421,11 @@ export class Syncer {
         if (!item) break;
         if (item.kind === 'closed') {
           if (inbox.finished) break;
+          // The source went away (e.g. a promoted replica drops its sub-replicas), the target did not:
+          // apply and checkpoint everything received, so the resume starts exactly after it (no
+          // duplicate replay in non-transaction mode).
+          this.step = 'drain';
+          await replayer.drain().catch(() => {});
           throw item.error ?? new GunyuError(GUNYU_ERROR_CODES.replication, 'source connection closed');
         }
         if (item.kind === 'tick') {

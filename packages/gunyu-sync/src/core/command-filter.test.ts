@@ -57,3 +57,22 @@ describe('checkpoint layout', () => {
     ).toBe(true);
   });
 });
+
+describe('slot filter', () => {
+  // CLUSTER KEYSLOT: foo 12182, bar 5061.
+  it('drops keys in blacklisted slots and keeps only whitelisted ones', () => {
+    const black = new CommandFilter({ ...DEFAULT_FILTER_OPTIONS, keySlotBlacklist: [[12000, 12999]] });
+    expect(black.command('SET', 0, Buffer.from('foo'))).toBe('drop');
+    expect(black.command('SET', 0, Buffer.from('bar'))).toBe('pass');
+    const white = new CommandFilter({ ...DEFAULT_FILTER_OPTIONS, keySlotWhitelist: [[5061], [0, 100]] });
+    expect(white.keyBytesAllowed(Buffer.from('bar'))).toBe(true);
+    expect(white.keyBytesAllowed(Buffer.from('foo'))).toBe(false);
+    const both = new CommandFilter({
+      ...DEFAULT_FILTER_OPTIONS,
+      keySlotWhitelist: [[0, 16383]],
+      keySlotBlacklist: [[5061]],
+    });
+    expect(both.keyBytesAllowed(Buffer.from('bar'))).toBe(false);
+    expect(both.keyBytesAllowed(Buffer.from('foo'))).toBe(true);
+  });
+});

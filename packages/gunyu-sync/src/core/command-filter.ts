@@ -1,10 +1,32 @@
 import { RESERVED_KEY_PREFIXES } from './checkpoint';
+import { CLUSTER_SLOTS, keySlot } from './cluster/key-slot';
 
 export interface FilterOptions {
   commandBlacklist: readonly string[];
   prefixKeyBlacklist: readonly string[];
   prefixKeyWhitelist: readonly string[];
   dbBlacklist: readonly number[];
+  /** `slotFilter.keySlotBlacklist/Whitelist`: `[from, to]` or `[slot]`, inclusive. */
+  keySlotBlacklist?: readonly (readonly number[])[] | undefined;
+  keySlotWhitelist?: readonly (readonly number[])[] | undefined;
+}
+
+/** slot → allowed (1) under the black/white lists; undefined when neither is set. */
+function slotMask(options: FilterOptions): Uint8Array | undefined {
+  const black = options.keySlotBlacklist ?? [];
+  const white = options.keySlotWhitelist ?? [];
+  if (black.length === 0 && white.length === 0) return undefined;
+  const mask = new Uint8Array(CLUSTER_SLOTS).fill(white.length > 0 ? 0 : 1);
+  const mark = (ranges: readonly (readonly number[])[], value: number): void => {
+    for (const range of ranges) {
+      const from = Math.max(0, range[0] ?? 0);
+      const to = Math.min(CLUSTER_SLOTS - 1, range[1] ?? range[0] ?? 0);
+      if (to >= from) mask.fill(value, from, to + 1);
+    }
+  };
+  mark(white, 1);
+  mark(black, 0);
+  return mask;
 }
 
 export const DEFAULT_FILTER_OPTIONS: Readonly<FilterOptions> = Object.freeze({
@@ -65,11 +87,13 @@ export class CommandFilter {
   private readonly blacklist: Set<string>;
   private readonly dbBlacklist: Set<number>;
   private readonly noPrefixLists: boolean;
+  private readonly slots: Uint8Array | undefined;
 
   constructor(private readonly options: FilterOptions) {
     this.blacklist = new Set(options.commandBlacklist.map((name) => name.toUpperCase()));
     this.dbBlacklist = new Set(options.dbBlacklist);
     this.noPrefixLists = options.prefixKeyBlacklist.length === 0 && options.prefixKeyWhitelist.length === 0;
+    this.slots = slotMask(options);
   }
 
   keyAllowed(key: string): boolean {
@@ -81,6 +105,7 @@ export class CommandFilter {
 
   /** `keyAllowed` for the key bytes `key[start, end)`; no text conversion when no prefix can match. */
   keyBytesAllowed(key: Buffer, start = 0, end = key.length): boolean {
+    if (this.slots && this.slots[keySlot(key, start, end)] === 0) return false;
     const first = end > start ? key[start] : undefined;
     if (this.noPrefixLists && first !== RESERVED_FIRST_BYTES[0] && first !== RESERVED_FIRST_BYTES[1])
       return true;

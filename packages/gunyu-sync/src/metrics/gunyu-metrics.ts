@@ -114,6 +114,60 @@ export function registerGunyuMetrics(registry: Registry, service: SyncService): 
         this.set({ input: syncer.options.inputAddress }, syncer.counters.fullSyncPercent());
     },
   });
+  new Counter({
+    name: 'redisGunYu_syncer_role_change',
+    help: 'pipeline restarts caused by a source topology change (failover, node or slot moves)',
+    labelNames: ['input'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const syncer of service.syncers)
+        this.inc({ input: syncer.options.inputAddress }, syncer.counters.cluster.topologyRestarts);
+    },
+  });
+  new Counter({
+    name: 'redisGunYu_output_cluster_redirect',
+    help: 'cluster target: commands re-sent after MOVED, ASK, or TRYAGAIN/CLUSTERDOWN/lost node (kvforge)',
+    labelNames: ['input', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const syncer of service.syncers) {
+        const { moved, ask, retried } = syncer.counters.cluster;
+        const input = syncer.options.inputAddress;
+        this.inc({ input, kind: 'moved' }, moved);
+        this.inc({ input, kind: 'ask' }, ask);
+        this.inc({ input, kind: 'retry' }, retried);
+      }
+    },
+  });
+  new Counter({
+    name: 'redisGunYu_output_cluster_split',
+    help: 'cluster target: cross-slot commands / source transactions split per slot (kvforge)',
+    labelNames: ['input', 'kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const syncer of service.syncers) {
+        const input = syncer.options.inputAddress;
+        this.inc({ input, kind: 'command' }, syncer.counters.cluster.splitCommands);
+        this.inc({ input, kind: 'transaction' }, syncer.counters.cluster.splitTransactions);
+      }
+    },
+  });
+  new Counter({
+    name: 'redisGunYu_output_cross_slot_cmd',
+    help: 'cluster target: commands refused with CROSSSLOT (not splittable), by command name (kvforge)',
+    labelNames: ['input', 'command'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const syncer of service.syncers) {
+        for (const [command, count] of syncer.counters.cluster.crossSlot)
+          this.inc({ input: syncer.options.inputAddress, command }, count);
+      }
+    },
+  });
   const spoolGauge = (name: string, help: string, read: (spool: SpoolStats) => number): void => {
     new Gauge({
       name,
