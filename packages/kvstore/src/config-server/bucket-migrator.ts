@@ -8,7 +8,7 @@ import type { ConfigServer } from './config-server';
 export interface BucketMigratorOptions {
   /** Password of the Redis masters (MIGRATE … AUTH; the original blanked requirepass instead). @default '' */
   redisPassword?: string;
-  /** Keys per SCAN / MIGRATE batch. @default 1000 */
+  /** SCAN COUNT per page; the keys of the bucket it finds go in one MIGRATE. @default 10000 */
   batchSize?: number;
   /** MIGRATE timeout. @default 5000 */
   migrateTimeoutMs?: number;
@@ -23,7 +23,7 @@ export interface BucketMigratorOptions {
 
 export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
   redisPassword: '',
-  batchSize: 1000,
+  batchSize: 10_000,
   migrateTimeoutMs: 5000,
   proxyAckTimeoutMs: 30_000,
   onBatch: undefined as BucketMigratorOptions['onBatch'],
@@ -225,61 +225,79 @@ export class BucketMigrator {
     await client.connect();
     const auth = this.options.redisPassword ? ['AUTH', this.options.redisPassword] : [];
     try {
+      const scan = (cursor: string): Promise<[Buffer, Buffer[]]> => {
+        const page = client.scanBuffer(
+          cursor,
+          'MATCH',
+          `${bucket}_*`,
+          'COUNT',
+          this.options.batchSize,
+        ) as Promise<[Buffer, Buffer[]]>;
+        page.catch(() => undefined); // a job stopped mid-page must not leave an unhandled rejection
+        return page;
+      };
       for (;;) {
         let found = 0;
-        let cursor = '0';
-        do {
-          const [next, keys] = (await client.scanBuffer(
-            cursor,
-            'MATCH',
-            `${bucket}_*`,
-            'COUNT',
-            this.options.batchSize,
-          )) as [Buffer, Buffer[]];
-          cursor = next.toString();
+        // The next SCAN page is requested before this page's MIGRATE is awaited: one round trip less per page.
+        let page: Promise<[Buffer, Buffer[]]> | undefined = scan('0');
+        while (page) {
+          const [next, keys]: [Buffer, Buffer[]] = await page;
+          const cursor: string = next.toString();
+          page = cursor === '0' ? undefined : scan(cursor);
           if (keys.length === 0) continue;
           found += keys.length;
-          try {
-            await client.call(
-              'MIGRATE',
-              target.host,
-              String(target.port),
-              '',
-              '0',
-              String(this.options.migrateTimeoutMs),
-              ...auth,
-              'KEYS',
-              ...keys,
-            );
-            status.moved_keys += keys.length;
-          } catch (error) {
-            if (!isBusyKey(error)) throw error;
-            // The destination already has some keys (moved on access and written since): it is
-            // authoritative, so the stale source copies are dropped one by one.
-            for (const key of keys) {
-              try {
-                await client.call(
-                  'MIGRATE',
-                  target.host,
-                  String(target.port),
-                  key,
-                  '0',
-                  String(this.options.migrateTimeoutMs),
-                  ...auth,
-                );
-                status.moved_keys++;
-              } catch (single) {
-                if (!isBusyKey(single)) throw single;
-                await client.del(key);
-              }
-            }
-          }
+          await this.migrateBatch(client, target, auth, keys, status);
           await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
-        } while (cursor !== '0');
+        }
         if (found === 0) return;
       }
     } finally {
       client.disconnect();
+    }
+  }
+
+  /** One multi-key MIGRATE; on BUSYKEY the destination's copies win and the source ones are dropped. */
+  private async migrateBatch(
+    client: Redis,
+    target: { host: string; port: number },
+    auth: string[],
+    keys: Buffer[],
+    status: MigrationStatus,
+  ): Promise<void> {
+    try {
+      await client.call(
+        'MIGRATE',
+        target.host,
+        String(target.port),
+        '',
+        '0',
+        String(this.options.migrateTimeoutMs),
+        ...auth,
+        'KEYS',
+        ...keys,
+      );
+      status.moved_keys += keys.length;
+    } catch (error) {
+      if (!isBusyKey(error)) throw error;
+      // The destination already has some keys (moved on access and written since): it is
+      // authoritative, so the stale source copies are dropped one by one.
+      for (const key of keys) {
+        try {
+          await client.call(
+            'MIGRATE',
+            target.host,
+            String(target.port),
+            key,
+            '0',
+            String(this.options.migrateTimeoutMs),
+            ...auth,
+          );
+          status.moved_keys++;
+        } catch (single) {
+          if (!isBusyKey(single)) throw single;
+          await client.del(key);
+        }
+      }
     }
   }
 }
