@@ -122,8 +122,17 @@ describe('faults with real processes', () => {
     const { meta, locals, client } = await stack(['--ock.mmc.local_service.lease_ms=1500']);
     await client.put('on-1', Buffer.from('one'), { preferredRanks: [1] });
     const frozen = locals[1] as ManagedProcess;
+    const impatient = await MemCacheClient.connect({
+      metaUrl: meta.metaUrl,
+      sharedMemory: false,
+      transferTimeoutMs: 500,
+    });
+    cleanups.push(() => impatient.close());
     frozen.child.kill('SIGSTOP');
     try {
+      // A read from the frozen rank fails instead of hanging: the transfer times out, or the meta service
+      // has already dropped the key.
+      await expect(impatient.get('on-1')).rejects.toThrow(/no reply for 500 ms|no such key/);
       await waitFor(
         async () => !(await (await fetch(`${meta.rest}/get_all_segments`)).text()).includes('rank-1'),
         {

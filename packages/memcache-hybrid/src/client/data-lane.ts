@@ -93,11 +93,29 @@ export class DataLane {
     this.socket.uncork();
   };
 
+  private lastProgress = Date.now();
+  private readonly watchdog: NodeJS.Timeout;
+
   private constructor(
     private readonly socket: Socket,
     private readonly address: string,
+    timeoutMs: number,
   ) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A peer that stops answering (SIGSTOP, a frozen host) must not hang its callers: with requests
+    // pending and no byte received for timeoutMs, the lane fails them and closes.
+    this.watchdog = setInterval(
+      () => {
+        if (this.pending.length === 0 && !this.reading) return;
+        if (Date.now() - this.lastProgress < timeoutMs) return;
+        socket.destroy(new Error(`no reply for ${timeoutMs} ms`));
+      },
+      Math.max(10, Math.floor(timeoutMs / 4)),
+    );
+    this.watchdog.unref();
+    socket.on('data', (chunk: Buffer) => {
+      this.lastProgress = Date.now();
+      this.onData(chunk);
+    });
     socket.on('close', () => this.fail(new DataTransferError(`data connection to ${address} closed`)));
     socket.on('error', (error) =>
       this.fail(
@@ -106,13 +124,13 @@ export class DataLane {
     );
   }
 
-  static connect(host: string, port: number): Promise<DataLane> {
+  static connect(host: string, port: number, timeoutMs = 30_000): Promise<DataLane> {
     const address = `${host}:${port}`;
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port, noDelay: true });
       socket.once('connect', () => {
         socket.removeListener('error', onError);
-        resolve(new DataLane(socket, address));
+        resolve(new DataLane(socket, address, timeoutMs));
       });
       const onError = (error: Error) =>
         reject(
@@ -144,6 +162,7 @@ export class DataLane {
       transfer.sliceDone(this.failure);
       return;
     }
+    if (this.pending.length === 0 && !this.reading) this.lastProgress = Date.now();
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
@@ -158,6 +177,7 @@ export class DataLane {
   }
 
   close(): void {
+    clearInterval(this.watchdog);
     this.socket.destroy();
   }
 
@@ -200,6 +220,7 @@ export class DataLane {
   }
 
   private fail(error: Error): void {
+    clearInterval(this.watchdog);
     if (this.failure) return;
     this.failure = error;
     if (this.reading) {

@@ -6,11 +6,14 @@ export interface DataPeerOptions {
   lanes: number;
   /** Largest slice; a transfer is cut into slices of this size. */
   sliceBytes: number;
+  /** Pending requests with no byte back for this long fail (the peer is frozen or gone). */
+  timeoutMs?: number;
 }
 
 export const DEFAULT_DATA_PEER_OPTIONS: Readonly<DataPeerOptions> = Object.freeze({
   lanes: 4,
   sliceBytes: 1024 * 1024,
+  timeoutMs: 30_000,
 });
 
 /**
@@ -131,7 +134,7 @@ export class DataPeer {
         this.lanes = [];
         const count = Math.max(1, this.options.lanes);
         const opened = await Promise.allSettled(
-          Array.from({ length: count }, () => DataLane.connect(this.host, this.port)),
+          Array.from({ length: count }, () => DataLane.connect(this.host, this.port, this.options.timeoutMs)),
         );
         const lanes = opened.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
         const refused = opened.find((result) => result.status === 'rejected');

@@ -18,6 +18,8 @@ export interface MemCacheClientOptions {
   sharedMemory: boolean;
   /** This process's rank, tried first for replicas when a put names none (-1: none). */
   rank: number;
+  /** A data transfer with no reply byte for this long fails (the local service is frozen or gone). */
+  transferTimeoutMs: number;
 }
 
 export const DEFAULT_MEM_CACHE_CLIENT_OPTIONS = {
@@ -25,6 +27,7 @@ export const DEFAULT_MEM_CACHE_CLIENT_OPTIONS = {
   sliceBytes: DEFAULT_DATA_PEER_OPTIONS.sliceBytes,
   sharedMemory: true,
   rank: -1,
+  transferTimeoutMs: 30_000,
 } as const;
 
 export interface PutOptions {
@@ -391,6 +394,7 @@ export class MemCacheClient {
           const peer = new DataPeer(host, port, {
             lanes: this.options.lanesPerPeer,
             sliceBytes: this.options.sliceBytes,
+            timeoutMs: this.options.transferTimeoutMs,
           });
           next.set(rank, { peer, files });
         }
