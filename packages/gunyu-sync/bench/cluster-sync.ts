@@ -1,7 +1,7 @@
 // Cluster → cluster bench: full sync of N keys from a 3-master source into a 3-master target vs three
 // native REPLICAOF replicas of the source shards (same run, same machine), then incremental
 // throughput and sync_delay under redis-benchmark --cluster. Flags: --keys N (default 1 000 000),
-// --commands N (default 600 000). Results: bench/results/cluster-sync.{json,md}.
+// --commands N (default 600 000), --pipeline/--clients of the load (8 × 6). Results: bench/results/cluster-sync.{json,md}.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '@kvforge/common-http';
@@ -19,6 +19,8 @@ const flag = (name: string, fallback: number): number => {
 };
 const KEYS = flag('keys', 1_000_000);
 const COMMANDS = flag('commands', 600_000);
+const PIPELINE = flag('pipeline', 8);
+const CLIENTS = flag('clients', 6);
 const WATCHDOG_MS = 15 * 60_000;
 
 const offsetOf = async (client: Redis): Promise<number> =>
@@ -31,7 +33,10 @@ async function main(): Promise<void> {
     process.exit(2);
   }, WATCHDOG_MS);
   try {
-    const [source, target] = await Promise.all([startRedisCluster(), startRedisCluster()]);
+    const [source, target] = await Promise.all([
+      startRedisCluster({ extraArgs: ['--enable-debug-command', 'yes'] }),
+      startRedisCluster(),
+    ]);
     cleanups.push(
       () => source.stop(),
       () => target.stop(),
@@ -123,7 +128,21 @@ async function main(): Promise<void> {
     const run = await runRedisBenchmark(
       masters[0]!.host,
       masters[0]!.port,
-      ['--cluster', '-t', 'set', '-n', String(COMMANDS), '-r', '1000000', '-P', '8', '-c', '6', '-d', '100'],
+      [
+        '--cluster',
+        '-t',
+        'set',
+        '-n',
+        String(COMMANDS),
+        '-r',
+        '1000000',
+        '-P',
+        String(PIPELINE),
+        '-c',
+        String(CLIENTS),
+        '-d',
+        '100',
+      ],
       300_000,
       5,
     );

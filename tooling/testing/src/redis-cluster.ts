@@ -8,6 +8,8 @@ export interface StartRedisClusterOptions {
   masters?: number;
   /** @default 0 */
   replicasPerMaster?: number;
+  /** Extra redis-server arguments for every node (e.g. `--enable-debug-command yes`). */
+  extraArgs?: readonly string[];
 }
 
 export interface RedisClusterProcess {
@@ -37,6 +39,7 @@ export async function startRedisCluster(
           'nodes.conf',
           '--cluster-node-timeout',
           '2000',
+          ...(options.extraArgs ?? []),
         ],
       }),
     ),
