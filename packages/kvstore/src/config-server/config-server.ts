@@ -10,6 +10,7 @@ import {
   scaleUpTable,
 } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import { FailoverVotes } from './failover-votes';
 import type { ConfigServerState, ConfigStateStore, MigrationJobRecord } from './state-store';
 
 export type ProxyState = 'ONLINE' | 'OFFLINE' | 'MIGRATING';
@@ -75,8 +76,6 @@ export class ConfigServer {
   private readonly tables = new Map<string, BucketTable>();
   private readonly waiters = new Map<string, Set<Waiter>>();
   private readonly proxies = new Map<string, Map<string, ProxyRecord>>();
-  /** namespace → down address → proxy → the replica that proxy saw (for data_store failover). */
-  private readonly downVotes = new Map<string, Map<string, Map<string, string>>>();
   private supportHaValue: boolean;
   private isMasterValue: boolean;
   /** `host:port` of the current master ConfigServer ('' when unknown); named in 1004 answers. */
@@ -85,8 +84,7 @@ export class ConfigServer {
   private lastEpoch = 0;
   /** namespace → its in-flight migration job (persisted with the tables). */
   private readonly migrations = new Map<string, MigrationJobRecord>();
-  /** `namespace/address` of failovers whose promotion is in flight (a repeated vote does not start a second). */
-  private readonly failing = new Set<string>();
+  private readonly votes: FailoverVotes;
   // Writes run one at a time so each persisted state contains every earlier change.
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -95,6 +93,7 @@ export class ConfigServer {
     this.options = { ...DEFAULT_CONFIG_SERVER_OPTIONS, now: Date.now, ...options };
     this.supportHaValue = this.options.supportHa;
     this.isMasterValue = this.options.isMaster;
+    this.votes = new FailoverVotes(this, this.options.promoteReplica);
   }
 
   /** Loads the stored state; a corrupt store fails loudly instead of starting empty. */
@@ -304,68 +303,15 @@ export class ConfigServer {
       }));
   }
 
-  /**
-   * A proxy's view of one backend. The table changes (when `support_ha` is on) only once **every**
-   * ONLINE proxy of the namespace reports the same address down — one partitioned proxy cannot
-   * trigger a failover (the original's rule). data_store: the master is replaced by the replica the
-   * proxies reported; cache: the master is removed and its buckets dealt to the others.
-   * Returns the action taken, if any.
-   */
-  async reportRedisState(
+  /** A proxy's view of one backend; see FailoverVotes (every online proxy must agree). */
+  reportRedisState(
     namespace: string,
     proxy: string,
     address: string,
     state: 'down' | 'up',
     replicaAddress = '',
   ): Promise<'none' | 'replaced' | 'removed'> {
-    const table = this.getTable(namespace);
-    let byAddress = this.downVotes.get(namespace);
-    if (!byAddress) {
-      byAddress = new Map();
-      this.downVotes.set(namespace, byAddress);
-    }
-    let voters = byAddress.get(address);
-    if (state === 'up') {
-      voters?.delete(proxy);
-      return 'none';
-    }
-    if (!voters) {
-      voters = new Map();
-      byAddress.set(address, voters);
-    }
-    voters.set(proxy, replicaAddress);
-    if (!this.supportHaValue || !table.owners.includes(address)) return 'none';
-    const online = this.proxyInfo(namespace).filter((info) => info.state !== 'OFFLINE');
-    if (online.length === 0 || !online.every((info) => voters.has(info.info))) return 'none';
-    if (table.clusterType === 'cache') {
-      byAddress.delete(address);
-      await this.updateTable(namespace, (current) => scaleDownTable(current, address));
-      return 'removed';
-    }
-    const replica = [...voters.values()].find((candidate) => isValidAddress(candidate));
-    const failoverKey = `${namespace}/${address}`;
-    if (!replica || this.failing.has(failoverKey)) return 'none';
-    this.failing.add(failoverKey);
-    try {
-      // Promote first, publish second: the table naming the replica goes out only once it is a master.
-      // A failed promotion keeps the votes, so the next report (or a retry) tries again.
-      try {
-        await this.options.promoteReplica(replica);
-      } catch (error) {
-        throw new KvstoreError(
-          KVSTORE_ERROR_CODES.REPLACE_FAILED,
-          `cannot promote ${replica}: ${(error as Error).message}`,
-          { cause: error },
-        );
-      }
-      byAddress.delete(address);
-      await this.updateTable(namespace, (current) =>
-        current.owners.includes(address) ? replaceServer(current, address, replica) : current,
-      );
-    } finally {
-      this.failing.delete(failoverKey);
-    }
-    return 'replaced';
+    return this.votes.report(namespace, proxy, address, state, replicaAddress);
   }
 
   /**
