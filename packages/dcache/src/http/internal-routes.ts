@@ -1,5 +1,5 @@
 import type { ZodTypeProvider } from '@kvforge/common-http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import {
   LOCAL_ONLY_HEADER,
@@ -58,19 +58,32 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     },
   });
 
-  app.get('/internal/cache/*', { schema: { params: bodies.keyParams } }, async (request, reply) => {
+  const sendOwnerRead = (reply: FastifyReply, key: string, found: boolean, valueJson: string) =>
+    reply
+      .code(found ? 200 : 404)
+      .header(RING_VERSION_HEADER, node.table.version)
+      .type(JSON_TYPE)
+      .send(readBody(JSON.stringify(key), valueJson, found, nodeIdJson));
+
+  const slowOwnerRead = async (request: FastifyRequest, reply: FastifyReply, key: string) => {
+    await checkRing(request, key);
+    const result = await node.ownerGet(key);
+    return sendOwnerRead(reply, key, result.found, result.valueJson);
+  };
+
+  // The forwarded-GET hot path: answered synchronously (no promise) when the caller's table is
+  // not newer, ours is confirmed, we hold the key and its partition is not arriving.
+  app.get('/internal/cache/*', { schema: { params: bodies.keyParams } }, (request, reply) => {
     const key = request.params['*'];
     if (request.headers[LOCAL_ONLY_HEADER] === '1') {
       const entry = node.localGet(key);
-      return { node_id: node.nodeId, entry: entry === undefined ? null : toWire(entry) };
+      return reply.send({ node_id: node.nodeId, entry: entry === undefined ? null : toWire(entry) });
     }
-    await checkRing(request, key);
-    const result = await node.ownerGet(key);
-    return reply
-      .code(result.found ? 200 : 404)
-      .header(RING_VERSION_HEADER, node.table.version)
-      .type(JSON_TYPE)
-      .send(readBody(JSON.stringify(key), result.valueJson, result.found, nodeIdJson));
+    const entry = node.ownerReadNow(key, callerOf(request).version);
+    if (entry === undefined) return slowOwnerRead(request, reply, key);
+    return entry === null
+      ? sendOwnerRead(reply, key, false, 'null')
+      : sendOwnerRead(reply, key, true, entry.valueJson);
   });
 
   app.put(

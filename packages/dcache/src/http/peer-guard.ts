@@ -1,5 +1,5 @@
 import { hostOf } from '@kvforge/runtime';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { TOKEN_HEADER } from '../core/internal-api';
 import type { DcacheNode } from '../node/dcache-node';
@@ -23,20 +23,25 @@ function memberHost(address: string): string | undefined {
  * loopback and the hosts of ring members only.
  */
 export function peerGuard(node: DcacheNode) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const token = node.options.clusterToken;
-    if (token !== undefined) {
-      const bearer = request.headers.authorization;
-      if (request.headers[TOKEN_HEADER] === token || bearer === `Bearer ${token}`) return;
-      throw new DcacheError(DCACHE_ERROR_CODES.UNAUTHORIZED, 'cluster token required');
-    }
-    const ip = request.ip;
-    if (isLoopback(ip)) return;
-    const peer = plainIp(ip);
-    if (node.table.members.some((member) => memberHost(member.address) === peer)) return;
-    throw new DcacheError(
-      DCACHE_ERROR_CODES.UNAUTHORIZED,
-      'internal and admin routes accept cluster peers only',
-    );
+  // A callback hook, not an async one: forwarded GETs pass it on the hot path, promise-free.
+  return (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void => {
+    done(admitted(node, request));
   };
+}
+
+/** undefined when the request may use internal/admin routes, else the UNAUTHORIZED error. */
+function admitted(node: DcacheNode, request: FastifyRequest): DcacheError | undefined {
+  const token = node.options.clusterToken;
+  if (token !== undefined) {
+    const bearer = request.headers.authorization;
+    if (request.headers[TOKEN_HEADER] === token || bearer === `Bearer ${token}`) return undefined;
+    return new DcacheError(DCACHE_ERROR_CODES.UNAUTHORIZED, 'cluster token required');
+  }
+  if (isLoopback(request.ip)) return undefined;
+  const peer = plainIp(request.ip);
+  if (node.table.members.some((member) => memberHost(member.address) === peer)) return undefined;
+  return new DcacheError(
+    DCACHE_ERROR_CODES.UNAUTHORIZED,
+    'internal and admin routes accept cluster peers only',
+  );
 }

@@ -68,6 +68,19 @@ export abstract class NodeOwner extends NodeState {
     return this.store.get(key);
   }
 
+  /**
+   * An owner read that needs no await: the caller's table is not newer than ours, ours is
+   * confirmed, this node holds the key and its partition is not arriving. The entry, null for a
+   * miss (both counted), or undefined when the read must take the full path (`ownerGet`).
+   */
+  ownerReadNow(key: string, callerVersion: number): StoreEntry | null | undefined {
+    if (callerVersion > this.tableValue.version || !this.tableIsFresh) return undefined;
+    const partition = partitionOf(key, this.options.partitionCount);
+    if (this.incoming.has(partition) || !this.tableValue.owners[partition]?.includes(this.nodeId))
+      return undefined;
+    return this.store.get(key) ?? null;
+  }
+
   localGet(key: string): StoreEntry | undefined {
     return this.store.peekAny(key);
   }

@@ -169,13 +169,22 @@ export abstract class NodeState {
 
   /** Sent on every internal cache, batch and replicate call: the receiver fences on them. */
   protected internalHeaders(): Record<string, string> {
-    return {
-      [RING_VERSION_HEADER]: String(this.tableValue.version),
-      [HOPS_HEADER]: '1',
-      [SENDER_HEADER]: this.nodeId,
-      [SENDER_ADDRESS_HEADER]: this.options.address,
-    };
+    // Built once per table version: every forward sends the same four headers.
+    if (this.headersCache?.version !== this.tableValue.version) {
+      this.headersCache = {
+        version: this.tableValue.version,
+        headers: {
+          [RING_VERSION_HEADER]: String(this.tableValue.version),
+          [HOPS_HEADER]: '1',
+          [SENDER_HEADER]: this.nodeId,
+          [SENDER_ADDRESS_HEADER]: this.options.address,
+        },
+      };
+    }
+    return this.headersCache.headers;
   }
+
+  private headersCache: { version: number; headers: Record<string, string> } | undefined;
 
   /**
    * Whether this node checked its table against its peers recently enough to act on it alone.
