@@ -123,4 +123,25 @@ describe('GunYu config', () => {
       loadConfig(gunyuConfigSchema, [minimal, { output: { replay: { maxBufferedValueBytes: 10 } } }]),
     ).toThrow(/maxBufferedValueBytes/);
   });
+
+  it('accepts cluster inputs/outputs (DB 0 on a cluster target), rejects sentinel', () => {
+    const config = loadConfig(gunyuConfigSchema, [
+      {
+        input: { redis: { type: 'cluster', addresses: ['127.0.0.1:7000'] } },
+        output: {
+          redis: { type: 'cluster', addresses: ['127.0.0.1:7100'] },
+          replay: { targetDbMap: { '1': 2 } },
+        },
+      },
+    ]);
+    expect(config.input.redis.type).toBe('cluster');
+    const replay = replayOptionsFromConfig(config);
+    expect(replay.targetDb).toBe(0);
+    expect(replay.targetDbMap).toEqual({});
+    expect(() =>
+      loadConfig(gunyuConfigSchema, [
+        { ...minimal, input: { redis: { type: 'sentinel', addresses: ['127.0.0.1:1'] } } },
+      ]),
+    ).toThrow(/sentinel/);
+  });
 });
