@@ -76,6 +76,14 @@ describe('eviction under pressure with real local services: HBM→DRAM demotion 
       timeoutMs: 15_000,
       message: 'hbm-1 demoted',
     });
+    // Demotions finish asynchronously (the tick dispatches the copies): wait until HBM is back under its high mark.
+    await waitFor(
+      () => {
+        const usage = meta.service.manager.usage(MEDIUM.HBM);
+        return usage.usedBytes * 100 <= usage.totalBytes * 90;
+      },
+      { timeoutMs: 15_000, message: 'HBM below the high mark' },
+    );
     expect(await mediumOf('hbm-0')).toBe(MEDIUM.HBM);
     const demoted: string[] = [];
     for (const key of values.keys()) if ((await mediumOf(key)) === MEDIUM.DRAM) demoted.push(key);
@@ -83,8 +91,6 @@ describe('eviction under pressure with real local services: HBM→DRAM demotion 
     for (const key of values.keys()) {
       expect(digest(await client.get(key)), key).toBe(digest(values.get(key) as Buffer));
     }
-    const hbm = meta.service.manager.usage(MEDIUM.HBM);
-    expect(hbm.usedBytes * 100).toBeLessThanOrEqual(hbm.totalBytes * 90);
 
     // Now fill DRAM past its high mark: the oldest DRAM objects are evicted (gone), the rest read intact.
     for (let index = 0; index < 40; index++) await put(`dram-${index}`, 'dram');
