@@ -159,17 +159,43 @@ export class Syncer {
     if (!wasPaused) this.start();
   }
 
-  /** Forces a full sync; with `flushCommand` the target is flushed first. */
+  /**
+   * Forces a full sync; with `flushCommand` the target is flushed first. A failing step rejects with
+   * GUNYU_ERR_FULL_SYNC (HTTP 400) and never leaves replication silently stopped: before the target
+   * was touched (connect, a flush a standalone target refused) the input goes back to the state it
+   * had and resumes from its checkpoint; once the target may have lost data (a flush on some cluster
+   * masters, checkpoint deletion) the full sync still runs, as only it makes the target correct again.
+   */
   async fullSync(flushCommand: string | undefined): Promise<void> {
-    await this.halt('pause');
+    const prior = this.state;
     const target = createControlClient(this.target);
+    let step = 'connect to the target';
+    let targetTouched = false;
     try {
-      await connectRedis(target);
-      if (flushCommand) await onEveryMaster(target, (node) => node.call(flushCommand));
+      await connectRedis(target); // before pausing: an unreachable target leaves the input untouched
+      await this.halt('pause');
+      if (flushCommand) {
+        step = flushCommand;
+        targetTouched = this.options.outputCluster !== undefined;
+        await onEveryMaster(target, (node) => node.call(flushCommand));
+      }
+      step = 'delete the checkpoints';
+      targetTouched = true;
       await deleteCheckpoints(target, this.options.replay.checkpointName, [...this.knownRunIds]);
+    } catch (error) {
+      const reason = `full sync of ${this.options.inputAddress} failed at ${step}: ${(error as Error).message}`;
+      this.logger.warn({ input: this.options.inputAddress, targetTouched }, reason);
+      if (targetTouched) this.startFullSync();
+      else if (prior === 'stop') this.state = 'stop';
+      else if (prior !== 'pause') this.start();
+      throw new GunyuError(GUNYU_ERROR_CODES.fullSync, reason);
     } finally {
       target.disconnect();
     }
+    this.startFullSync();
+  }
+
+  private startFullSync(): void {
     this.memoryCheckpoint = undefined;
     this.forceFullSync = true;
     this.start();

@@ -133,6 +133,44 @@ describe('ops API', () => {
     expect(await targetClient.get('only-on-target')).toBeNull();
   });
 
+  /** A refused POST /syncer/fullsync: 400, bare body, and the input still replicates incrementally. */
+  async function expectRefusedFullSync(url: string, probeKey: string): Promise<void> {
+    const before = service.syncers[0]?.counters.fullSyncs ?? 0;
+    const response = await app.inject({ method: 'POST', url });
+    expect(response.statusCode, url).toBe(400);
+    expect(response.body, url).toBe('');
+    expect(service.status()[0]?.State, url).not.toBe('pause');
+    await sourceClient.set(probeKey, 'still-replicating');
+    await waitFor(async () => (await targetClient.get(probeKey)) === 'still-replicating', {
+      timeoutMs: 20_000,
+      message: `write after the refused ${url} reaches the target`,
+    });
+    expect(service.status()[0]?.State, url).toBe('run');
+    expect(service.syncers[0]?.counters.fullSyncs, url).toBe(before); // resumed from the checkpoint
+  }
+
+  it('a bad flushCommand answers 400 and the input keeps replicating', async () => {
+    await expectRefusedFullSync(
+      `/syncer/fullsync?inputs=${source.address}&flushdb=yes&flushCommand=BOGUS`,
+      'k-after-bogus-flush-command',
+    );
+  });
+
+  it('a full sync whose flush the target refuses answers 400 and leaves the input replicating', async () => {
+    // The target's ACL denies FLUSHALL: the flush step fails on a server that was not touched.
+    await targetClient.acl('SETUSER', 'default', '-flushall');
+    try {
+      await targetClient.set('kept-on-target', 'x');
+      await expectRefusedFullSync(
+        `/syncer/fullsync?inputs=${source.address}&flushdb=yes&flushCommand=flushall`,
+        'k-after-refused-flush',
+      );
+      expect(await targetClient.get('kept-on-target')).toBe('x'); // nothing was flushed
+    } finally {
+      await targetClient.acl('SETUSER', 'default', '+flushall');
+    }
+  });
+
   it('exposes GunYu metric names on /prometheus', async () => {
     const response = await app.inject({ method: 'GET', url: '/prometheus' });
     expect(response.statusCode).toBe(200);

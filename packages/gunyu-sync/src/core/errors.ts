@@ -9,6 +9,8 @@ export const GUNYU_ERROR_CODES = {
   config: 'GUNYU_ERR_CONFIG',
   unknownInput: 'GUNYU_ERR_UNKNOWN_INPUT',
   stopped: 'GUNYU_ERR_STOPPED',
+  /** A step of POST /syncer/fullsync failed (the input keeps running). */
+  fullSync: 'GUNYU_ERR_FULL_SYNC',
 } as const;
 
 export type GunyuErrorCode = (typeof GUNYU_ERROR_CODES)[keyof typeof GUNYU_ERROR_CODES];

@@ -96,7 +96,10 @@ export const gunyuPlugin: FastifyPluginAsyncZod<GunyuPluginOptions> = async (app
     async (request, reply) => {
       const selected = service.select(request.query.inputs);
       const flush = request.query.flushdb === 'yes' ? request.query.flushCommand || 'FLUSHALL' : undefined;
-      await Promise.all(selected.map((syncer) => syncer.fullSync(flush)));
+      // Every selected input finishes its attempt before the answer; the first failure is reported.
+      const results = await Promise.allSettled(selected.map((syncer) => syncer.fullSync(flush)));
+      const failed = results.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
       return reply.status(200).send('');
     },
   );
