@@ -20,6 +20,12 @@ export const configServerConfigSchema = z
       .describe('How other ConfigServers and proxies reach this one (default 127.0.0.1:HTTP_PORT)'),
     dataDir: z.string().min(1).default('./data').describe('Directory of the state file'),
     isMaster: z.boolean().default(true).describe('Accept writes (a slave answers 1004)'),
+    peerConfigServer: z
+      .string()
+      .optional()
+      .describe(
+        'File store: the other ConfigServer of the pair. A slave replicates its state; a master that finds it master starts as its slave',
+      ),
     supportHa: z.boolean().default(false).describe('Initial support_ha when the state is empty'),
     clusterType: z
       .enum(['cache', 'data_store'])
@@ -52,6 +58,7 @@ export const CONFIG_SERVER_CONFIG_SPEC: AppConfigSpec<typeof configServerConfigS
     electionTtlSeconds: { valueName: 'S' },
     advertiseAddress: { valueName: 'HOST:PORT' },
     dataDir: { valueName: 'DIR' },
+    peerConfigServer: { valueName: 'HOST:PORT' },
     maxWatchMs: { valueName: 'MS' },
     proxyTimeoutMs: { valueName: 'MS' },
     redisPassword: { valueName: 'P' },

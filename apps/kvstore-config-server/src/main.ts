@@ -20,7 +20,11 @@ async function main(): Promise<void> {
     store:
       config.store === 'etcd'
         ? { kind: 'etcd', endpoints: config.etcdEndpoints, electionTtlSeconds: config.electionTtlSeconds }
-        : { kind: 'file', dataDir: config.dataDir },
+        : {
+            kind: 'file',
+            dataDir: config.dataDir,
+            ...(config.peerConfigServer === undefined ? {} : { peer: config.peerConfigServer }),
+          },
     isMaster: config.isMaster,
     supportHa: config.supportHa,
     defaultClusterType: config.clusterType,

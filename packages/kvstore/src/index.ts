@@ -22,6 +22,13 @@ export {
   type EtcdStateStoreOptions,
 } from './config-server/etcd-state-store';
 export {
+  isStaleSnapshot,
+  ReplicationFollower,
+  type ReplicationFollowerOptions,
+  type ReplicationSnapshot,
+  ReplicationSource,
+} from './config-server/file-replication';
+export {
   type ConfigServerState,
   type ConfigStateStore,
   FileStateStore,

@@ -202,6 +202,9 @@ describe('ConfigServer HTTP API', () => {
     expect((await call(app, 'set_config', { support_ha: 'yes' })).code).toBe(1003);
     expect((await call(app, 'set_config', { max_qps: 1 })).code).toBe(1003);
     expect((await call(app, 'set_config', {})).code).toBe(1003);
+    // Promotion exists only for file-store pairs (ConfigServerService); demotion is never a call.
+    expect((await call(app, 'set_config', { is_master: true })).code).toBe(1003);
+    expect((await call(app, 'set_config', { is_master: false })).code).toBe(1003);
     expect(
       (await call(app, 'set_config', undefined, { raw: '{', contentType: 'application/json' })).code,
     ).toBe(1002);

@@ -10,8 +10,8 @@ export interface ConfigServerProcess {
   /** POSTs JSON to one of its routes. */
   cs(path: string, body?: unknown): Promise<Record<string, unknown>>;
   kill(): Promise<void>;
-  /** Starts it again on the same port with the same settings. */
-  restart(): Promise<void>;
+  /** Starts it again on the same port with the same settings (or these ones). */
+  restart(settings?: Record<string, unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -21,11 +21,11 @@ export async function startConfigServerProcess(
   port?: number,
 ): Promise<ConfigServerProcess> {
   const chosen = port ?? (await getFreePort());
-  const launch = () =>
+  const launch = (current = settings) =>
     startProcess({
       name: `config-server:${chosen}`,
       command: process.execPath,
-      args: ['--import', 'tsx', SCRIPT, JSON.stringify({ ...settings, port: chosen })],
+      args: ['--import', 'tsx', SCRIPT, JSON.stringify({ ...current, port: chosen })],
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       readyWhen: { logLine: /config server ready/ },
       readyTimeoutMs: 60_000,
@@ -46,8 +46,8 @@ export async function startConfigServerProcess(
     async kill() {
       await handle.process.kill('SIGKILL');
     },
-    async restart() {
-      handle.process = await launch();
+    async restart(next) {
+      handle.process = await launch(next);
     },
     async stop() {
       if (handle.process.isRunning()) await handle.process.stop();

@@ -1,5 +1,5 @@
 // A ConfigServer as its own process, so tests can kill -9 it. argv[2]: JSON
-// `{ port, etcdEndpoints?, dataDir?, electionTtlSeconds?, isMaster?, masterConfigServer? }`.
+// `{ port, etcdEndpoints?, dataDir?, electionTtlSeconds?, isMaster?, peer? }`.
 import { createHttpServer } from '@kvforge/common-http';
 import { ConfigServerService } from '../src/config-server/config-server-service';
 import { configServerPlugin } from '../src/http/config-server-plugin';
@@ -11,6 +11,7 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as {
   dataDir?: string;
   electionTtlSeconds?: number;
   isMaster?: boolean;
+  peer?: string;
 };
 const service = await ConfigServerService.open({
   store: settings.etcdEndpoints
@@ -19,7 +20,11 @@ const service = await ConfigServerService.open({
         endpoints: settings.etcdEndpoints,
         ...(settings.electionTtlSeconds ? { electionTtlSeconds: settings.electionTtlSeconds } : {}),
       }
-    : { kind: 'file', dataDir: settings.dataDir! },
+    : {
+        kind: 'file',
+        dataDir: settings.dataDir!,
+        ...(settings.peer ? { peer: settings.peer, replicationWaitMs: 1000 } : {}),
+      },
   ...(settings.isMaster === undefined ? {} : { isMaster: settings.isMaster }),
   migration: { batchSize: 200 },
   maxWatchMs: 2000,

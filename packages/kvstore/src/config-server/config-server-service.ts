@@ -5,11 +5,22 @@ import { BucketMigrator, type BucketMigratorOptions } from './bucket-migrator';
 import { ConfigServer, type ConfigServerOptions } from './config-server';
 import { EtcdLeadership } from './etcd-leadership';
 import { EtcdStateStore } from './etcd-state-store';
+import { ReplicationFollower, ReplicationSource } from './file-replication';
 import { type ConfigStateStore, FileStateStore } from './state-store';
 
 /** Where the ConfigServer keeps its state: a file in `dataDir` (single machine) or etcd. */
 export type StateStoreChoice =
-  | { kind: 'file'; dataDir: string }
+  | {
+      kind: 'file';
+      dataDir: string;
+      /**
+       * The other ConfigServer of a file-store pair. A slave follows its state (replication stream);
+       * a node started as master that finds this peer already master starts as its slave instead.
+       */
+      peer?: string;
+      /** Follower long-poll length. @default 10000 */
+      replicationWaitMs?: number;
+    }
   | {
       kind: 'etcd';
       endpoints: readonly string[];
@@ -30,7 +41,7 @@ export interface ConfigServerServiceOptions extends Omit<ConfigServerOptions, 's
 function openStore(choice: StateStoreChoice): ConfigStateStore {
   switch (choice.kind) {
     case 'file':
-      return new FileStateStore(choice.dataDir);
+      return new ReplicationSource(new FileStateStore(choice.dataDir));
     case 'etcd':
       return new EtcdStateStore({ endpoints: [...choice.endpoints] });
     case 'custom':
@@ -51,20 +62,27 @@ export class ConfigServerService {
     private readonly maxWatchMs: number | undefined,
     private readonly logger: Logger,
     private readonly electionTtlSeconds: number | undefined,
+    private readonly filePeer: { peer?: string; replicationWaitMs?: number; wantsMaster?: boolean },
   ) {}
 
   private leadership: EtcdLeadership | undefined;
+  private follower: ReplicationFollower | undefined;
+  private selfAddress = '';
 
   static async open(options: ConfigServerServiceOptions): Promise<ConfigServerService> {
     const { store: choice, migration, maxWatchMs, logger, ...serverOptions } = options;
     const store = openStore(choice);
     try {
       const password = migration?.redisPassword ?? '';
+      // A node of a file pair serves as slave (1004) until start() has asked its peer who is master.
+      const wantsMaster = serverOptions.isMaster ?? true;
+      const paired = choice.kind === 'file' && choice.peer !== undefined;
       const configServer = await ConfigServer.open({
         promoteReplica: async (address) => {
           await promoteReplica(address, password);
         },
         ...serverOptions,
+        ...(paired ? { isMaster: false } : {}),
         store,
       });
       const migrator = new BucketMigrator(configServer, migration);
@@ -75,6 +93,7 @@ export class ConfigServerService {
         maxWatchMs,
         logger ?? SILENT_LOGGER,
         choice.kind === 'etcd' ? choice.electionTtlSeconds : undefined,
+        choice.kind === 'file' ? { ...choice, wantsMaster } : {},
       );
     } catch (error) {
       await store.close?.();
@@ -86,6 +105,9 @@ export class ConfigServerService {
     return {
       configServer: this.configServer,
       migrator: this.migrator,
+      ...(this.store instanceof ReplicationSource
+        ? { replication: { source: this.store, promote: () => this.promote() } }
+        : {}),
       ...(this.maxWatchMs === undefined ? {} : { maxWatchMs: this.maxWatchMs }),
     };
   }
@@ -105,6 +127,11 @@ export class ConfigServerService {
    */
   async start(advertiseAddress: string): Promise<void> {
     const store = this.store;
+    this.selfAddress = advertiseAddress;
+    if (store instanceof ReplicationSource) {
+      await this.startFilePair(store);
+      return;
+    }
     if (!(store instanceof EtcdStateStore)) {
       this.resumeMigrations();
       return;
@@ -141,10 +168,68 @@ export class ConfigServerService {
     await this.leadership.start();
   }
 
+  /**
+   * File-store pair: a master whose peer already is master starts as its slave (never two masters
+   * after the old master restarts); a slave follows the peer's snapshots.
+   */
+  private async startFilePair(store: ReplicationSource): Promise<void> {
+    const server = this.configServer;
+    const peer = this.filePeer.peer;
+    let master = server.isMaster;
+    if (peer !== undefined && this.filePeer.wantsMaster) {
+      master = !(await peerIsMaster(peer));
+      if (!master) this.logger.warn({ peer }, 'the peer ConfigServer is master: starting as its slave');
+    }
+    if (master) {
+      server.setRole(true, this.selfAddress);
+      this.resumeMigrations();
+      return;
+    }
+    if (peer === undefined) return; // a slave without a master to follow only refuses writes
+    server.setRole(false, peer);
+    this.follower = new ReplicationFollower({
+      server,
+      store,
+      master: peer,
+      logger: this.logger,
+      ...(this.filePeer.replicationWaitMs === undefined ? {} : { waitMs: this.filePeer.replicationWaitMs }),
+    });
+    this.follower.start();
+  }
+
+  /**
+   * Makes a file-store slave the master (`set_config {"is_master":true}`): replication stops first,
+   * so no snapshot of the old master is applied after the first write of the new one.
+   */
+  async promote(): Promise<void> {
+    if (this.configServer.isMaster) return;
+    await this.follower?.stop();
+    this.follower = undefined;
+    this.configServer.setRole(true, this.selfAddress);
+    this.logger.info({ namespaces: this.configServer.namespaceList() }, 'config server promoted to master');
+    this.resumeMigrations();
+  }
+
   /** Ends pending long-polls and closes the store (call after the HTTP server closed). */
   async stop(): Promise<void> {
+    await this.follower?.stop();
     await this.leadership?.stop();
     this.configServer.close();
     await this.store.close?.();
+  }
+}
+
+/** Whether the peer answers `get_config` as a master (unreachable: no). */
+async function peerIsMaster(peer: string): Promise<boolean> {
+  try {
+    const response = await fetch(`http://${peer}/kvstore/cs/get_config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      signal: AbortSignal.timeout(3_000),
+    });
+    return ((await response.json()) as { is_master?: unknown }).is_master === true;
+  } catch {
+    return false;
   }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { BucketMigrator } from '../config-server/bucket-migrator';
 import type { ConfigServer } from '../config-server/config-server';
+import { type ReplicationSource, snapshotToJson } from '../config-server/file-replication';
 import { bucketTableToJson } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
 import {
@@ -11,6 +12,7 @@ import {
   MIGRATE_BUCKET_INPUT,
   NAMESPACE_INPUT,
   REPLACE_SERVER_INPUT,
+  REPLICATION_SNAPSHOT_INPUT,
   REPORT_REDIS_STATE_INPUT,
   SCALE_INPUT,
   SET_CONFIG_INPUT,
@@ -25,6 +27,8 @@ export interface ConfigServerPluginOptions {
   migrator?: BucketMigrator;
   /** Longest a `watch_table` long-poll is held. @default 30000 */
   maxWatchMs?: number;
+  /** File-store pair: serves the replication stream and promotes on `set_config {"is_master":true}`. */
+  replication?: { source: ReplicationSource; promote: () => Promise<void> };
 }
 
 export const DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS = { maxWatchMs: 30_000 };
@@ -92,9 +96,28 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
     );
 
     route('set_config', SET_CONFIG_INPUT, async (input) => {
-      await server.setSupportHa(input.support_ha);
+      if (input.is_master) {
+        if (!options.replication) {
+          throw new KvstoreError(
+            KVSTORE_ERROR_CODES.INVALID_INPUT,
+            'is_master can only be set on a file store',
+          );
+        }
+        await options.replication.promote();
+      }
+      if (input.support_ha !== undefined) await server.setSupportHa(input.support_ha);
       return {};
     });
+
+    // File-store slaves long-poll here for the newest versioned snapshot of the state.
+    const replication = options.replication;
+    if (replication) {
+      route('replication_snapshot', REPLICATION_SNAPSHOT_INPUT, async (input) => {
+        const waitMs = Math.min(Math.max(input.wait_ms, 0), maxWatchMs);
+        const snapshot = await replication.source.waitForSnapshot(input.run_id, input.serial, waitMs);
+        return snapshot ? { changed: true, ...snapshotToJson(snapshot) } : { changed: false };
+      });
+    }
 
     route('get_config', GET_CONFIG_INPUT, (input) => {
       const data = {

@@ -23,8 +23,19 @@ export const REPLACE_SERVER_INPUT = z.object({ namespace, old_addr: address, new
 
 export const SCALE_INPUT = z.object({ namespace, action: z.string(), addr: address });
 
-// The only runtime setting of a ConfigServer; anything else is "no such config parameter" (1003).
-export const SET_CONFIG_INPUT = z.strictObject({ support_ha: z.boolean() });
+// The runtime settings of a ConfigServer; anything else is "no such config parameter" (1003).
+// `is_master: true` promotes a file-store slave (an addition; demotion is a restart as slave).
+export const SET_CONFIG_INPUT = z
+  .strictObject({ support_ha: z.boolean().optional(), is_master: z.literal(true).optional() })
+  .refine((input) => input.support_ha !== undefined || input.is_master !== undefined, {
+    message: 'support_ha or is_master is required',
+  });
+
+export const REPLICATION_SNAPSHOT_INPUT = z.object({
+  run_id: z.string().default(''),
+  serial: z.number().int().default(-1),
+  wait_ms: z.number().int().default(10_000),
+});
 
 export const GET_CONFIG_INPUT = z.object({ namespace: namespace.optional() });
 
