@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { type ApiDocsOptions, installApiDocs } from './api-docs';
 import { COMMON_ERROR_CODES } from './app-error';
 import { DEFAULT_ERROR_ENVELOPE, type ErrorEnvelope, normalizeError } from './error-envelope';
 import { installRawBodyParser } from './raw-body-parser';
@@ -26,6 +27,8 @@ export interface HttpServerOptions {
   keepAliveTimeoutMs?: number;
   /** Header carrying the request id; generated when absent. @default 'x-request-id' */
   requestIdHeader?: string;
+  /** OpenAPI document at /docs/json and its UI at /docs; `false` serves neither. @default {} */
+  apiDocs?: ApiDocsOptions | false;
 }
 
 export const DEFAULT_HTTP_SERVER_OPTIONS = {
@@ -67,6 +70,7 @@ export function createHttpServer(options: HttpServerOptions = {}): FastifyInstan
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installRawBodyParser(app);
+  if (options.apiDocs !== false) installApiDocs(app, options.apiDocs ?? {});
 
   app.setErrorHandler((error, request, reply) => sendError(envelope, error, request, reply));
 

@@ -1,3 +1,4 @@
+export { type ApiDocsOptions, DEFAULT_API_DOCS_OPTIONS, installApiDocs } from './api-docs';
 export {
   type AppConfigFieldOptions,
   type AppConfigFileOptions,
