@@ -58,6 +58,13 @@ export {
 export { Ptracer, TRACEPOINT_ID, TRACEPOINTS, type Tracepoint } from './core/ptracer';
 export { renderPrometheus, renderSummary } from './core/render-metrics';
 export { alignUp, SegmentAllocator } from './core/segment-allocator';
+export {
+  DEFAULT_LEADER_KEY,
+  type ElectionState,
+  type LeaderRecord,
+  LeaseElection,
+  type LeaseElectionOptions,
+} from './ha/lease-election';
 export { MEMCACHE_ERROR_ENVELOPE, MmcHttpError } from './http/error-envelope';
 export {
   type HaSnapshot,
@@ -94,6 +101,7 @@ export {
   type RpcLimits,
   type RpcOpcode,
 } from './rpc/rpc-protocol';
+export { electionSnapshot, type MetaHaOptions, rpcUrlOf } from './server/meta-ha';
 export {
   DEFAULT_META_SERVICE_SERVER_OPTIONS,
   type MetaServiceServer,

@@ -11,6 +11,8 @@ export const MMC = {
   UNMATCHED_KEY: -3102,
   UNMATCHED_RET: -3103,
   LEASE_NOT_EXPIRED: -3104,
+  /** kvforge: this meta service is not the HA leader; the reply's second element is the leader's URL or null. */
+  NOT_LEADER: -3201,
 } as const;
 export type MmcResult = number;
 

@@ -27,6 +27,8 @@ export interface MemcacheRestOptions {
   /** The /metadata key-value store (raw values): a `FileMetadataStore`, or in memory (a Map) by default. */
   metadata?: MetadataStore;
   now?: () => Date;
+  /** HA: a reason to refuse writes (a standby), or undefined while this node may write. */
+  refuseWrite?: () => string | undefined;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -49,6 +51,10 @@ export const memcacheRestPlugin: FastifyPluginAsyncZod<MemcacheRestOptions> = as
 
   const text = (reply: FastifyReply, body: string | Buffer) => reply.type(TEXT).send(body);
   const json = (reply: FastifyReply, body: unknown) => reply.type(JSON_TYPE).send(body);
+  const writable = () => {
+    const refusal = options.refuseWrite?.();
+    if (refusal !== undefined) throw new MmcHttpError(refusal);
+  };
 
   app.get('/metadata', { schema: SCHEMAS.key }, async (request, reply) => {
     const value = metadata.get(request.query.key);
@@ -56,11 +62,13 @@ export const memcacheRestPlugin: FastifyPluginAsyncZod<MemcacheRestOptions> = as
     return text(reply, value);
   });
   app.put('/metadata', { schema: SCHEMAS.metadataPut }, async (request, reply) => {
+    writable();
     const body = request.body;
     await metadata.set(request.query.key, body ? Buffer.from(body) : Buffer.alloc(0));
     return text(reply, 'metadata updated');
   });
   app.delete('/metadata', { schema: SCHEMAS.keyDelete }, async (request, reply) => {
+    writable();
     if (!(await metadata.delete(request.query.key))) throw new MmcHttpError(MESSAGES.metadataKeyNotFound);
     return text(reply, 'metadata deleted');
   });
@@ -113,12 +121,14 @@ export const memcacheRestPlugin: FastifyPluginAsyncZod<MemcacheRestOptions> = as
     return json(reply, { success: true, data: items.map(keyInfoJson) });
   });
   app.delete('/key', { schema: SCHEMAS.keyDelete }, async (request, reply) => {
+    writable();
     const result = service.remove(request.query.key);
     if (result === MMC.UNMATCHED_KEY) throw new MmcHttpError(MESSAGES.keyNotFound);
     if (result !== MMC.OK) throw new MmcHttpError(MESSAGES.internal);
     return json(reply, { success: true, message: 'key deleted' });
   });
   app.delete('/all_keys', { schema: SCHEMAS.noInputDelete }, async (_request, reply) => {
+    writable();
     if (service.removeAll() !== MMC.OK) throw new MmcHttpError(MESSAGES.internal);
     return json(reply, { success: true, message: 'all keys deleted' });
   });

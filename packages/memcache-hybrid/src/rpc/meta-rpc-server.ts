@@ -21,6 +21,8 @@ export interface MetaRpcServerOptions {
   onLocalServiceLost?: (rank: number, reason: 'link lost' | 'lease expired') => void;
   /** Time for local-service leases; a ManualClock in tests. */
   clock?: Pick<Clock, 'now'>;
+  /** HA: every request is answered `[NOT_LEADER, leaderRpcUrl | null]` unless this node serves. */
+  leadership?: { isServing(): boolean; leaderRpcUrl(): string | null };
 }
 
 /** Per-connection state the handlers may use: which rank a local service's connection owns. */
@@ -207,6 +209,11 @@ export class MetaRpcServer {
     return { host, port: typeof address === 'object' && address ? address.port : port };
   }
 
+  /** Closes every connection (a leader stepping down): clients and local services look for the leader. */
+  dropConnections(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -217,8 +224,14 @@ export class MetaRpcServer {
     const reader = new FrameReader({ ...DEFAULT_RPC_LIMITS, ...this.options.limits });
     const service = this.options.service;
     const connection: Connection = { socket, rank: undefined, lastSeen: this.clock.now() };
+    const leadership = this.options.leadership;
     const onFrame = (requestId: number, opcode: number, body: Buffer) => {
-      socket.write(encodeFrame(requestId, opcode, this.handle(service, opcode, body, connection)));
+      // Checked per request (synchronously): a leader resumed past its lease refuses its first request.
+      const reply =
+        leadership && !leadership.isServing()
+          ? [MMC.NOT_LEADER, leadership.leaderRpcUrl()]
+          : this.handle(service, opcode, body, connection);
+      socket.write(encodeFrame(requestId, opcode, reply));
     };
     const resume = () => socket.resume();
     socket.on('data', (chunk: Buffer) => {

@@ -4,12 +4,14 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { SegmentMount } from '../config/segment-mounts';
 import { httpOrigin, parseMetaServiceUrl, parseMetricsUrl } from '../config/service-addresses';
 import { MetaService, type MetaServiceOptions } from '../core/meta-service';
+import type { LeaseElection } from '../ha/lease-election';
 import { MEMCACHE_ERROR_ENVELOPE } from '../http/error-envelope';
 import { memcacheRestPlugin, standaloneHaSnapshot } from '../http/memcache-rest-plugin';
 import { FileMetadataStore } from '../metadata/file-metadata-store';
 import { MetaRpcServer } from '../rpc/meta-rpc-server';
 import type { RpcLimits } from '../rpc/rpc-protocol';
 import { BlobMover } from './blob-mover';
+import { electionSnapshot, type MetaHaOptions, startElection } from './meta-ha';
 
 export interface MetaServiceServerOptions {
   /** Meta RPC listener, `tcp://HOST:PORT` (port 0: any free port). */
@@ -30,6 +32,8 @@ export interface MetaServiceServerOptions {
   localServiceLeaseMs?: number;
   /** Drives the tick and (unless `service.clock` is set) the engine's time; a ManualClock in tests. */
   clock?: Clock;
+  /** HA with an etcd lease: only the elected node serves the meta RPC and REST writes. */
+  ha?: MetaHaOptions;
 }
 
 export const DEFAULT_META_SERVICE_SERVER_OPTIONS = {
@@ -45,6 +49,8 @@ export interface MetaServiceServer {
   /** The REST origin `/health` and `/leader` advertise. */
   advertisedOrigin: string;
   app: FastifyInstance;
+  /** The election when HA is on. */
+  election: LeaseElection | undefined;
   /** Stops the tick and both listeners. */
   close(): Promise<void>;
 }
@@ -67,6 +73,7 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   for (const mount of options.mounts ?? []) service.mount(mount.rank, mount.medium, mount.bytes);
 
   const rpcLogger = options.logger.child({ component: 'meta-rpc' });
+  let election: LeaseElection | undefined;
   const rpc = new MetaRpcServer({
     service,
     ...(options.rpcLimits ? { limits: options.rpcLimits } : {}),
@@ -74,6 +81,14 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
     onLocalServiceLost: (rank, reason) =>
       rpcLogger.warn({ rank, reason }, 'local service lost: its segments and their blobs are dropped'),
     clock,
+    ...(options.ha
+      ? {
+          leadership: {
+            isServing: () => election?.isServing() ?? false,
+            leaderRpcUrl: () => election?.leader?.rpcUrl ?? null,
+          },
+        }
+      : {}),
   });
   const localServiceLeaseMs =
     options.localServiceLeaseMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.localServiceLeaseMs;
@@ -94,6 +109,7 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   const close = async () => {
     closed = true;
     if (tick) clock.clearTimeout(tick);
+    await election?.stop();
     mover.close();
     await Promise.all([app.close(), rpc.close()]);
   };
@@ -104,13 +120,30 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
     let advertisedOrigin = restAddress.origin;
     await app.register(memcacheRestPlugin, {
       service,
-      ha: () => standaloneHaSnapshot(advertisedOrigin),
+      ha: () => (election ? electionSnapshot(election) : standaloneHaSnapshot(advertisedOrigin)),
+      refuseWrite: () =>
+        !election || election.isServing()
+          ? undefined
+          : `Not leader: the leader is ${election.leader?.restOrigin ?? 'unknown'}`,
       ...(options.metadataPath ? { metadata: new FileMetadataStore(options.metadataPath) } : {}),
     });
     await app.listen({ host: restAddress.host, port: restAddress.port });
     const bound = app.server.address();
     const restPort = typeof bound === 'object' && bound ? bound.port : restAddress.port;
     if (restAddress.port === 0) advertisedOrigin = httpOrigin({ host: restAddress.host, port: restPort });
+    if (options.ha) {
+      const haLogger = options.logger.child({ component: 'meta-ha' });
+      election = startElection(
+        options.ha,
+        { rpc: rpcBound, restOrigin: advertisedOrigin },
+        haLogger,
+        (leading) => {
+          haLogger.warn({ leading }, leading ? 'elected leader' : 'stepped down');
+          // The old view is stale: every client and local service must find the leader again.
+          if (!leading) rpc.dropConnections();
+        },
+      );
+    }
     scheduleTick();
     return {
       service,
@@ -120,6 +153,9 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
         return advertisedOrigin;
       },
       app,
+      get election() {
+        return election;
+      },
       close,
     };
   } catch (error) {
