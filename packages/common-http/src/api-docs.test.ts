@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createHttpServer } from './create-http-server';
+import { findUndocumentedRoutes, registeredRoutes } from './route-coverage';
 import type { ZodTypeProvider } from './type-provider';
 
 function buildApp(apiDocs?: false) {
@@ -52,6 +53,13 @@ describe('API docs', () => {
     expect(
       document.paths['/fast'].get.responses['200'].content['application/json'].schema.properties.n.type,
     ).toBe('integer');
+  });
+
+  it('finds no undocumented route, and names a hidden one', async () => {
+    app = buildApp();
+    app.get('/secret', { schema: { hide: true } }, async () => 'x');
+    expect(registeredRoutes(app).map((route) => `${route.method} ${route.url}`)).toContain('POST /items/:id');
+    expect(await findUndocumentedRoutes(app)).toEqual(['GET /secret']);
   });
 
   it('serves the UI at /docs, keeps validation and 404s as they were', async () => {

@@ -2,6 +2,7 @@ import fastifySwagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { createJsonSchemaTransform } from 'fastify-type-provider-zod';
+import { trackRoutes } from './route-coverage';
 
 export interface ApiDocsOptions {
   /** Document title. @default 'kvforge service' */
@@ -44,6 +45,7 @@ function transform(input: TransformInput) {
  */
 export function installApiDocs(app: FastifyInstance, options: ApiDocsOptions = {}): void {
   const resolved = { ...DEFAULT_API_DOCS_OPTIONS, ...options };
+  trackRoutes(app);
   const core = fastifySwagger as unknown as (
     instance: FastifyInstance,
     opts: object,

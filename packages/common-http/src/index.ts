@@ -33,6 +33,7 @@ export {
   installGracefulShutdown,
 } from './graceful-shutdown';
 export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { findUndocumentedRoutes, type RegisteredRoute, registeredRoutes } from './route-coverage';
 export { NO_BODY, NO_QUERY } from './route-schemas';
 export { runMain } from './run-main';
 export {
