@@ -15,6 +15,8 @@ import { KvStoreProxyService } from '../src/proxy/kv-store-proxy-service';
 import { type ConfigServerProcess, startConfigServerProcess } from './config-server-process-fixture';
 
 const KEYS = 2000;
+// Conditions on a loaded 2-core box: generous, never a fixed sleep.
+const WAIT = { timeoutMs: 90_000 };
 
 describe('file-store pair: snapshot ordering', () => {
   const state = (version: number, epoch = 1): ConfigServerState => ({
@@ -39,7 +41,7 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
   let client: Redis | undefined;
 
   beforeAll(async () => {
-    for (let index = 0; index < 3; index++) redis.push(await startRedis());
+    redis.push(...(await Promise.all([startRedis(), startRedis(), startRedis()])));
     const [firstPort, secondPort] = [await getFreePort(), await getFreePort()];
     for (let index = 0; index < 2; index++) directories.push(makeTempDirectory('kvstore-cs-pair-'));
     // The first starts as master (its peer does not answer yet); the second as its slave.
@@ -52,7 +54,8 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
         secondPort,
       ),
     );
-  }, 120_000);
+    // Two tsx starts in a row on a loaded box: the hook's budget covers both fixture budgets.
+  }, 300_000);
 
   afterAll(async () => {
     client?.disconnect();
@@ -81,6 +84,7 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
     });
     expect(init.code).toBe(1001);
     await waitFor(async () => (await second.cs('bucket_table', { namespace: 'pair' })).version === 1, {
+      ...WAIT,
       message: 'the slave has the new namespace',
     });
     service = new KvStoreProxyService({
@@ -113,14 +117,15 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
     await waitFor(
       async () => (await first.cs('migration_status', { namespace: 'pair' })).state === 'success',
       {
-        timeoutMs: 60_000,
+        ...WAIT,
         message: 'migration done',
       },
     );
     await waitFor(async () => (await second.cs('bucket_table', { namespace: 'pair' })).version === 11, {
+      ...WAIT,
       message: 'the slave serves the latest version (replication stream)',
     });
-    await waitFor(() => proxy.proxy.tableVersion === 11, { message: 'proxy at v11' });
+    await waitFor(() => proxy.proxy.tableVersion === 11, { ...WAIT, message: 'proxy at v11' });
 
     // Proxy traffic while the master dies; the proxy's version is sampled all along.
     let lowest = proxy.proxy.tableVersion;
@@ -138,6 +143,7 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
     expect(await second.cs('get_config')).toMatchObject({ is_master: true, master: second.address });
     expect((await second.cs('bucket_table', { namespace: 'pair' })).version).toBe(11);
     await waitFor(() => proxy.configServerClient.server === second.address && proxy.configServerConnected, {
+      ...WAIT,
       message: 'the proxy follows the new master',
     });
     running = false;
@@ -159,9 +165,9 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
     expect(next.code).toBe(1001);
     await waitFor(
       async () => (await second.cs('migration_status', { namespace: 'pair' })).state === 'success',
-      { timeoutMs: 60_000, message: 'migration on the new master done' },
+      { ...WAIT, message: 'migration on the new master done' },
     );
-    await waitFor(() => proxy.proxy.tableVersion === 13, { message: 'proxy at v13' });
+    await waitFor(() => proxy.proxy.tableVersion === 13, { ...WAIT, message: 'proxy at v13' });
     expect(await client.set('after-failover', 'yes')).toBe('OK');
 
     // The old master, restarted with its old settings (master, its file at v11), finds its peer is
@@ -169,6 +175,7 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
     await first.restart();
     expect(await first.cs('get_config')).toMatchObject({ is_master: false, master: second.address });
     await waitFor(async () => (await first.cs('bucket_table', { namespace: 'pair' })).version === 13, {
+      ...WAIT,
       message: 'the restarted ConfigServer replicates the new master',
     });
     const stale = await first.cs('del_namespace', { namespace: 'pair' });
@@ -177,5 +184,5 @@ describe('file-store ConfigServer pair: replication, kill -9 of the master, prom
     expect(proxy.proxy.tableVersion).toBe(13);
     expect(await client.get('key-7')).toBe('value-7');
     expect(await client.get('after-failover')).toBe('yes');
-  }, 180_000);
+  }, 400_000);
 });

@@ -28,7 +28,7 @@ export async function startConfigServerProcess(
       args: ['--import', 'tsx', SCRIPT, JSON.stringify({ ...current, port: chosen })],
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       readyWhen: { logLine: /config server ready/ },
-      readyTimeoutMs: 60_000,
+      readyTimeoutMs: 120_000, // a tsx start on a loaded 2-core box
     });
   const handle: ConfigServerProcess = {
     address: `127.0.0.1:${chosen}`,
