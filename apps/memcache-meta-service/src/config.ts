@@ -70,10 +70,43 @@ export const metaServiceConfigSchema = z
     'ock.mmc.mount': segmentMountList
       .default([])
       .describe('Segments mounted at start, rank:HBM|DRAM:size,… e.g. 0:DRAM:1GB (kvforge)'),
+    'ock.mmc.meta.ha.enable': z
+      .stringbool()
+      .default(false)
+      .describe('Active/standby election with an etcd lease; only the leader serves'),
+    'ock.mmc.meta.ha.etcd_endpoints': z
+      .string()
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== '')
+          .map((entry) => (entry.includes('://') ? entry : `http://${entry}`)),
+      )
+      .describe('etcd client endpoints HOST:PORT[,...] for the election (kvforge)'),
+    'ock.mmc.meta.ha.lease_seconds': z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(10)
+      .describe("Leader lease TTL in seconds (the original's Kubernetes Lease duration) (kvforge)"),
+    'ock.mmc.meta.ha.election_key': z
+      .string()
+      .min(1)
+      .default('/kvforge/memcache-hybrid/meta-leader')
+      .describe('The etcd key the pair campaigns on: one per meta-service pair (kvforge)'),
     // The original's keys we accept without acting on them: each one set is warned about at start.
     ...unusedKeyFields(UNUSED_META_KEYS),
   })
   .strict()
+  .refine(
+    (config) => !config['ock.mmc.meta.ha.enable'] || config['ock.mmc.meta.ha.etcd_endpoints'].length > 0,
+    {
+      message: 'ock.mmc.meta.ha.enable needs ock.mmc.meta.ha.etcd_endpoints',
+      path: ['ock.mmc.meta.ha.etcd_endpoints'],
+    },
+  )
   .refine((config) => config['ock.mmc.evict_threshold_low'] < config['ock.mmc.evict_threshold_high'], {
     message: 'ock.mmc.evict_threshold_low must be below ock.mmc.evict_threshold_high',
     path: ['ock.mmc.evict_threshold_low'],
@@ -116,5 +149,14 @@ export function serverOptions(config: MetaServiceConfig): Omit<MetaServiceServer
     mounts: config['ock.mmc.mount'],
     metadataPath: config['ock.mmc.meta_service.metadata_path'],
     localServiceLeaseMs: config['ock.mmc.local_service.lease_ms'],
+    ...(config['ock.mmc.meta.ha.enable']
+      ? {
+          ha: {
+            etcdEndpoints: config['ock.mmc.meta.ha.etcd_endpoints'],
+            leaseSeconds: config['ock.mmc.meta.ha.lease_seconds'],
+            key: config['ock.mmc.meta.ha.election_key'],
+          },
+        }
+      : {}),
   };
 }

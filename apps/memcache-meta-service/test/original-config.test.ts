@@ -34,7 +34,6 @@ describe("the original's mmc-meta.conf", () => {
       const output = service.output();
       const sampleKeys = [
         'ock.mmc.meta_service.config_store_url',
-        'ock.mmc.meta.ha.enable',
         'ock.mmc.log_path',
         'ock.mmc.log_rotation_file_size',
         'ock.mmc.log_rotation_file_count',

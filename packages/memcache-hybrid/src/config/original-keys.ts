@@ -30,8 +30,7 @@ const SHARED_UNUSED: Readonly<Record<string, string>> = Object.freeze({
 export const UNUSED_META_KEYS: Readonly<Record<string, string>> = Object.freeze({
   ...SHARED_UNUSED,
   'ock.mmc.meta_service.config_store_url': '/metadata is served by the meta service itself',
-  'ock.mmc.meta.ha.enable': 'meta HA is not built yet (standalone leader)',
-  'ock.mmc.meta.lease_ttl_ms': 'meta HA lease: HA is not built yet',
+  'ock.mmc.meta.lease_ttl_ms': 'the HA lease is ock.mmc.meta.ha.lease_seconds',
   'ock.mmc.ubs_io.enable': 'no SSD tier',
   'ock.mmc.rewarm.dram_watermark': 'no SSD tier',
 });
