@@ -1,0 +1,59 @@
+import { createHttpServer, findUndocumentedRoutes, registeredRoutes } from '@kvforge/common-http';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BucketMigrator } from '../src/config-server/bucket-migrator';
+import { ConfigServer } from '../src/config-server/config-server';
+import { MemoryStateStore } from '../src/config-server/state-store';
+import { configServerPlugin } from '../src/http/config-server-plugin';
+import { KVSTORE_ERROR_ENVELOPE } from '../src/http/envelope';
+import { proxyPlugin } from '../src/http/proxy-plugin';
+import { KvStoreProxy } from '../src/proxy/kv-store-proxy';
+
+// Both servers built as the apps build them: createHttpServer with the kvstore envelope + the plugin.
+describe('kvstore OpenAPI documents (ConfigServer and proxy)', () => {
+  let csApp: FastifyInstance;
+  let proxyApp: FastifyInstance;
+  let proxy: KvStoreProxy;
+  beforeAll(async () => {
+    const server = await ConfigServer.open({ store: new MemoryStateStore() });
+    csApp = createHttpServer({ errorEnvelope: KVSTORE_ERROR_ENVELOPE });
+    await csApp.register(configServerPlugin, {
+      configServer: server,
+      migrator: new BucketMigrator(server),
+      maxWatchMs: 100,
+    });
+    proxy = new KvStoreProxy({ namespace: 'x', port: 0 });
+    proxyApp = createHttpServer({ errorEnvelope: KVSTORE_ERROR_ENVELOPE });
+    await proxyApp.register(proxyPlugin, { proxy });
+  });
+  afterAll(async () => {
+    await csApp?.close();
+    await proxyApp?.close();
+    await proxy?.close();
+  });
+
+  it('ConfigServer: every registered route is in /docs/json', async () => {
+    const urls = registeredRoutes(csApp).map((route) => `${route.method} ${route.url}`);
+    expect(urls).toEqual(
+      expect.arrayContaining(['POST /kvstore/cs/init_table', 'POST /kvstore/cs/watch_table']),
+    );
+    expect(await findUndocumentedRoutes(csApp)).toEqual([]);
+  });
+
+  it('proxy: every registered route is in /docs/json', async () => {
+    const urls = registeredRoutes(proxyApp).map((route) => `${route.method} ${route.url}`);
+    expect(urls).toEqual(expect.arrayContaining(['POST /kvstore/proxy/stats_info']));
+    expect(await findUndocumentedRoutes(proxyApp)).toEqual([]);
+  });
+
+  it('serves the UI at /docs and keeps the {code,msg} 404 on unknown routes', async () => {
+    for (const app of [csApp, proxyApp]) {
+      const ui = await app.inject({ method: 'GET', url: '/docs/' });
+      expect(ui.statusCode).toBe(200);
+      expect(ui.headers['content-type']).toContain('text/html');
+      const unknown = await app.inject({ method: 'POST', url: '/kvstore/cs/nope' });
+      expect(unknown.statusCode).toBe(404);
+      expect(Object.keys(unknown.json()).sort()).toEqual(['code', 'msg']);
+    }
+  });
+});
