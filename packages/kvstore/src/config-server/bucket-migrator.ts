@@ -4,6 +4,7 @@ import { parseAddress } from '../core/address';
 import { completeMigration, NO_MIGRATING_BUCKET, scaleUpTable, startMigration } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
 import type { ConfigServer } from './config-server';
+import { KeyRateLimiter } from './migration-throttle';
 
 export interface BucketMigratorOptions {
   /** Password of the Redis masters (MIGRATE … AUTH; the original blanked requirepass instead). @default '' */
@@ -14,6 +15,8 @@ export interface BucketMigratorOptions {
   migrateTimeoutMs?: number;
   /** Longest wait for every online proxy to poll the new table version. @default 30000 */
   proxyAckTimeoutMs?: number;
+  /** Default keys/s limit of a job (0: unlimited); `migrate_bucket` may set its own. @default 0 */
+  maxMigrateKeysPerSecond?: number;
   /**
    * Called after each MIGRATE batch, before the next SCAN (tests use it to stop a job mid-bucket
    * deterministically; a rejection fails the job and leaves it persisted for a resume).
@@ -26,6 +29,7 @@ export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
   batchSize: 10_000,
   migrateTimeoutMs: 5000,
   proxyAckTimeoutMs: 30_000,
+  maxMigrateKeysPerSecond: 0,
   onBatch: undefined as BucketMigratorOptions['onBatch'],
 };
 
@@ -38,6 +42,20 @@ export interface MigrationStatus {
   destination: string;
   moved_keys: number;
   error: string;
+  buckets_total: number;
+  buckets_done: number;
+  /** moved_keys of this run ÷ its duration so far (or until it ended). */
+  keys_per_second: number;
+  elapsed_ms: number;
+  /** 0: unlimited. */
+  max_migrate_keys_per_second: number;
+}
+
+/** When a job (this run of it) started and ended, for keys_per_second. */
+interface JobClock {
+  startedMs: number;
+  startMovedKeys: number;
+  endedMs?: number;
 }
 
 function isBusyKey(error: unknown): boolean {
@@ -67,6 +85,7 @@ function connectTo(address: string, password: string): Redis {
 export class BucketMigrator {
   private readonly options: typeof DEFAULT_BUCKET_MIGRATOR_OPTIONS;
   private readonly statuses = new Map<string, MigrationStatus>();
+  private readonly clocks = new Map<string, JobClock>();
 
   constructor(
     private readonly server: ConfigServer,
@@ -77,21 +96,56 @@ export class BucketMigrator {
 
   status(namespace: string): MigrationStatus {
     this.server.getTable(namespace);
-    return (
-      this.statuses.get(namespace) ?? {
-        namespace,
-        state: 'idle',
-        remaining_buckets: 0,
-        current_bucket: NO_MIGRATING_BUCKET,
-        destination: '',
-        moved_keys: 0,
-        error: '',
-      }
-    );
+    const status = this.statuses.get(namespace);
+    return status ? this.withRate(status) : { ...this.newStatus(namespace, '', 0, 0), state: 'idle' };
+  }
+
+  /** Every job this ConfigServer ran or runs (for /metrics). */
+  statusList(): MigrationStatus[] {
+    return [...this.statuses.values()].map((status) => this.withRate(status));
+  }
+
+  private withRate(status: MigrationStatus): MigrationStatus {
+    const clock = this.clocks.get(status.namespace);
+    if (!clock) return { ...status };
+    const elapsedMs = (clock.endedMs ?? Date.now()) - clock.startedMs;
+    const moved = status.moved_keys - clock.startMovedKeys;
+    return {
+      ...status,
+      elapsed_ms: elapsedMs,
+      keys_per_second: elapsedMs > 0 ? Math.round((moved * 1000) / elapsedMs) : 0,
+    };
+  }
+
+  private newStatus(
+    namespace: string,
+    destination: string,
+    buckets: number,
+    movedKeys: number,
+  ): MigrationStatus {
+    return {
+      namespace,
+      state: 'running',
+      remaining_buckets: buckets,
+      current_bucket: NO_MIGRATING_BUCKET,
+      destination,
+      moved_keys: movedKeys,
+      error: '',
+      buckets_total: buckets,
+      buckets_done: 0,
+      keys_per_second: 0,
+      elapsed_ms: 0,
+      max_migrate_keys_per_second: this.options.maxMigrateKeysPerSecond,
+    };
   }
 
   /** Starts moving `buckets` to `destination` in the background; one job per namespace at a time. */
-  start(namespace: string, buckets: number[], destination: string): MigrationStatus {
+  start(
+    namespace: string,
+    buckets: number[],
+    destination: string,
+    limits: { maxKeysPerSecond?: number | undefined } = {},
+  ): MigrationStatus {
     const table = this.server.getTable(namespace);
     if (table.clusterType !== 'data_store') {
       throw new KvstoreError(
@@ -110,15 +164,16 @@ export class BucketMigrator {
         throw new KvstoreError(KVSTORE_ERROR_CODES.MIGRATION_FAILED, `no bucket ${bucket}`);
       }
     }
-    const status: MigrationStatus = {
-      namespace,
-      state: 'running',
-      remaining_buckets: buckets.length,
-      current_bucket: NO_MIGRATING_BUCKET,
-      destination,
-      moved_keys: 0,
-      error: '',
-    };
+    const status = this.newStatus(namespace, destination, buckets.length, 0);
+    if (limits.maxKeysPerSecond !== undefined) {
+      if (!Number.isFinite(limits.maxKeysPerSecond) || limits.maxKeysPerSecond < 0) {
+        throw new KvstoreError(
+          KVSTORE_ERROR_CODES.MIGRATION_FAILED,
+          'max_migrate_keys_per_second must be >= 0',
+        );
+      }
+      status.max_migrate_keys_per_second = limits.maxKeysPerSecond;
+    }
     this.launch(status, buckets);
     return status;
   }
@@ -133,15 +188,8 @@ export class BucketMigrator {
     const resumed: MigrationStatus[] = [];
     for (const job of this.server.migrationJobs()) {
       if (this.statuses.get(job.namespace)?.state === 'running') continue;
-      const status: MigrationStatus = {
-        namespace: job.namespace,
-        state: 'running',
-        remaining_buckets: job.buckets.length,
-        current_bucket: NO_MIGRATING_BUCKET,
-        destination: job.destination,
-        moved_keys: job.movedKeys,
-        error: '',
-      };
+      // The persisted job has no limit of its own: a resumed job runs at the migrator's default.
+      const status = this.newStatus(job.namespace, job.destination, job.buckets.length, job.movedKeys);
       this.launch(status, job.buckets);
       resumed.push(status);
     }
@@ -150,11 +198,18 @@ export class BucketMigrator {
 
   private launch(status: MigrationStatus, buckets: number[]): void {
     this.statuses.set(status.namespace, status);
-    void this.run(status, buckets).catch((error: unknown) => {
-      // The persisted job stays: the table still marks the bucket migrating, and a restart resumes it.
-      status.state = 'failed';
-      status.error = error instanceof Error ? error.message : String(error);
-    });
+    const clock: JobClock = { startedMs: Date.now(), startMovedKeys: status.moved_keys };
+    this.clocks.set(status.namespace, clock);
+    const limiter = new KeyRateLimiter(status.max_migrate_keys_per_second);
+    void this.run(status, buckets, limiter)
+      .catch((error: unknown) => {
+        // The persisted job stays: the table still marks the bucket migrating, and a restart resumes it.
+        status.state = 'failed';
+        status.error = error instanceof Error ? error.message : String(error);
+      })
+      .finally(() => {
+        clock.endedMs = Date.now();
+      });
   }
 
   /** data_store scale-out: the buckets `scale_cache_cluster add` would give the new server, moved online. */
@@ -181,7 +236,7 @@ export class BucketMigrator {
     });
   }
 
-  private async run(status: MigrationStatus, buckets: number[]): Promise<void> {
+  private async run(status: MigrationStatus, buckets: number[], limiter: KeyRateLimiter): Promise<void> {
     const job = {
       namespace: status.namespace,
       destination: status.destination,
@@ -203,13 +258,14 @@ export class BucketMigrator {
               startMigration(current, bucket, status.destination),
             );
         await this.waitForProxies(status.namespace, started.version);
-        await this.moveKeys(source, status, bucket);
+        await this.moveKeys(source, status, bucket, limiter);
         const completed = await this.server.updateTable(status.namespace, (current) =>
           completeMigration(current),
         );
         await this.waitForProxies(status.namespace, completed.version);
       }
       status.remaining_buckets--;
+      status.buckets_done++;
       job.buckets.shift();
       job.movedKeys = status.moved_keys;
       await this.server.saveMigrationJob(job);
@@ -219,7 +275,12 @@ export class BucketMigrator {
   }
 
   /** SCAN + batched MIGRATE until a whole pass finds no key of the bucket on the source. */
-  private async moveKeys(source: string, status: MigrationStatus, bucket: number): Promise<void> {
+  private async moveKeys(
+    source: string,
+    status: MigrationStatus,
+    bucket: number,
+    limiter: KeyRateLimiter,
+  ): Promise<void> {
     const target = parseAddress(status.destination)!;
     const client = connectTo(source, this.options.redisPassword);
     await client.connect();
@@ -246,7 +307,13 @@ export class BucketMigrator {
           page = cursor === '0' ? undefined : scan(cursor);
           if (keys.length === 0) continue;
           found += keys.length;
-          await this.migrateBatch(client, target, auth, keys, status);
+          // Throttled: batches of at most ~100 ms of the keys/s budget, each waiting for its slot.
+          const cap = limiter.batchCap(keys.length);
+          for (let offset = 0; offset < keys.length; offset += cap) {
+            const batch = offset === 0 && cap >= keys.length ? keys : keys.slice(offset, offset + cap);
+            await limiter.take(batch.length);
+            await this.migrateBatch(client, target, auth, batch, status);
+          }
           await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
         }
         if (found === 0) return;

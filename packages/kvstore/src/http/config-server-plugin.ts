@@ -20,6 +20,7 @@ import {
 } from './config-server-schemas';
 import { RESULT_CODES } from './envelope';
 import { kvstoreRoutes } from './kvstore-route';
+import { renderMigrationMetrics } from './migration-metrics';
 
 export interface ConfigServerPluginOptions {
   configServer: ConfigServer;
@@ -161,7 +162,9 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
     if (migrator) {
       // Online migration (data_store): move given buckets, or scale out to a new master.
       route('migrate_bucket', MIGRATE_BUCKET_INPUT, (input) =>
-        migrator.start(input.namespace, input.bucket_ids ?? [input.bucket_id!], input.addr),
+        migrator.start(input.namespace, input.bucket_ids ?? [input.bucket_id!], input.addr, {
+          maxKeysPerSecond: input.max_migrate_keys_per_second,
+        }),
       );
       route('scale_data_store', SCALE_INPUT, (input) => {
         if (input.action !== 'add')
@@ -169,6 +172,11 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
         return migrator.scaleOut(input.namespace, input.addr);
       });
       route('migration_status', NAMESPACE_INPUT, (input) => migrator.status(input.namespace));
+      app.get('/metrics', async (_request, reply) =>
+        reply
+          .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+          .send(renderMigrationMetrics(migrator.statusList())),
+      );
     }
 
     app.addHook('preClose', async () => server.close());

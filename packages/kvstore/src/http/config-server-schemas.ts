@@ -62,6 +62,8 @@ export const MIGRATE_BUCKET_INPUT = z
     addr: address,
     bucket_id: z.number().int().optional(),
     bucket_ids: z.array(z.number().int()).min(1).optional(),
+    /** keys/s limit of this job (0: unlimited); default: the ConfigServer's. */
+    max_migrate_keys_per_second: z.number().min(0).optional(),
   })
   .refine((input) => input.bucket_id !== undefined || input.bucket_ids !== undefined, {
     message: 'bucket_id (integer) or bucket_ids (array) required',
