@@ -3,14 +3,20 @@ import { Redis, ReplyError } from 'ioredis';
 import { parseAddress } from '../core/address';
 import { completeMigration, NO_MIGRATING_BUCKET, scaleUpTable, startMigration } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import { AdaptiveBatch, indexBucketKeys } from './bucket-key-index';
 import type { ConfigServer } from './config-server';
+import type { JobClock, MigrationStatus, Pacing } from './migration-status';
 import { KeyRateLimiter } from './migration-throttle';
+
+export type { MigrationStatus } from './migration-status';
 
 export interface BucketMigratorOptions {
   /** Password of the Redis masters (MIGRATE … AUTH; the original blanked requirepass instead). @default '' */
   redisPassword?: string;
-  /** SCAN COUNT per page; the keys of the bucket it finds go in one MIGRATE. @default 10000 */
+  /** SCAN COUNT per page, and the largest MIGRATE … KEYS batch. @default 10000 */
   batchSize?: number;
+  /** MIGRATE batches are sized so one blocks the source about this long (adaptive). @default 50 */
+  migrateBudgetMs?: number;
   /** MIGRATE timeout. @default 5000 */
   migrateTimeoutMs?: number;
   /** Longest wait for every online proxy to poll the new table version. @default 30000 */
@@ -27,36 +33,12 @@ export interface BucketMigratorOptions {
 export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
   redisPassword: '',
   batchSize: 10_000,
+  migrateBudgetMs: 50,
   migrateTimeoutMs: 5000,
   proxyAckTimeoutMs: 30_000,
   maxMigrateKeysPerSecond: 0,
   onBatch: undefined as BucketMigratorOptions['onBatch'],
 };
-
-export interface MigrationStatus {
-  namespace: string;
-  state: 'idle' | 'running' | 'success' | 'failed';
-  /** Buckets still to move in this job (including the current one). */
-  remaining_buckets: number;
-  current_bucket: number;
-  destination: string;
-  moved_keys: number;
-  error: string;
-  buckets_total: number;
-  buckets_done: number;
-  /** moved_keys of this run ÷ its duration so far (or until it ended). */
-  keys_per_second: number;
-  elapsed_ms: number;
-  /** 0: unlimited. */
-  max_migrate_keys_per_second: number;
-}
-
-/** When a job (this run of it) started and ended, for keys_per_second. */
-interface JobClock {
-  startedMs: number;
-  startMovedKeys: number;
-  endedMs?: number;
-}
 
 function isBusyKey(error: unknown): boolean {
   return error instanceof ReplyError && (error as Error).message.includes('BUSYKEY');
@@ -200,8 +182,13 @@ export class BucketMigrator {
     this.statuses.set(status.namespace, status);
     const clock: JobClock = { startedMs: Date.now(), startMovedKeys: status.moved_keys };
     this.clocks.set(status.namespace, clock);
-    const limiter = new KeyRateLimiter(status.max_migrate_keys_per_second);
-    void this.run(status, buckets, limiter)
+    const pacing: Pacing = {
+      limiter: new KeyRateLimiter(status.max_migrate_keys_per_second),
+      batch: new AdaptiveBatch(this.options.batchSize, this.options.migrateBudgetMs),
+      indexes: new Map(),
+      buckets,
+    };
+    void this.run(status, buckets, pacing)
       .catch((error: unknown) => {
         // The persisted job stays: the table still marks the bucket migrating, and a restart resumes it.
         status.state = 'failed';
@@ -236,7 +223,7 @@ export class BucketMigrator {
     });
   }
 
-  private async run(status: MigrationStatus, buckets: number[], limiter: KeyRateLimiter): Promise<void> {
+  private async run(status: MigrationStatus, buckets: number[], pacing: Pacing): Promise<void> {
     const job = {
       namespace: status.namespace,
       destination: status.destination,
@@ -258,7 +245,7 @@ export class BucketMigrator {
               startMigration(current, bucket, status.destination),
             );
         await this.waitForProxies(status.namespace, started.version);
-        await this.moveKeys(source, status, bucket, limiter);
+        await this.moveKeys(source, status, bucket, pacing);
         const completed = await this.server.updateTable(status.namespace, (current) =>
           completeMigration(current),
         );
@@ -274,18 +261,33 @@ export class BucketMigrator {
     status.state = 'success';
   }
 
-  /** SCAN + batched MIGRATE until a whole pass finds no key of the bucket on the source. */
+  /**
+   * The keys the source's index (one SCAN for the whole job) gave this bucket, then SCAN `<bucket>_*`
+   * + batched MIGRATE until a whole pass finds no key of the bucket on the source.
+   */
   private async moveKeys(
     source: string,
     status: MigrationStatus,
     bucket: number,
-    limiter: KeyRateLimiter,
+    pacing: Pacing,
   ): Promise<void> {
     const target = parseAddress(status.destination)!;
     const client = connectTo(source, this.options.redisPassword);
     await client.connect();
     const auth = this.options.redisPassword ? ['AUTH', this.options.redisPassword] : [];
     try {
+      let index = pacing.indexes.get(source);
+      if (!index) {
+        const table = this.server.getTable(status.namespace);
+        const mine = pacing.buckets.filter((other) => table.owners[other] === source || other === bucket);
+        index = await indexBucketKeys(client, new Set(mine), this.options.batchSize);
+        pacing.indexes.set(source, index);
+      }
+      const indexed = index.get(bucket) ?? [];
+      index.delete(bucket);
+      await this.migrateKeys(client, target, auth, indexed, status, pacing);
+      if (indexed.length > 0)
+        await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
       const scan = (cursor: string): Promise<[Buffer, Buffer[]]> => {
         const page = client.scanBuffer(
           cursor,
@@ -307,19 +309,36 @@ export class BucketMigrator {
           page = cursor === '0' ? undefined : scan(cursor);
           if (keys.length === 0) continue;
           found += keys.length;
-          // Throttled: batches of at most ~100 ms of the keys/s budget, each waiting for its slot.
-          const cap = limiter.batchCap(keys.length);
-          for (let offset = 0; offset < keys.length; offset += cap) {
-            const batch = offset === 0 && cap >= keys.length ? keys : keys.slice(offset, offset + cap);
-            await limiter.take(batch.length);
-            await this.migrateBatch(client, target, auth, batch, status);
-          }
+          await this.migrateKeys(client, target, auth, keys, status, pacing);
           await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
         }
         if (found === 0) return;
       }
     } finally {
       client.disconnect();
+    }
+  }
+
+  /**
+   * `keys` in MIGRATE batches of the adaptive size (one blocks the source about migrateBudgetMs),
+   * throttled: at most ~100 ms of the keys/s budget per batch, each waiting for its slot.
+   */
+  private async migrateKeys(
+    client: Redis,
+    target: { host: string; port: number },
+    auth: string[],
+    keys: Buffer[],
+    status: MigrationStatus,
+    pacing: Pacing,
+  ): Promise<void> {
+    for (let offset = 0; offset < keys.length; ) {
+      const cap = pacing.limiter.batchCap(pacing.batch.size);
+      const batch = offset === 0 && cap >= keys.length ? keys : keys.slice(offset, offset + cap);
+      offset += batch.length;
+      await pacing.limiter.take(batch.length);
+      const started = performance.now();
+      await this.migrateBatch(client, target, auth, batch, status);
+      pacing.batch.record(batch.length, performance.now() - started);
     }
   }
 
