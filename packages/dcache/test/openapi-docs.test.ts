@@ -1,5 +1,7 @@
-import { findUndocumentedRoutes, registeredRoutes } from '@kvforge/common-http';
+import { findUndocumentedRoutes, readConfigFile, registeredRoutes } from '@kvforge/common-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { cachePath, http, type RunningNode, startNode } from './cluster-harness';
 
 describe('dcache OpenAPI document', () => {
@@ -28,5 +30,14 @@ describe('dcache OpenAPI document', () => {
     expect(miss.body).toMatchObject({ key: 'absent', found: false });
     expect((await http(running.url, 'PUT', cachePath('k'), { value: { a: 1 } })).status).toBe(200);
     expect((await http(running.url, 'GET', cachePath('k'))).body).toMatchObject({ value: { a: 1 } });
+  });
+
+  it('deploy/: dcache rules are well formed; dashboard and rules use only metrics a node exposes', async () => {
+    const rules = readConfigFile(rulesPath('dcache'));
+    expect(rulesProblems(rules)).toEqual([]);
+    const exposed = exposedMetrics((await running.app.inject({ method: 'GET', url: '/metrics' })).body);
+    const referenced = referencedMetrics('dcache', rules);
+    expect(referenced.size).toBeGreaterThan(5);
+    expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
   });
 });

@@ -1,5 +1,13 @@
-import { createLogger, findUndocumentedRoutes, loadConfig, registeredRoutes } from '@kvforge/common-http';
+import {
+  createLogger,
+  findUndocumentedRoutes,
+  loadConfig,
+  readConfigFile,
+  registeredRoutes,
+} from '@kvforge/common-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { gunyuConfigSchema } from '../src/config/config-schema';
 import { createGunyuService, type GunyuService } from '../src/gunyu-service';
 
@@ -34,5 +42,14 @@ describe('gunyu-sync OpenAPI document', () => {
     const unknown = await gunyu.app.inject({ method: 'GET', url: '/syncer/nope' });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.body).toBe('');
+  });
+
+  it('deploy/: gunyu-sync rules are well formed; dashboard and rules use only metrics the service exposes', async () => {
+    const rules = readConfigFile(rulesPath('gunyu-sync'));
+    expect(rulesProblems(rules)).toEqual([]);
+    const exposed = exposedMetrics((await gunyu.app.inject({ method: 'GET', url: '/prometheus' })).body);
+    const referenced = referencedMetrics('gunyu-sync', rules);
+    expect(referenced.size).toBeGreaterThan(5);
+    expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
   });
 });

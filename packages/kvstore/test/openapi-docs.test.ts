@@ -1,6 +1,13 @@
-import { createHttpServer, findUndocumentedRoutes, registeredRoutes } from '@kvforge/common-http';
+import {
+  createHttpServer,
+  findUndocumentedRoutes,
+  readConfigFile,
+  registeredRoutes,
+} from '@kvforge/common-http';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { BucketMigrator } from '../src/config-server/bucket-migrator';
 import { ConfigServer } from '../src/config-server/config-server';
 import { MemoryStateStore } from '../src/config-server/state-store';
@@ -55,5 +62,17 @@ describe('kvstore OpenAPI documents (ConfigServer and proxy)', () => {
       expect(unknown.statusCode).toBe(404);
       expect(Object.keys(unknown.json()).sort()).toEqual(['code', 'msg']);
     }
+  });
+
+  it('deploy/: kvstore rules are well formed; dashboard and rules use only metrics the ConfigServer or the proxy exposes', async () => {
+    const rules = readConfigFile(rulesPath('kvstore'));
+    expect(rulesProblems(rules)).toEqual([]);
+    const exposed = new Set([
+      ...exposedMetrics((await csApp.inject({ method: 'GET', url: '/metrics' })).body),
+      ...exposedMetrics((await proxyApp.inject({ method: 'GET', url: '/metrics' })).body),
+    ]);
+    const referenced = referencedMetrics('kvstore', rules);
+    expect(referenced.size).toBeGreaterThan(5);
+    expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
   });
 });

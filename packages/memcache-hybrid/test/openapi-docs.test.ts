@@ -1,7 +1,9 @@
-import { findUndocumentedRoutes, registeredRoutes } from '@kvforge/common-http';
+import { findUndocumentedRoutes, readConfigFile, registeredRoutes } from '@kvforge/common-http';
 import { SILENT_LOGGER } from '@kvforge/runtime';
 import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { type MetaServiceServer, startMetaServiceServer } from '../src/index';
 
 const logger = { ...SILENT_LOGGER, fatal: () => undefined, trace: () => undefined, level: 'silent' };
@@ -32,5 +34,14 @@ describe('memcache meta service OpenAPI document', () => {
   it('leaves unknown routes a 404 (the docs add only /docs*)', async () => {
     const response = await server.app.inject({ method: 'GET', url: '/no/such/path' });
     expect(response.statusCode).toBe(404);
+  });
+
+  it('deploy/: memcache-hybrid rules are well formed; dashboard and rules use only metrics the meta service exposes', async () => {
+    const rules = readConfigFile(rulesPath('memcache-hybrid'));
+    expect(rulesProblems(rules)).toEqual([]);
+    const exposed = exposedMetrics((await server.app.inject({ method: 'GET', url: '/metrics' })).body);
+    const referenced = referencedMetrics('memcache-hybrid', rules);
+    expect(referenced.size).toBeGreaterThan(5);
+    expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
   });
 });
