@@ -1,6 +1,6 @@
 import { BLOB_ACTION, MEDIUM, type Medium, MMC } from '../core/codes';
 import type { KeyInfo } from '../core/meta-service';
-import { MetaRpcClient } from '../rpc/meta-rpc-client';
+import { LeaderMetaClient } from '../rpc/leader-meta-client';
 import { RPC_OPCODE } from '../rpc/rpc-protocol';
 import { DataTransferError } from './data-lane';
 import { DataPeer, DEFAULT_DATA_PEER_OPTIONS } from './data-peer';
@@ -8,7 +8,7 @@ import { MemCacheError } from './mem-cache-error';
 import { SharedMemoryFile } from './shared-memory-file';
 
 export interface MemCacheClientOptions {
-  /** The meta service, `tcp://HOST:PORT`. */
+  /** The meta service, `tcp://HOST:PORT`; an HA pair as a comma-separated list (the leader is followed). */
   metaUrl: string;
   /** Data connections per local service. */
   lanesPerPeer: number;
@@ -73,7 +73,7 @@ export class MemCacheClient {
   private refreshing: Promise<void> | undefined;
 
   private constructor(
-    private readonly meta: MetaRpcClient,
+    private readonly meta: LeaderMetaClient,
     private readonly options: MemCacheClientOptions,
   ) {}
 
@@ -81,7 +81,7 @@ export class MemCacheClient {
     input: Pick<MemCacheClientOptions, 'metaUrl'> & Partial<MemCacheClientOptions>,
   ): Promise<MemCacheClient> {
     const options = { ...DEFAULT_MEM_CACHE_CLIENT_OPTIONS, ...input };
-    const client = new MemCacheClient(await MetaRpcClient.connect(options.metaUrl), options);
+    const client = new MemCacheClient(await LeaderMetaClient.connect(options.metaUrl), options);
     try {
       await client.refreshRoutes();
     } catch (error) {

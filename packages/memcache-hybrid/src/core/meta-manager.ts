@@ -28,6 +28,9 @@ export interface MetaManagerOptions {
    * when it answers false (segments mounted with no data plane) — demotion is metadata-only.
    */
   canCopyBlobs?: (rank: number) => boolean;
+  /** HA: a blob became readable (committed or moved) / its range was freed — the local services' blob map. */
+  onBlobReadable?: (object: MemObject, blob: Blob) => void;
+  onBlobFreed?: (blob: Blob) => void;
 }
 
 export const DEFAULT_META_MANAGER_OPTIONS: Readonly<MetaManagerOptions> = Object.freeze({
@@ -175,6 +178,7 @@ export class MetaManager {
       case BLOB_ACTION.WRITE_OK:
         if (blob.state !== BLOB_STATE.ALLOCATED) return MMC.UNMATCHED_RET;
         blob.state = BLOB_STATE.READABLE;
+        this.options.onBlobReadable?.(object, blob);
         return MMC.OK;
       case BLOB_ACTION.WRITE_FAIL:
         if (blob.state !== BLOB_STATE.ALLOCATED) return MMC.UNMATCHED_RET;
@@ -410,6 +414,7 @@ export class MetaManager {
     }
     for (const blob of move.to) blob.state = BLOB_STATE.READABLE;
     this.switchTo(object, [...move.to]);
+    for (const blob of move.to) this.options.onBlobReadable?.(object, blob);
   }
 
   private switchTo(object: MemObject, blobs: Blob[]): void {
@@ -435,8 +440,16 @@ export class MetaManager {
     (this.lru[object.medium] as Map<string, MemObject>).delete(object.key);
   }
 
+  /** HA rebuild: an object restored from the local services' blob maps (its ranges already taken). */
+  adopt(object: MemObject): void {
+    this.objects.set(object.key, object);
+    (this.lru[object.medium] as Map<string, MemObject>).set(object.key, object);
+  }
+
   private freeBlob(blob: Blob): void {
-    this.segments.get(segmentName(blob.rank, blob.medium))?.allocator.free(blob.offset);
+    if (this.segments.get(segmentName(blob.rank, blob.medium))?.allocator.free(blob.offset)) {
+      this.options.onBlobFreed?.(blob);
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import { type BlobRecord, restoreRank } from './blob-restore';
 import {
   BLOB_STATE,
   type BlobAction,
@@ -221,7 +222,8 @@ export class MetaService {
    * A local service mounts all its segments at once and registers its data address. A rank already
    * held by a live local service is refused by the transport before this; a partial failure rolls back.
    */
-  mountLocal(info: LocalServiceInfo): MmcResult {
+  /** `blobs`: the HA rebuild, what the local service holds (restoreRank). */
+  mountLocal(info: LocalServiceInfo, blobs: readonly BlobRecord[] = []): MmcResult {
     const mounted: Medium[] = [];
     for (const segment of info.segments) {
       const result = this.mount(info.rank, segment.medium, segment.capacity);
@@ -231,6 +233,7 @@ export class MetaService {
       }
       mounted.push(segment.medium);
     }
+    if (blobs.length > 0) restoreRank(this.manager, info.rank, blobs, this.manager.options.clock.now());
     this.localServices.set(info);
     return MMC.OK;
   }

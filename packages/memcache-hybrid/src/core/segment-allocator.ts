@@ -35,6 +35,39 @@ export class SegmentAllocator {
     if (this.capacity > 0) this.addFree(0, this.capacity / ALLOCATION_ALIGNMENT);
   }
 
+  /**
+   * An allocator whose `ranges` ([offset, size] in bytes, aligned offsets) are already taken: the HA
+   * rebuild from a local service's blob map. Overlapping or out-of-bounds ranges are skipped and
+   * returned in `rejected` (a stale map must not corrupt the segment). O(n log n).
+   */
+  static withRanges(
+    capacity: number,
+    ranges: readonly (readonly [number, number])[],
+  ): { allocator: SegmentAllocator; rejected: number[] } {
+    const allocator = new SegmentAllocator(0);
+    (allocator as { capacity: number }).capacity =
+      Math.floor(capacity / ALLOCATION_ALIGNMENT) * ALLOCATION_ALIGNMENT;
+    const end = allocator.capacity / ALLOCATION_ALIGNMENT;
+    const sorted = ranges.map((range, index) => [range[0], range[1], index] as const);
+    sorted.sort((left, right) => left[0] - right[0]);
+    const rejected: number[] = [];
+    let cursor = 0;
+    for (const [offsetBytes, sizeBytes, index] of sorted) {
+      const start = offsetBytes / ALLOCATION_ALIGNMENT;
+      const blocks = Math.ceil(Math.max(sizeBytes, 1) / ALLOCATION_ALIGNMENT);
+      if (!Number.isInteger(start) || start < cursor || start + blocks > end) {
+        rejected.push(index);
+        continue;
+      }
+      if (start > cursor) allocator.addFree(cursor, start - cursor);
+      allocator.allocated.set(start, blocks);
+      allocator.usedBytes += blocks * ALLOCATION_ALIGNMENT;
+      cursor = start + blocks;
+    }
+    if (end > cursor) allocator.addFree(cursor, end - cursor);
+    return { allocator, rejected };
+  }
+
   get freeBytes(): number {
     return this.capacity - this.usedBytes;
   }

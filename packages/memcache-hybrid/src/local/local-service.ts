@@ -1,21 +1,17 @@
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Clock,
-  type Logger,
-  SILENT_LOGGER,
-  SYSTEM_CLOCK,
-  sleep,
-  type TimerHandle,
-} from '@kvforge/runtime';
+import { type Clock, type Logger, SILENT_LOGGER, SYSTEM_CLOCK, type TimerHandle } from '@kvforge/runtime';
+import type { BlobRecord } from '../core/blob-restore';
 import { MEDIUM, type Medium, MMC } from '../core/codes';
-import { MetaRpcClient } from '../rpc/meta-rpc-client';
+import { connectToLeader, splitMetaUrls } from '../rpc/leader-meta-client';
+import type { MetaRpcClient } from '../rpc/meta-rpc-client';
+import { RPC_OPCODE } from '../rpc/rpc-protocol';
 import { DataServer } from './data-server';
 import { HostMemoryBackend, type SegmentBackend, SharedMemoryFileBackend } from './segment-backend';
 
 export interface LocalServiceOptions {
   rank: number;
-  /** The meta service, `tcp://HOST:PORT`. */
+  /** The meta service, `tcp://HOST:PORT`; an HA pair comma-separated (then a lost leader is followed). */
   metaUrl: string;
   dramBytes: number;
   hbmBytes: number;
@@ -102,28 +98,13 @@ export async function startLocalService(
     onError: (error) => options.logger.warn({ err: error }, 'bad data request'),
   });
   let meta: MetaRpcClient | undefined;
+  const blobs = new BlobMap();
   try {
     const bound = await data.listen(options.dataPort, options.dataHost);
-    meta = await connectWithRetry(options);
-    const [result] = await meta.mountLocal(
-      options.rank,
-      bound.host,
-      bound.port,
-      [...segments.values()].map((segment) => [
-        segment.medium,
-        segment.capacity,
-        segment.sharedMemoryPath ?? null,
-      ]),
-    );
-    if (result !== MMC.OK) {
-      throw new Error(
-        result === MMC.ERROR
-          ? `rank ${options.rank} is already mounted by another live local service`
-          : `mount of rank ${options.rank} refused by the meta service (result ${result})`,
-      );
-    }
+    meta = await connectWithRetry(options, options.metaRetryMs);
+    await mountOn(meta, options, bound, segments, blobs);
     options.logger.info({ rank: options.rank, data: bound }, 'segments mounted');
-    return running(options, meta, data, bound, segments, closeSegments);
+    return running(options, meta, data, bound, segments, closeSegments, blobs);
   } catch (error) {
     await meta?.close();
     await data.close();
@@ -132,14 +113,71 @@ export async function startLocalService(
   }
 }
 
+/**
+ * HA: the committed blobs this rank holds, as the leader reports them (BLOB_RECORD pushes), keyed by
+ * medium and offset. A new leader gets it with MOUNT_LOCAL and rebuilds its metadata from it.
+ */
+class BlobMap {
+  private readonly records = new Map<number, BlobRecord>();
+
+  listen(meta: MetaRpcClient): void {
+    meta.onPush((opcode, body) => {
+      if (opcode !== RPC_OPCODE.BLOB_RECORD || !Array.isArray(body)) return;
+      if (body[0] === 1) {
+        const [, key, size, medium, offset] = body as [number, string, number, Medium, number];
+        this.records.set(slot(medium, offset), [key, size, medium, offset]);
+      } else {
+        this.records.delete(slot(body[1] as Medium, body[2] as number));
+      }
+    });
+  }
+
+  list(): BlobRecord[] {
+    return [...this.records.values()];
+  }
+}
+
+// Offsets are 4 KiB-aligned and below 2^52, so medium + offset fit one safe integer.
+const slot = (medium: Medium, offset: number) => offset * 2 + medium;
+
+async function mountOn(
+  meta: MetaRpcClient,
+  options: LocalServiceOptions,
+  bound: { host: string; port: number },
+  segments: Map<Medium, SegmentBackend>,
+  blobs: BlobMap,
+): Promise<void> {
+  blobs.listen(meta);
+  const [result] = await meta.mountLocal(
+    options.rank,
+    bound.host,
+    bound.port,
+    [...segments.values()].map((segment) => [
+      segment.medium,
+      segment.capacity,
+      segment.sharedMemoryPath ?? null,
+    ]),
+    blobs.list(),
+  );
+  if (result !== MMC.OK) {
+    throw new Error(
+      result === MMC.ERROR
+        ? `rank ${options.rank} is already mounted by another live local service`
+        : `mount of rank ${options.rank} refused by the meta service (result ${result})`,
+    );
+  }
+}
+
 function running(
   options: LocalServiceOptions,
-  meta: MetaRpcClient,
+  initialMeta: MetaRpcClient,
   data: DataServer,
   bound: { host: string; port: number },
   segments: Map<Medium, SegmentBackend>,
   closeSegments: () => void,
+  blobs: BlobMap,
 ): LocalService {
+  let meta = initialMeta;
   let closing = false;
   let heartbeat: TimerHandle | undefined;
   let reportLost: (error: Error) => void = () => undefined;
@@ -152,12 +190,32 @@ function running(
     (heartbeat.id as { unref?: () => void } | undefined)?.unref?.();
   };
   beat();
-  meta.onClose((error) => {
-    if (closing) return;
-    // The meta service dropped this rank with the link: the segments' contents are no longer indexed.
-    options.logger.error({ err: error, rank: options.rank }, 'meta service connection lost');
-    reportLost(error);
-  });
+  const ha = splitMetaUrls(options.metaUrl).length > 1;
+  const watch = (client: MetaRpcClient) =>
+    client.onClose((error) => {
+      if (closing) return;
+      if (!ha) {
+        // The meta service dropped this rank with the link: the segments' contents are no longer indexed.
+        options.logger.error({ err: error, rank: options.rank }, 'meta service connection lost');
+        reportLost(error);
+        return;
+      }
+      // HA: find the new leader and re-register the blobs held here (its metadata rebuild).
+      options.logger.warn({ err: error, rank: options.rank }, 'meta leader lost: re-mounting on the new one');
+      void remount().catch((failure: Error) => {
+        options.logger.error({ err: failure, rank: options.rank }, 'no meta leader to re-mount on');
+        reportLost(failure);
+      });
+    });
+  const remount = async () => {
+    const next = await connectWithRetry(options, Math.max(options.metaRetryMs, 60_000));
+    if (closing) return next.close();
+    await mountOn(next, options, bound, segments, blobs);
+    meta = next;
+    watch(next);
+    options.logger.info({ rank: options.rank, blobs: blobs.list().length }, 're-mounted with the blob map');
+  };
+  watch(meta);
   return {
     rank: options.rank,
     data: bound,
@@ -177,17 +235,11 @@ function running(
   };
 }
 
-async function connectWithRetry(options: LocalServiceOptions): Promise<MetaRpcClient> {
-  const deadline = options.clock.now() + options.metaRetryMs;
-  for (;;) {
-    try {
-      return await MetaRpcClient.connect(options.metaUrl);
-    } catch (error) {
-      if (options.clock.now() >= deadline) {
-        throw new Error(`cannot reach the meta service at ${options.metaUrl}: ${(error as Error).message}`);
-      }
-      await sleep(200, { clock: options.clock });
-    }
+async function connectWithRetry(options: LocalServiceOptions, timeoutMs: number): Promise<MetaRpcClient> {
+  try {
+    return await connectToLeader(splitMetaUrls(options.metaUrl), { timeoutMs, clock: options.clock });
+  } catch (error) {
+    throw new Error(`cannot reach the meta service at ${options.metaUrl}: ${(error as Error).message}`);
   }
 }
 

@@ -23,7 +23,12 @@ export class MetaRpcClient {
     this.corked = false;
     this.socket.uncork();
   };
-  private readonly onReply = (requestId: number, _opcode: number, body: Buffer) => {
+  private pushListener: ((opcode: number, body: unknown) => void) | undefined;
+  private readonly onReply = (requestId: number, opcode: number, body: Buffer) => {
+    if (requestId === 0) {
+      this.pushListener?.(opcode, packr.unpack(body));
+      return;
+    }
     const call = this.pending.get(requestId);
     if (!call) return;
     this.pending.delete(requestId);
@@ -93,8 +98,14 @@ export class MetaRpcClient {
     return this.call(RPC_OPCODE.MOUNT, [rank, medium, capacity]);
   }
   /** `segments`: `[medium, capacity, sharedMemoryPath | null]` each. */
-  mountLocal(rank: number, host: string, port: number, segments: [number, number, string | null][]) {
-    return this.call(RPC_OPCODE.MOUNT_LOCAL, [rank, host, port, segments]);
+  mountLocal(
+    rank: number,
+    host: string,
+    port: number,
+    segments: [number, number, string | null][],
+    blobs: readonly (readonly unknown[])[] = [],
+  ) {
+    return this.call(RPC_OPCODE.MOUNT_LOCAL, [rank, host, port, segments, blobs]);
   }
   unmountLocal(rank: number) {
     return this.call(RPC_OPCODE.UNMOUNT_LOCAL, rank);
@@ -106,6 +117,11 @@ export class MetaRpcClient {
   /** True while the connection is usable. */
   get connected(): boolean {
     return this.failure === undefined;
+  }
+
+  /** Frames the server sends unasked (request id 0, e.g. BLOB_RECORD to a local service). */
+  onPush(listener: (opcode: number, body: unknown) => void): void {
+    this.pushListener = listener;
   }
 
   /** Called once when the connection fails or closes. */

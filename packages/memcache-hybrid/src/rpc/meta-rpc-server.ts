@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, SYSTEM_CLOCK } from '@kvforge/runtime';
+import type { BlobRecord } from '../core/blob-restore';
 import { type Medium, MMC } from '../core/codes';
 import type { LocalSegmentInfo } from '../core/local-services';
 import type { AllocRequest } from '../core/meta-objects';
@@ -101,23 +102,27 @@ const HANDLERS: Record<number, Handler> = {
     return [service.unmount(rank as number, medium as 0 | 1)];
   },
   [RPC_OPCODE.MOUNT_LOCAL]: (service, body, connection, server) => {
-    const [rank, host, port, segments] = body as Args;
+    const [rank, host, port, segments, blobs] = body as Args;
     if (
       !Number.isInteger(rank) ||
       typeof host !== 'string' ||
       !Number.isInteger(port) ||
-      !Array.isArray(segments)
+      !Array.isArray(segments) ||
+      (blobs !== undefined && blobs !== null && !Array.isArray(blobs))
     ) {
       return [MMC.INVALID_PARAM];
     }
     return [
       server.claimRank(connection, rank as number, () =>
-        service.mountLocal({
-          rank: rank as number,
-          host,
-          port: port as number,
-          segments: (segments as Args[]).map(localSegment),
-        }),
+        service.mountLocal(
+          {
+            rank: rank as number,
+            host,
+            port: port as number,
+            segments: (segments as Args[]).map(localSegment),
+          },
+          (blobs ?? []) as BlobRecord[],
+        ),
       ),
     ];
   },
@@ -207,6 +212,16 @@ export class MetaRpcServer {
     });
     const address = this.server.address();
     return { host, port: typeof address === 'object' && address ? address.port : port };
+  }
+
+  /**
+   * HA: tells the local service owning `rank` about a blob (BLOB_RECORD, request id 0). Written at once,
+   * before the committing client's reply (that socket is corked until its read ends), so a commit the
+   * client saw is already on its way to the local service when this process dies.
+   */
+  pushBlobRecord(rank: number, record: unknown[]): void {
+    const owner = this.owners.get(rank);
+    if (owner && !owner.socket.destroyed) owner.socket.write(encodeFrame(0, RPC_OPCODE.BLOB_RECORD, record));
   }
 
   /** Closes every connection (a leader stepping down): clients and local services look for the leader. */

@@ -37,6 +37,11 @@ export const RPC_OPCODE = {
   /** Get for a reading client: the leased blob first, then the other readable replicas. */
   GET_REPLICAS: 20,
   BATCH_GET_REPLICAS: 21,
+  /**
+   * HA, meta → local service, request id 0 (no reply): `[1, key, size, medium, offset]` a blob on this
+   * rank became readable, `[0, medium, offset]` its range was freed — the local service's blob map.
+   */
+  BLOB_RECORD: 22,
 } as const;
 export type RpcOpcode = (typeof RPC_OPCODE)[keyof typeof RPC_OPCODE];
 

@@ -68,6 +68,14 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   const service: MetaService = new MetaService({
     ...(options.clock ? { clock: options.clock } : {}),
     canCopyBlobs: (rank) => service.localServices.get(rank) !== undefined,
+    // HA: every local service keeps the map of its committed blobs, for a new leader's rebuild.
+    ...(options.ha
+      ? {
+          onBlobReadable: (object, blob) =>
+            rpc.pushBlobRecord(blob.rank, [1, object.key, object.size, blob.medium, blob.offset]),
+          onBlobFreed: (blob) => rpc.pushBlobRecord(blob.rank, [0, blob.medium, blob.offset]),
+        }
+      : {}),
     ...options.service,
   });
   for (const mount of options.mounts ?? []) service.mount(mount.rank, mount.medium, mount.bytes);
