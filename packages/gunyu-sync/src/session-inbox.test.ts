@@ -25,7 +25,7 @@ function inboxWith(options: { memoryBytes: number; maxDiskBytes: number }) {
     10,
     clock,
   );
-  return { inbox, reading, counters, clock };
+  return { inbox, reading, counters, clock, spool };
 }
 
 const chunk = (bytes: number): SpoolItem => ({ kind: 'rdb', chunk: Buffer.alloc(bytes, 1) });
@@ -73,5 +73,26 @@ describe('SessionInbox', () => {
     expect(await waiting).toBe(item);
     expect(await inbox.next()).toBeUndefined();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('read-ahead: pauses the source once replay is a read-ahead behind, resumes at half of it', async () => {
+    const { inbox, reading, counters, spool } = inboxWith({ memoryBytes: 1024 * 1024, maxDiskBytes: -1 });
+    const items = Array.from({ length: 6 }, () => chunk(300));
+    inbox.push(items[0] as SpoolItem);
+    const itemBytes = spool.memoryBytes; // the item and its bookkeeping
+    inbox.readAheadBytes = 4 * itemBytes;
+    for (const item of items.slice(1)) inbox.push(item);
+    // 4 items queued reach the read-ahead: the 5th and 6th are held, reading paused once.
+    expect(inbox.length).toBe(4);
+    expect(reading.paused).toBe(1);
+    expect(counters.readAheadPauses).toBe(1);
+    expect(counters.spoolFullPauses).toBe(0);
+    expect(await inbox.next()).toBe(items[0]); // 3 queued: above half, still paused
+    expect(reading.resumed).toBe(0);
+    expect(await inbox.next()).toBe(items[1]); // 2 queued: half, the held ones move in, reading resumes
+    expect(reading.resumed).toBe(1);
+    const rest = [];
+    for (let i = 0; i < 4; i++) rest.push(await inbox.next());
+    expect(rest).toEqual(items.slice(2));
   });
 });

@@ -16,6 +16,13 @@ export interface PausableSource {
  * client-output-buffer-limit, exactly as for a slow native replica).
  */
 export class SessionInbox {
+  /**
+   * Flow control in the stream phase: reading may run ahead of replay by this many queued bytes,
+   * then the source socket pauses until replay has taken half of it. Without it a catch-up read the
+   * whole backlog before replay got CPU, so checkpoints stood still (issue 12). 0 = unbounded (the
+   * RDB phase: the spool and its disk limit decide).
+   */
+  readAheadBytes = 0;
   private readonly held: SpoolItem[] = [];
   private wake: (() => void) | undefined;
   /** Set by finish(): next() answers undefined once everything received was taken. */
@@ -40,15 +47,24 @@ export class SessionInbox {
   }
 
   push(item: SpoolItem): void {
-    if (this.held.length === 0 && this.tryPush(item)) {
+    if (this.held.length === 0 && !this.readAheadFull() && this.tryPush(item)) {
       this.wake?.();
       return;
     }
     if (this.held.length === 0) {
       this.source.pauseReading();
-      this.counters.spoolFullPauses++;
+      if (this.readAheadFull()) this.counters.readAheadPauses++;
+      else this.counters.spoolFullPauses++;
     }
     this.held.push(item);
+  }
+
+  private get queuedBytes(): number {
+    return this.spool.memoryBytes + this.spool.diskBytes;
+  }
+
+  private readAheadFull(): boolean {
+    return this.readAheadBytes > 0 && this.queuedBytes >= this.readAheadBytes;
   }
 
   /** Graceful end: stop waiting for more; what was received is still handed out. */
@@ -62,7 +78,12 @@ export class SessionInbox {
     const { spool, held } = this;
     for (;;) {
       const item = spool.shift();
-      if (item) return item;
+      if (item) {
+        // Resume reading at half the read-ahead (hysteresis: not one pause per item).
+        if (held.length > 0 && this.readAheadBytes > 0 && this.queuedBytes <= this.readAheadBytes / 2)
+          this.releaseHeld();
+        return item;
+      }
       if (held.length > 0) {
         this.releaseHeld();
         if (spool.length > 0) continue;

@@ -220,6 +220,10 @@ export class SyncService {
         // A cluster target runs plain batches + periodic checkpoints (see README: transaction mode).
         transaction: config.output.replay.replayTransaction && !clusterOutput,
         spool: spoolOptionsFromConfig(config, syncerCount),
+        fencing: {
+          leaseTimeoutMs: parseDuration(config.cluster?.leaseTimeout ?? '10s'),
+          leaseRenewIntervalMs: parseDuration(config.cluster?.leaseRenewInterval ?? '3s'),
+        },
       },
       this.logger,
     );
@@ -309,7 +313,7 @@ export class SyncService {
       const lagBytes = Math.max(0, counters.inputOffset - counters.ackOffset);
       return {
         Input: syncer.options.inputAddress,
-        Role: 'leader',
+        Role: syncer.guard.role,
         Transaction: syncer.transaction,
         State: syncer.state,
         SourceOffset: counters.inputOffset,

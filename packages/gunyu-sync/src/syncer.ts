@@ -13,6 +13,8 @@ import {
   SpillingSpool,
   type SpillingSpoolOptions,
 } from './core/spilling-spool';
+import { LeaseGuard } from './fencing/lease-guard';
+import type { LeaseTiming } from './fencing/target-lease';
 import { connectRedis, redisClient } from './net/redis-client';
 import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
 import { CommandReplayer } from './replay/command-replayer';
@@ -29,6 +31,9 @@ import {
 } from './replay/target-factory';
 import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
 import { SessionInbox } from './session-inbox';
+
+/** Stream phase: bytes reading may run ahead of replay before the source socket pauses. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 
 export type SyncerState = 'ready_run' | 'run' | 'pause' | 'stop';
 
@@ -61,6 +66,8 @@ export interface SyncerOptions {
    * cleared at each session start).
    */
   spool?: Partial<SpillingSpoolOptions>;
+  /** The fencing lease in the target (cluster.leaseTimeout / leaseRenewInterval). @default 10 s / 3 s */
+  fencing?: LeaseTiming;
   /** Time for the reconnect back-off and the batch ticker (tests may drive it). @default SYSTEM_CLOCK */
   clock?: Clock;
 }
@@ -97,12 +104,22 @@ export class Syncer {
   step = 'idle';
   /** The current session's spool (for the storage metrics). */
   spool: SpillingSpool<SpoolItem> | undefined;
+  /** Fencing: this pipeline applies only while it owns the target's lease. */
+  readonly guard: LeaseGuard;
 
   constructor(
     readonly options: SyncerOptions,
     private readonly logger: Logger = SILENT_LOGGER,
   ) {
     this.filter = new CommandFilter(options.filter);
+    this.guard = LeaseGuard.forPipeline(
+      this.target,
+      options.replay.checkpointName,
+      options.inputAddress,
+      options.fencing ?? { leaseTimeoutMs: 10_000, leaseRenewIntervalMs: 3_000 },
+      this.clock,
+      logger,
+    );
   }
 
   /** Where this syncer writes (standalone endpoint or cluster seeds). */
@@ -250,6 +267,13 @@ export class Syncer {
 
   private async loop(): Promise<void> {
     while (this.state === 'ready_run' || this.state === 'run') {
+      // Fencing: wait as a follower until this process owns the input on the target.
+      this.backoff = new AbortController();
+      const leading = await this.guard.lead(this.backoff.signal, (message) => {
+        this.lastError = message;
+      });
+      this.backoff = undefined;
+      if (!leading) break;
       try {
         await this.runSession();
       } catch (error) {
@@ -274,6 +298,8 @@ export class Syncer {
       this.backoff = undefined;
     }
     this.counters.syncPhase = 0;
+    // A stopped pipeline hands the input over at once; a paused one lets its lease lapse.
+    if (this.state === 'stop') await this.guard.release();
   }
 
   private async runSession(): Promise<void> {
@@ -348,6 +374,12 @@ export class Syncer {
       },
     };
     const next = (): Promise<SpoolItem | undefined> => inbox.next();
+    closers.push(
+      this.guard.watch((reason) => {
+        this.lastError = `fencing: ${reason}`;
+        close();
+      }),
+    );
     try {
       this.step = 'connect';
       await Promise.all([connectRedis(source), connectRedis(target), commandConnection.connect()]);
@@ -430,6 +462,7 @@ export class Syncer {
         );
       }
       counters.syncPhase = 2;
+      inbox.readAheadBytes = Math.min(READ_AHEAD_BYTES, this.options.spool?.memoryBytes ?? READ_AHEAD_BYTES);
       this.markRunning();
       replayer = new CommandReplayer(
         commandConnection,
@@ -440,6 +473,7 @@ export class Syncer {
         () => replica.replicationId,
         start,
         options.syncDelayTestKey,
+        options.outputCluster ? undefined : this.guard.fence(),
       );
       this.step = 'stream';
       for (;;) {

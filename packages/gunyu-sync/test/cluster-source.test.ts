@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gunyuConfigSchema } from '../src/config/config-schema';
 import { parseClusterNodes } from '../src/core/cluster/cluster-topology';
+import { isLeaseKey } from '../src/fencing/target-lease';
 import { SyncService } from '../src/sync-service';
 import {
   clusterSide,
@@ -166,7 +167,7 @@ describe('cluster source', () => {
     await caughtUp(sync);
     for (const entry of sync.status()) expect(entry.Transaction).toBe(true);
     const checkpoints = (await standaloneTargetClient.keys('redis-gunyu-checkpoint-*')).filter(
-      (key) => key !== 'redis-gunyu-checkpoint-hash',
+      (key) => key !== 'redis-gunyu-checkpoint-hash' && !isLeaseKey(key),
     );
     expect(checkpoints.sort()).toEqual(
       sync.syncers.map((syncer) => syncer.options.replay.checkpointName).sort(),

@@ -30,6 +30,8 @@ describe('Syncer.stop()', () => {
     };
     const logger: Logger = { ...SILENT_LOGGER, error: recordError, child: () => logger };
     const syncer = syncerFor(source, target, { drainTimeoutMs: 20_000 }, logger);
+    // The fencing lease is taken first (its EVAL is a write, CLIENT PAUSE WRITE would hold it too).
+    expect(await syncer.guard.lead(new AbortController().signal, () => {})).toBe(true);
     // The target refuses writes until the test lets go: the RDB replay is stuck when stop() comes.
     await targetClient.call('CLIENT', 'PAUSE', '60000', 'WRITE');
     syncer.start();

@@ -67,7 +67,7 @@ export function registerGunyuMetrics(registry: Registry, service: SyncService): 
     collect() {
       this.reset();
       for (const syncer of service.syncers)
-        this.set({ input: syncer.options.inputAddress, role: 'leader' }, syncer.counters.syncPhase);
+        this.set({ input: syncer.options.inputAddress, role: syncer.guard.role }, syncer.counters.syncPhase);
     },
   });
   new Gauge({
@@ -116,13 +116,27 @@ export function registerGunyuMetrics(registry: Registry, service: SyncService): 
   });
   new Counter({
     name: 'redisGunYu_syncer_role_change',
-    help: 'pipeline restarts caused by a source topology change (failover, node or slot moves)',
+    help: 'pipeline restarts caused by a source topology change, plus fencing role changes (leader/follower)',
     labelNames: ['input'],
     registers: [registry],
     collect() {
       this.reset();
       for (const syncer of service.syncers)
-        this.inc({ input: syncer.options.inputAddress }, syncer.counters.cluster.topologyRestarts);
+        this.inc(
+          { input: syncer.options.inputAddress },
+          syncer.counters.cluster.topologyRestarts + syncer.guard.roleChanges,
+        );
+    },
+  });
+  new Gauge({
+    name: 'redisGunYu_fencing_leader',
+    help: '1 while this process owns the input on the target (fencing lease), 0 as a follower (kvforge)',
+    labelNames: ['input'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const syncer of service.syncers)
+        this.set({ input: syncer.options.inputAddress }, syncer.guard.role === 'leader' ? 1 : 0);
     },
   });
   new Counter({

@@ -3,6 +3,7 @@ import { checkpointFields } from '../core/checkpoint';
 import type { CommandFilter } from '../core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { mapDb, type ReplayOptions } from '../core/replay-options';
+import { type BatchFence, isFencedError } from '../fencing/batch-fence';
 import type { SyncCounters } from './sync-counters';
 import type { TargetLink } from './target-link';
 
@@ -71,6 +72,8 @@ export class CommandReplayer {
     runId: () => string,
     start: { sourceDb: number; targetDb: number; offset: number },
     syncDelayTestKey: string,
+    /** Owner check in every batch (standalone target); undefined for a cluster target. */
+    private readonly fence?: BatchFence,
   ) {
     this.probeKey = syncDelayTestKey ? Buffer.from(syncDelayTestKey, 'latin1') : undefined;
     this.runIdOf = runId;
@@ -174,7 +177,7 @@ export class CommandReplayer {
     if (this.transaction) {
       this.appendRaw(EXEC);
       this.batchOpen = false;
-    }
+    } else if (this.fence) this.replies += this.fence.write(this.writer, this.targetDb, false);
     const bytes = this.writer.take(); // a view the writer never overwrites: no copy
     const replies = this.replies;
     this.replies = 0;
@@ -186,6 +189,11 @@ export class CommandReplayer {
     const done = this.connection
       .send(bytes, replies)
       .then((result) => {
+        const fenced = result.errors.find((error) => isFencedError(error.message));
+        if (fenced) {
+          this.counters.batchesError++;
+          throw new GunyuError(GUNYU_ERROR_CODES.target, `refused by fencing: ${fenced.message}`);
+        }
         if (this.transaction && (result.aborted || result.errors.length > 0)) {
           this.counters.batchesError++;
           throw new GunyuError(
@@ -228,6 +236,7 @@ export class CommandReplayer {
   private openBatch(): void {
     if (!this.transaction || this.batchOpen) return;
     this.batchOpen = true;
+    if (this.fence) this.replies += this.fence.write(this.writer, this.targetDb, true);
     this.writer.writeRaw(MULTI);
     this.replies++;
   }

@@ -47,6 +47,8 @@ export class SyncCounters {
   syncDelayNs = 0;
   /** Times the spool was full and reading the source was paused. */
   spoolFullPauses = 0;
+  /** Times replay fell a read-ahead behind reading and reading the source was paused (flow control). */
+  readAheadPauses = 0;
   /** 0 aborted, 1 full syncing, 2 incremental. */
   syncPhase = 0;
   readonly cluster = new ClusterCounters();
