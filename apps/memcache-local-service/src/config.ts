@@ -3,7 +3,7 @@ import {
   byteSize,
   dataListenAddress,
   type LocalServiceOptions,
-  metaServiceUrl,
+  metaServiceUrlList,
   readKeyValueFile,
   UNUSED_LOCAL_KEYS,
   unusedKeyFields,
@@ -25,7 +25,9 @@ export const localServiceConfigSchema = z
     data_listen: dataListenAddress
       .default({ host: '127.0.0.1', port: 0 })
       .describe('Data protocol listener HOST:PORT; port 0 = ephemeral (kvforge)'),
-    'ock.mmc.meta_service_url': metaServiceUrl.default('tcp://127.0.0.1:5000').describe('The meta service'),
+    'ock.mmc.meta_service_url': metaServiceUrlList
+      .default('tcp://127.0.0.1:5000')
+      .describe('The meta service; an HA pair comma-separated, the leader is followed'),
     'ock.mmc.log_level': z
       .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal'])
       .default('info')

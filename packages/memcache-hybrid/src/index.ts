@@ -29,10 +29,12 @@ export {
   dataListenAddress,
   httpOrigin,
   metaServiceUrl,
+  metaServiceUrlList,
   metricsUrl,
   parseMetaServiceUrl,
   parseMetricsUrl,
 } from './config/service-addresses';
+export { type BlobRecord, restoreRank } from './core/blob-restore';
 export * from './core/codes';
 export { type LocalSegmentInfo, type LocalServiceInfo, LocalServiceRegistry } from './core/local-services';
 export {
@@ -88,6 +90,7 @@ export {
 } from './local/local-service';
 export { HostMemoryBackend, type SegmentBackend, SharedMemoryFileBackend } from './local/segment-backend';
 export { FileMetadataStore, type MetadataStore } from './metadata/file-metadata-store';
+export { connectToLeader, LeaderMetaClient, splitMetaUrls } from './rpc/leader-meta-client';
 export { MetaRpcClient } from './rpc/meta-rpc-client';
 export { MetaRpcServer, type MetaRpcServerOptions } from './rpc/meta-rpc-server';
 export {

@@ -50,6 +50,13 @@ function zodAddress(parse: (value: string) => unknown) {
 /** A zod string that must be a meta RPC listen address (`tcp://HOST:PORT`); the value stays the string. */
 export const metaServiceUrl = zodAddress((value) => parseMetaServiceUrl(value, { allowZeroPort: true }));
 
+/** Meta services to connect to: one `tcp://HOST:PORT` or an HA pair comma-separated; the value stays the string. */
+export const metaServiceUrlList = zodAddress((value) => {
+  const urls = value.split(',').map((url) => url.trim());
+  if (urls.some((url) => url === '')) throw new Error(`empty entry in the meta service list '${value}'`);
+  for (const url of urls) parseMetaServiceUrl(url);
+});
+
 /** A zod string that must be an `http://HOST[:PORT]` REST listen address. */
 export const metricsUrl = zodAddress(parseMetricsUrl);
 
