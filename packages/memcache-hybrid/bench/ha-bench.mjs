@@ -1,0 +1,153 @@
+// memcache-hybrid HA benchmark (node bench/ha-bench.mjs after `pnpm -F @kvforge/memcache-hybrid build` and
+// `pnpm -F @kvforge/app-memcache-meta-service build`): etcd, two meta-service processes (lease 2 s), two local
+// services and the client in this process. 100 000 objects of 4 KiB are put, the leader is killed with -9, and
+// we time: kill → the standby reports leader, → both local services re-mounted with their blob maps (the
+// rebuild), → the first successful put. Also restoreRank alone for 100 000 records (in-process).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { MEDIUM, MemCacheClient, MetaService, startLocalService } from '../dist/index.js';
+
+const OBJECTS = 100_000;
+const LEASE_SECONDS = 2;
+const META_MAIN = fileURLToPath(new URL('../../../apps/memcache-meta-service/dist/main.js', import.meta.url));
+const children = [];
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+let nextPort = 21_000 + Math.floor(Math.random() * 4000);
+const port = () => nextPort++;
+
+async function until(check, what, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function run(command, args) {
+  const child = spawn(command, args, { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+const role = async (http) => (await fetch(`http://127.0.0.1:${http}/role`)).text();
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mmc-ha-bench-'));
+  const etcdPort = port();
+  const peerPort = port();
+  run('etcd', [
+    '--data-dir',
+    dataDir,
+    '--listen-client-urls',
+    `http://127.0.0.1:${etcdPort}`,
+    '--advertise-client-urls',
+    `http://127.0.0.1:${etcdPort}`,
+    '--listen-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-advertise-peer-urls',
+    `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster',
+    `default=http://127.0.0.1:${peerPort}`,
+    '--log-level',
+    'error',
+  ]);
+  await until(
+    async () => (await (await fetch(`http://127.0.0.1:${etcdPort}/health`)).json()).health === 'true',
+    'etcd',
+  );
+  const metas = [0, 1].map(() => ({ rpc: port(), http: port() }));
+  for (const meta of metas) {
+    meta.child = run('node', [
+      META_MAIN,
+      `--ock.mmc.meta_service_url=tcp://127.0.0.1:${meta.rpc}`,
+      `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${meta.http}`,
+      '--ock.mmc.meta.ha.enable=true',
+      `--ock.mmc.meta.ha.etcd_endpoints=127.0.0.1:${etcdPort}`,
+      `--ock.mmc.meta.ha.lease_seconds=${LEASE_SECONDS}`,
+      '--ock.mmc.log_level=error',
+    ]);
+  }
+  const leader = await until(async () => {
+    const roles = await Promise.all(metas.map((meta) => role(meta.http)));
+    return roles.includes('standby') ? metas[roles.indexOf('leader')] : undefined;
+  }, 'a leader');
+  const standby = metas.find((meta) => meta !== leader);
+  const metaUrl = metas.map((meta) => `tcp://127.0.0.1:${meta.rpc}`).join(',');
+  const locals = [
+    await startLocalService({ rank: 0, metaUrl, dramBytes: 512 * 1024 * 1024 }),
+    await startLocalService({ rank: 1, metaUrl, dramBytes: 512 * 1024 * 1024 }),
+  ];
+  const client = await MemCacheClient.connect({ metaUrl });
+  const value = Buffer.alloc(4096, 7);
+  const putStart = performance.now();
+  for (let i = 0; i < OBJECTS; i += 64) {
+    const items = [];
+    for (let j = i; j < Math.min(OBJECTS, i + 64); j++) items.push({ key: `obj-${j}`, value });
+    await client.batchPut(items);
+  }
+  const putSeconds = (performance.now() - putStart) / 1000;
+
+  const killedAt = performance.now();
+  leader.child.kill('SIGKILL');
+  await until(async () => (await role(standby.http)) === 'leader', 'the standby leading');
+  const elected = performance.now() - killedAt;
+  await until(async () => {
+    const segments = await (await fetch(`http://127.0.0.1:${standby.http}/get_all_segments`)).text();
+    return segments.includes('rank-0-') && segments.includes('rank-1-');
+  }, 'both local services re-mounted');
+  const rebuilt = performance.now() - killedAt;
+  await until(async () => {
+    await client.put(`after-${Date.now()}`, value);
+    return true;
+  }, 'a put on the new leader');
+  const firstPut = performance.now() - killedAt;
+  const keys =
+    (await (await fetch(`http://127.0.0.1:${standby.http}/get_all_keys`)).text()).split('\n').length - 1;
+
+  // restoreRank alone: 100 000 records on one rank, the engine only.
+  const service = new MetaService();
+  service.mount(0, MEDIUM.DRAM, 1024 * 1024 * 1024);
+  const records = Array.from({ length: OBJECTS }, (_, i) => [`obj-${i}`, 4096, MEDIUM.DRAM, i * 4096]);
+  service.unmount(0, MEDIUM.DRAM);
+  const restoreStart = performance.now();
+  service.mountLocal(
+    { rank: 0, host: '127.0.0.1', port: 1, segments: [{ medium: MEDIUM.DRAM, capacity: 1024 ** 3 }] },
+    records,
+  );
+  const restoreMs = performance.now() - restoreStart;
+
+  await client.close();
+  for (const local of locals) await local.close();
+  const lines = [
+    `memcache-hybrid HA, one run, Node ${process.version}; lease ${LEASE_SECONDS} s; ${OBJECTS} objects of 4 KiB`,
+    '',
+    '| measure | value |',
+    '| --- | ---: |',
+    `| put ${OBJECTS} × 4 KiB (batches of 64), s | ${putSeconds.toFixed(1)} |`,
+    `| kill -9 → standby reports leader, ms | ${elected.toFixed(0)} |`,
+    `| kill -9 → both local services re-mounted with ${OBJECTS} blobs (rebuild done), ms | ${rebuilt.toFixed(0)} |`,
+    `| kill -9 → first successful put on the new leader, ms | ${firstPut.toFixed(0)} |`,
+    `| keys on the new leader after the rebuild | ${keys} |`,
+    `| restoreRank of ${OBJECTS} records, engine only, ms | ${restoreMs.toFixed(0)} |`,
+  ];
+  console.log(lines.join('\n'));
+  const results = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(results, { recursive: true });
+  writeFileSync(join(results, 'ha-bench.md'), `${lines.join('\n')}\n`);
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().catch((error) => {
+  console.error(error);
+  for (const child of children) child.kill('SIGKILL');
+  process.exit(1);
+});
