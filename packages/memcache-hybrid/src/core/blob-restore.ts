@@ -36,12 +36,14 @@ export function restoreRank(
         !existing.blobs.some((blob) => blob.rank === rank)
       );
     });
-    const { allocator, rejected } = SegmentAllocator.withRanges(
-      segment.allocator.capacity,
-      candidates.map((record) => [record[3], record[1]] as const),
-    );
+    // Ranges already taken on this segment stay taken (listed first, so a record overlapping them loses).
+    const taken = segment.allocator.allocatedRanges();
+    const { allocator, rejected } = SegmentAllocator.withRanges(segment.allocator.capacity, [
+      ...taken,
+      ...candidates.map((record) => [record[3], record[1]] as const),
+    ]);
     segment.allocator = allocator;
-    const skip = new Set(rejected);
+    const skip = new Set(rejected.map((index) => index - taken.length));
     candidates.forEach(([key, size, , offset], index) => {
       if (skip.has(index)) return;
       const blob = { rank, medium, offset, size, state: BLOB_STATE.READABLE, readers: 0, leaseUntil: 0 };
