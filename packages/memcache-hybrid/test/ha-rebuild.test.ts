@@ -7,6 +7,7 @@ import {
   type LocalService,
   MemCacheClient,
   type MetaServiceServer,
+  runMemcacheCli,
   startLocalService,
   startMetaServiceServer,
 } from '../src/index';
@@ -80,6 +81,16 @@ describe('HA metadata rebuild from the local services’ blob maps', () => {
       for (const key of removed)
         await expect(client.get(key)).rejects.toMatchObject({ code: 'MMC_ERR_NOT_FOUND' });
       expect((await client.query('layer-1/block-1'))?.numBlobs).toBe(2);
+      // The CLI takes the same list and reaches the new leader.
+      const out = {
+        chunks: [] as Buffer[],
+        write: (chunk: string | Uint8Array) => out.chunks.push(Buffer.from(chunk)),
+      };
+      const err = { text: '', write: (chunk: string | Uint8Array) => (err.text += String(chunk)) };
+      expect(
+        await runMemcacheCli(['--meta', metaUrl, 'get', 'layer-1/block-1'], { stdout: out, stderr: err }),
+      ).toBe(0);
+      expect(digest(Buffer.concat(out.chunks))).toBe(stored.get('layer-1/block-1'));
 
       // The rebuilt allocator knows the taken ranges: new puts never overwrite a restored object.
       for (let i = 0; i < 100; i++)

@@ -16,7 +16,7 @@ export interface CliIo {
 
 const SPEC: CommandLineSpec = {
   name: 'memcache-cli',
-  usage: 'memcache-cli [--meta tcp://HOST:PORT] <command> [arguments]',
+  usage: 'memcache-cli [--meta tcp://HOST:PORT[,tcp://HOST:PORT...]] <command> [arguments]',
   description: [
     'memcache-hybrid client: store and read objects in the pool.',
     '',
@@ -32,7 +32,7 @@ const SPEC: CommandLineSpec = {
   flags: {
     meta: {
       type: 'string',
-      description: 'The meta service',
+      description: 'The meta service; an HA pair comma-separated (the leader is followed)',
       default: 'tcp://127.0.0.1:5000',
       valueName: 'URL',
     },
