@@ -68,7 +68,7 @@ async function leaderView(meta: Meta) {
 }
 
 describe('HA failover with real processes: two meta services, two local services, etcd', () => {
-  it('kill -9 of the leader during puts and gets: the standby serves within TTL + 3 s with every committed object', async () => {
+  it('kill -9 of the leader during puts and gets, twice: the standby serves within TTL + 3 s with every committed object', async () => {
     const key = `/test/ha-${Date.now()}`;
     const metas = [await startMeta(key), await startMeta(key)];
     const locals: ManagedProcess[] = [];
@@ -111,59 +111,71 @@ describe('HA failover with real processes: two meta services, two local services
         );
       }
       client = await MemCacheClient.connect({ metaUrl });
-      const before = await leaderView(standby);
-
-      // A mixed workload runs across the kill; only puts that resolved count as committed.
       const random = seededRandom(1414);
       const committed = new Map<string, string>();
       const attempted = new Map<string, string>();
-      let killedAt = 0;
-      let firstPutAfterKill = 0;
-      let stop = false;
-      const workload = (async () => {
-        for (let i = 0; !stop; i++) {
-          const value = Buffer.alloc(1 + Math.floor(random() * 32 * 1024), i % 251);
-          value.writeUInt32LE(i, 0);
-          const name = `obj-${i}`;
-          attempted.set(name, digest(value));
-          try {
-            await client!.put(name, value, { replicas: 1 + (i % 2) });
-            committed.set(name, digest(value));
-            if (killedAt > 0 && firstPutAfterKill === 0) firstPutAfterKill = Date.now();
-            const sample = [...committed.keys()][Math.floor(random() * committed.size)] as string;
-            expect(digest(await client!.get(sample))).toBe(committed.get(sample));
-          } catch {
-            // A put in flight at the kill may fail; it must then be absent or whole (checked below).
+      let next = 0;
+      let current = { leader, standby };
+
+      // Two failovers: the first leader is killed, restarted as standby, then the second one is killed.
+      for (let round = 0; round < 2; round++) {
+        const { leader: victim, standby: heir } = current;
+        const before = await leaderView(heir);
+        const target = committed.size + 200;
+        let killedAt = 0;
+        let firstPutAfterKill = 0;
+        let stop = false;
+        // A mixed workload runs across the kill; only puts that resolved count as committed.
+        const workload = (async () => {
+          while (!stop) {
+            const i = next++;
+            const value = Buffer.alloc(1 + Math.floor(random() * 32 * 1024), i % 251);
+            value.writeUInt32LE(i, 0);
+            const name = `obj-${i}`;
+            attempted.set(name, digest(value));
+            try {
+              await client!.put(name, value, { replicas: 1 + (i % 2) });
+              committed.set(name, digest(value));
+              if (killedAt > 0 && firstPutAfterKill === 0) firstPutAfterKill = Date.now();
+              const sample = [...committed.keys()][Math.floor(random() * committed.size)] as string;
+              expect(digest(await client!.get(sample))).toBe(committed.get(sample));
+            } catch {
+              // A put in flight at the kill may fail; it must then be absent or whole (checked below).
+            }
+            if (firstPutAfterKill > 0 && committed.size > target + 100) stop = true;
           }
-          if (killedAt > 0 && firstPutAfterKill > 0 && committed.size > 400) stop = true;
+        })();
+        await waitFor(() => committed.size >= target, {
+          timeoutMs: 60_000,
+          message: `${target} objects committed`,
+        });
+        killedAt = Date.now();
+        await victim.process.kill('SIGKILL');
+        await workload;
+        expect(firstPutAfterKill - killedAt).toBeLessThan((LEASE_SECONDS + 3) * 1000);
+
+        expect(await role(heir)).toBe('leader');
+        const after = await leaderView(heir);
+        expect(after.leader_address).toBe(`http://127.0.0.1:${heir.httpPort}`);
+        expect(after.view_version).toBeGreaterThan(before.view_version);
+        for (const [name, expected] of committed) expect(digest(await client.get(name)), name).toBe(expected);
+        // Never half-visible: a put that failed is either absent or readable whole.
+        for (const [name, expected] of attempted) {
+          if (committed.has(name)) continue;
+          const value = await client.get(name).catch(() => undefined);
+          if (value) expect(digest(value), name).toBe(expected);
         }
-      })();
-      await waitFor(() => committed.size >= 200, { timeoutMs: 60_000, message: '200 objects committed' });
-      killedAt = Date.now();
-      await leader.process.kill('SIGKILL');
-      await workload;
-      expect(firstPutAfterKill - killedAt).toBeLessThan((LEASE_SECONDS + 3) * 1000);
 
-      expect(await role(standby)).toBe('leader');
-      const after = await leaderView(standby);
-      expect(after.leader_address).toBe(`http://127.0.0.1:${standby.httpPort}`);
-      expect(after.view_version).toBeGreaterThan(before.view_version);
-      for (const [name, expected] of committed) expect(digest(await client.get(name)), name).toBe(expected);
-      // Never half-visible: a put that failed is either absent or readable whole.
-      for (const [name, expected] of attempted) {
-        if (committed.has(name)) continue;
-        const value = await client.get(name).catch(() => undefined);
-        if (value) expect(digest(value), name).toBe(expected);
+        // The killed node comes back as a standby of the new leader.
+        const restarted = await startMeta(key, victim);
+        metas[metas.indexOf(victim)] = restarted;
+        await waitFor(async () => (await role(restarted)) === 'standby', {
+          timeoutMs: 30_000,
+          message: 'standby',
+        });
+        expect((await leaderView(restarted)).leader_address).toBe(`http://127.0.0.1:${heir.httpPort}`);
+        current = { leader: heir, standby: restarted };
       }
-
-      // The killed node comes back as a standby of the new leader.
-      const restarted = await startMeta(key, leader);
-      metas[metas.indexOf(leader)] = restarted;
-      await waitFor(async () => (await role(restarted)) === 'standby', {
-        timeoutMs: 30_000,
-        message: 'standby',
-      });
-      expect((await leaderView(restarted)).leader_address).toBe(`http://127.0.0.1:${standby.httpPort}`);
     } finally {
       await client?.close();
       for (const local of locals) await local.stop();
