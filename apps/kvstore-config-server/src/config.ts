@@ -34,6 +34,11 @@ export const configServerConfigSchema = z
     maxWatchMs: z.number().int().min(0).default(30_000).describe('Longest proxy long-poll'),
     proxyTimeoutMs: z.number().int().min(1).default(30_000).describe('A proxy silent this long is OFFLINE'),
     redisPassword: z.string().default('').describe('Password of the Redis masters (online migration)'),
+    maxMigrateKeysPerSecond: z
+      .number()
+      .min(0)
+      .default(0)
+      .describe('Default keys/s limit of an online migration (0: unlimited; migrate_bucket may set its own)'),
     logLevel: z.string().default('info').describe('pino level'),
   })
   .refine((config) => config.store !== 'etcd' || config.etcdEndpoints.length > 0, {
@@ -62,6 +67,7 @@ export const CONFIG_SERVER_CONFIG_SPEC: AppConfigSpec<typeof configServerConfigS
     maxWatchMs: { valueName: 'MS' },
     proxyTimeoutMs: { valueName: 'MS' },
     redisPassword: { valueName: 'P' },
+    maxMigrateKeysPerSecond: { valueName: 'N' },
     logLevel: { valueName: 'LEVEL' },
   },
   configFile: { flag: 'config' },

@@ -29,7 +29,10 @@ async function main(): Promise<void> {
     supportHa: config.supportHa,
     defaultClusterType: config.clusterType,
     proxyTimeoutMs: config.proxyTimeoutMs,
-    migration: { redisPassword: config.redisPassword },
+    migration: {
+      redisPassword: config.redisPassword,
+      maxMigrateKeysPerSecond: config.maxMigrateKeysPerSecond,
+    },
     maxWatchMs: config.maxWatchMs,
     logger,
   });
