@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 const digest = (value: Buffer) => createHash('sha256').update(value).digest('hex');
-const valueOf = (index: number, size: number) => Buffer.alloc(size, `value-${index}-`);
+const valueFor = (index: number, size: number) => Buffer.alloc(size, `value-${index}-`);
 
 async function stack(
   metaFlags: string[] = [],
@@ -39,7 +39,7 @@ describe('faults with real processes', () => {
     const { meta, locals, client } = await stack();
     const acknowledged = new Map<string, string>();
     for (let index = 0; index < 40; index++) {
-      const value = valueOf(index, 1000 + index * 997);
+      const value = valueFor(index, 1000 + index * 997);
       const key = index % 2 === 0 ? `both-${index}` : `only-${index}`;
       await client.put(
         key,
@@ -113,7 +113,7 @@ describe('faults with real processes', () => {
     expect(await client.exists('torn')).toBe(false);
     await waitFor(async () => (await used()) === 0, { timeoutMs: 15_000, message: 'torn blob reclaimed' });
     expect(await allKeys(meta.rest)).not.toContain('torn');
-    const value = valueOf(1, 1 << 20);
+    const value = valueFor(1, 1 << 20);
     await client.put('torn', value);
     expect(digest(await client.get('torn'))).toBe(digest(value));
   });

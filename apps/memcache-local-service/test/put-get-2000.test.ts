@@ -34,7 +34,7 @@ function plan(): Planned[] {
 }
 
 /** The value is a function of its seed, so nothing but the digest is kept between put and get. */
-function valueOf(planned: Planned): Buffer {
+function valueFor(planned: Planned): Buffer {
   const random = seededRandom(planned.seed);
   const value = Buffer.allocUnsafe(planned.size);
   let at = 0;
@@ -86,7 +86,7 @@ describe('2 000 objects from 1 KiB to 64 MiB through a meta service and two loca
     const objects = plan();
     const digests = new Map<string, string>();
     await inParallel(objects, 8, async (planned) => {
-      const value = valueOf(planned);
+      const value = valueFor(planned);
       digests.set(planned.key, digest(value));
       await client.put(planned.key, value, { replicas: planned.replicas, medium: planned.medium });
     });

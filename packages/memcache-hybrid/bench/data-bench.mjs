@@ -133,7 +133,10 @@ const shmClient = await MemCacheClient.connect({
 const admin = await MetaRpcClient.connect(`tcp://127.0.0.1:${metaPort}`);
 
 const samples = {};
-const record = (name, value) => (samples[name] ??= []).push(value);
+const record = (name, value) => {
+  samples[name] ??= [];
+  samples[name].push(value);
+};
 for (let run = 0; run < RUNS; run++) {
   for (const [size, count] of [
     [MiB, 256],
