@@ -208,12 +208,23 @@ function running(
       });
     });
   const remount = async () => {
-    const next = await connectWithRetry(options, Math.max(options.metaRetryMs, 60_000));
-    if (closing) return next.close();
-    await mountOn(next, options, bound, segments, blobs);
-    meta = next;
-    watch(next);
-    options.logger.info({ rank: options.rank, blobs: blobs.list().length }, 're-mounted with the blob map');
+    const deadline = options.clock.now() + Math.max(options.metaRetryMs, 60_000);
+    for (;;) {
+      const next = await connectWithRetry(options, Math.max(0, deadline - options.clock.now()));
+      if (closing) return next.close();
+      try {
+        await mountOn(next, options, bound, segments, blobs);
+      } catch (error) {
+        // The node that answered the ping may have stepped down before the mount (NOT_LEADER): try again.
+        await next.close();
+        if (options.clock.now() >= deadline) throw error;
+        continue;
+      }
+      meta = next;
+      watch(next);
+      options.logger.info({ rank: options.rank, blobs: blobs.list().length }, 're-mounted with the blob map');
+      return;
+    }
   };
   watch(meta);
   return {
