@@ -115,4 +115,32 @@ describe('meta service HA (etcd lease)', () => {
       await Promise.all(servers.map((server) => server.close()));
     }
   }, 60_000);
+  it('a leader that cannot reach etcd stops serving within its lease; a leader is back once etcd is', async () => {
+    const servers = await startPair(`/test/${randomUUID()}`);
+    try {
+      const { server: leader } = await leaderOf(servers);
+      const client = await MetaRpcClient.connect(`tcp://127.0.0.1:${leader.rpc.port}`);
+      expect((await client.alloc('before', 4096))[0]).toBe(MMC.OK);
+      await client.close();
+      const frozenAt = Date.now();
+      process.kill(etcd.process.pid, 'SIGSTOP');
+      try {
+        // No renewal can be confirmed: the deadline (last confirmed renewal + TTL - margin) ends the leadership.
+        await waitFor(() => servers.every((server) => !server.election?.isServing()), {
+          timeoutMs: 30_000,
+          message: 'nobody serving while etcd is frozen',
+        });
+        expect(Date.now() - frozenAt).toBeLessThan(LEASE_SECONDS * 1000 + 5_000);
+        const refused = await MetaRpcClient.connect(`tcp://127.0.0.1:${leader.rpc.port}`);
+        expect((await refused.alloc('during', 4096))[0]).toBe(MMC.NOT_LEADER);
+        await refused.close();
+        expect((await health(leader)).role).not.toBe('leader');
+      } finally {
+        process.kill(etcd.process.pid, 'SIGCONT');
+      }
+      await leaderOf(servers);
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
+  }, 90_000);
 });
