@@ -44,16 +44,27 @@ export abstract class NodeMigration extends NodeBatches {
       const answers = await Promise.allSettled(
         [...addresses].map(async ([nodeId, address]) => {
           if (this.detector.isDead(nodeId)) return true;
-          const response = await this.peers.call(address, 'GET', INTERNAL_PATHS.health, {
-            timeoutMs: this.options.probeTimeoutMs,
-          });
+          let response: Awaited<ReturnType<typeof this.peers.call>>;
+          try {
+            response = await this.peers.call(address, 'GET', INTERNAL_PATHS.health, {
+              timeoutMs: this.options.probeTimeoutMs,
+            });
+          } catch (error) {
+            // Nothing listening accepts no writes. A timeout is not that: a slow (loaded, paused)
+            // peer may still acknowledge writes on the old table, which a pull now would miss.
+            return isConnectionRefused(error) || this.detector.isDead(nodeId);
+          }
           return decodeAnswer(ANSWERS.health, response, nodeId).ring_version >= version;
         }),
       );
-      // A peer that does not answer is dead or gone: it accepts no writes either.
       if (answers.every((answer) => answer.status === 'rejected' || answer.value)) return;
       await sleep(20, { clock: this.clock });
     }
+    if (!this.stopped)
+      this.options.logger.warn(
+        { version },
+        'previous holders not confirmed on the new table in time; pulling anyway',
+      );
   }
 
   protected startMigration(): void {
@@ -133,3 +144,6 @@ export abstract class NodeMigration extends NodeBatches {
     }
   }
 }
+
+const isConnectionRefused = (error: unknown): boolean =>
+  (error as { code?: unknown } | undefined)?.code === 'ECONNREFUSED';
