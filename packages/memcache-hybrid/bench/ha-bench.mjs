@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { MEDIUM, MemCacheClient, MetaService, startLocalService } from '../dist/index.js';
+import { MEDIUM, MemCacheClient, MetaService, startLocalService, startMetaServiceServer } from '../dist/index.js';
 
 const OBJECTS = 100_000;
 const LEASE_SECONDS = 2;
@@ -126,6 +126,48 @@ async function main() {
 
   await client.close();
   for (const local of locals) await local.close();
+
+  // The cost of HA on the commit path (one BLOB_RECORD push per committed blob): batch puts of 4 KiB with and
+  // without HA, meta service and local services in this process, same box, alternating, median of 3.
+  const silent = { level: 'silent', fatal() {}, error() {}, warn() {}, info() {}, debug() {}, trace() {} };
+  silent.child = () => silent;
+  const rate = async (ha) => {
+    const meta = await startMetaServiceServer({
+      rpcUrl: 'tcp://127.0.0.1:0', restUrl: 'http://127.0.0.1:0', logger: silent,
+      ...(ha ? { ha: { etcdEndpoints: [`http://127.0.0.1:${etcdPort}`], leaseSeconds: 10, key: `/bench/${Math.random()}` } } : {}),
+    });
+    if (ha) await until(() => meta.election.isServing(), 'in-process leader');
+    const url = `tcp://127.0.0.1:${meta.rpc.port}`;
+    const pair = ha ? `${url},${url}` : url;
+    const ls = [
+      await startLocalService({ rank: 0, metaUrl: pair, dramBytes: 256 * 1024 * 1024 }),
+      await startLocalService({ rank: 1, metaUrl: pair, dramBytes: 256 * 1024 * 1024 }),
+    ];
+    const c = await MemCacheClient.connect({ metaUrl: url });
+    const started = performance.now();
+    const total = 20_000;
+    for (let i = 0; i < total; i += 256) {
+      const batches = [];
+      for (let b = i; b < Math.min(total, i + 256); b += 32) {
+        const items = [];
+        for (let j = b; j < Math.min(total, b + 32); j++) items.push({ key: `k-${j}`, value });
+        batches.push(c.batchPut(items, { replicas: 2 }));
+      }
+      await Promise.all(batches);
+    }
+    const kvs = total / ((performance.now() - started) / 1000);
+    await c.close();
+    for (const local of ls) await local.close();
+    await meta.close();
+    return kvs;
+  };
+  const plain = [];
+  const withHa = [];
+  for (let run = 0; run < 3; run++) {
+    plain.push(await rate(false));
+    withHa.push(await rate(true));
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[1];
   const lines = [
     `memcache-hybrid HA, one run, Node ${process.version}; lease ${LEASE_SECONDS} s; ${OBJECTS} objects of 4 KiB`,
     '',
@@ -137,6 +179,9 @@ async function main() {
     `| kill -9 → first successful put on the new leader, ms | ${firstPut.toFixed(0)} |`,
     `| keys on the new leader after the rebuild | ${keys} |`,
     `| restoreRank of ${OBJECTS} records, engine only, ms | ${restoreMs.toFixed(0)} |`,
+    `| batch put 4 KiB × 2 replicas KV/s, no HA (median of 3) | ${median(plain).toFixed(0)} |`,
+    `| batch put 4 KiB × 2 replicas KV/s, HA with blob-map pushes (median of 3) | ${median(withHa).toFixed(0)} |`,
+    `| ratio HA / no HA | ${(median(withHa) / median(plain)).toFixed(2)}× |`,
   ];
   console.log(lines.join('\n'));
   const results = fileURLToPath(new URL('./results/', import.meta.url));

@@ -162,6 +162,8 @@ export class MetaRpcServer {
   /** The connection of each mounted local service; the rank is cleared when it goes away. */
   private readonly owners = new Map<number, Connection>();
   private readonly clock: Pick<Clock, 'now'>;
+  private reading = false;
+  private readonly corkedPushes = new Set<Socket>();
 
   constructor(private readonly options: MetaRpcServerOptions) {
     this.clock = options.clock ?? SYSTEM_CLOCK;
@@ -221,7 +223,19 @@ export class MetaRpcServer {
    */
   pushBlobRecord(rank: number, record: unknown[]): void {
     const owner = this.owners.get(rank);
-    if (owner && !owner.socket.destroyed) owner.socket.write(encodeFrame(0, RPC_OPCODE.BLOB_RECORD, record));
+    if (!owner || owner.socket.destroyed) return;
+    // Inside a read handler the pushes are corked and flushed before that read's replies (one writev
+    // per local service per read instead of one write per blob); outside one (the tick) they go at once.
+    if (this.reading && !this.corkedPushes.has(owner.socket)) {
+      owner.socket.cork();
+      this.corkedPushes.add(owner.socket);
+    }
+    owner.socket.write(encodeFrame(0, RPC_OPCODE.BLOB_RECORD, record));
+  }
+
+  private flushPushes(): void {
+    for (const socket of this.corkedPushes) socket.uncork();
+    this.corkedPushes.clear();
   }
 
   /** Closes every connection (a leader stepping down): clients and local services look for the leader. */
@@ -252,6 +266,7 @@ export class MetaRpcServer {
     socket.on('data', (chunk: Buffer) => {
       connection.lastSeen = this.clock.now();
       socket.cork();
+      this.reading = true;
       try {
         reader.push(chunk, onFrame);
       } catch (error) {
@@ -260,6 +275,9 @@ export class MetaRpcServer {
         socket.destroy();
         return;
       } finally {
+        this.reading = false;
+        // Blob records leave before the replies of the commits that caused them.
+        this.flushPushes();
         socket.uncork();
       }
       if (socket.writableNeedDrain) {
