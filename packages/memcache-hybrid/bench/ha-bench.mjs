@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { MEDIUM, MemCacheClient, MetaService, startLocalService, startMetaServiceServer } from '../dist/index.js';
+import {
+  MEDIUM,
+  MemCacheClient,
+  MetaService,
+  startLocalService,
+  startMetaServiceServer,
+} from '../dist/index.js';
 
 const OBJECTS = 100_000;
 const LEASE_SECONDS = 2;
@@ -133,8 +139,18 @@ async function main() {
   silent.child = () => silent;
   const rate = async (ha) => {
     const meta = await startMetaServiceServer({
-      rpcUrl: 'tcp://127.0.0.1:0', restUrl: 'http://127.0.0.1:0', logger: silent,
-      ...(ha ? { ha: { etcdEndpoints: [`http://127.0.0.1:${etcdPort}`], leaseSeconds: 10, key: `/bench/${Math.random()}` } } : {}),
+      rpcUrl: 'tcp://127.0.0.1:0',
+      restUrl: 'http://127.0.0.1:0',
+      logger: silent,
+      ...(ha
+        ? {
+            ha: {
+              etcdEndpoints: [`http://127.0.0.1:${etcdPort}`],
+              leaseSeconds: 10,
+              key: `/bench/${Math.random()}`,
+            },
+          }
+        : {}),
     });
     if (ha) await until(() => meta.election.isServing(), 'in-process leader');
     const url = `tcp://127.0.0.1:${meta.rpc.port}`;
