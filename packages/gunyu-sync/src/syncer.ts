@@ -462,7 +462,10 @@ export class Syncer {
         );
       }
       counters.syncPhase = 2;
-      inbox.readAheadBytes = Math.min(READ_AHEAD_BYTES, this.options.spool?.memoryBytes ?? READ_AHEAD_BYTES);
+      // Memory-only channel: reading pauses READ_AHEAD_BYTES ahead of replay. A channel with a disk may
+      // spill beyond memory instead (a frozen target must not make the source drop the syncer).
+      const spool = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
+      inbox.readAheadBytes = spool.maxDiskBytes === 0 ? Math.min(READ_AHEAD_BYTES, spool.memoryBytes) : 0;
       this.markRunning();
       replayer = new CommandReplayer(
         commandConnection,

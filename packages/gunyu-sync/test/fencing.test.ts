@@ -139,7 +139,10 @@ describe.each([
         timeoutMs: 30_000,
         message: 'leader stepped down',
       });
-      expect(service.syncers[0]?.lastError).toMatch(/refused by fencing: FENCED lease held by intruder/);
+      // The batch check or a renewal that came first (a slow, loaded box) may notice the intruder: both stop it.
+      expect(service.syncers[0]?.lastError).toMatch(
+        /refused by fencing: FENCED lease held by intruder|another process took the lease/,
+      );
       // Transaction mode: the refused batch was not applied. Plain batches: the check follows the
       // batch, so that one batch was (a known gap, see README).
       if (transaction) expect(await targetClient.get(key)).toBeNull();

@@ -25,7 +25,13 @@ export async function startConfigServerProcess(
     startProcess({
       name: `config-server:${chosen}`,
       command: process.execPath,
-      args: ['--import', 'tsx', SCRIPT, JSON.stringify({ ...current, port: chosen })],
+      args: [
+        '--conditions=@kvforge/source',
+        '--import',
+        'tsx',
+        SCRIPT,
+        JSON.stringify({ ...current, port: chosen }),
+      ],
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       readyWhen: { logLine: /config server ready/ },
       readyTimeoutMs: 120_000, // a tsx start on a loaded 2-core box
