@@ -1,62 +1,29 @@
 import { pollUntil } from '@kvforge/runtime';
-import { Redis, ReplyError } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { parseAddress } from '../core/address';
-import { completeMigration, NO_MIGRATING_BUCKET, scaleUpTable, startMigration } from '../core/bucket-table';
+import {
+  changeMigratingBigKeys,
+  completeMigration,
+  NO_MIGRATING_BUCKET,
+  scaleUpTable,
+  startMigration,
+} from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import { findBigKeys, moveBigKey } from './big-key-mover';
 import { AdaptiveBatch, indexBucketKeys } from './bucket-key-index';
 import type { ConfigServer } from './config-server';
 import type { JobClock, MigrationStatus, Pacing } from './migration-status';
 import { KeyRateLimiter } from './migration-throttle';
 
+import {
+  type BucketMigratorOptions,
+  connectTo,
+  DEFAULT_BUCKET_MIGRATOR_OPTIONS,
+  migrateBatch,
+} from './migrator-options';
+
 export type { MigrationStatus } from './migration-status';
-
-export interface BucketMigratorOptions {
-  /** Password of the Redis masters (MIGRATE … AUTH; the original blanked requirepass instead). @default '' */
-  redisPassword?: string;
-  /** SCAN COUNT per page, and the largest MIGRATE … KEYS batch. @default 10000 */
-  batchSize?: number;
-  /** MIGRATE batches are sized so one blocks the source about this long (adaptive). @default 50 */
-  migrateBudgetMs?: number;
-  /** MIGRATE timeout. @default 5000 */
-  migrateTimeoutMs?: number;
-  /** Longest wait for every online proxy to poll the new table version. @default 30000 */
-  proxyAckTimeoutMs?: number;
-  /** Default keys/s limit of a job (0: unlimited); `migrate_bucket` may set its own. @default 0 */
-  maxMigrateKeysPerSecond?: number;
-  /**
-   * Called after each MIGRATE batch, before the next SCAN (tests use it to stop a job mid-bucket
-   * deterministically; a rejection fails the job and leaves it persisted for a resume).
-   */
-  onBatch?: (progress: { namespace: string; bucket: number; movedKeys: number }) => void | Promise<void>;
-}
-
-export const DEFAULT_BUCKET_MIGRATOR_OPTIONS = {
-  redisPassword: '',
-  batchSize: 10_000,
-  migrateBudgetMs: 50,
-  migrateTimeoutMs: 5000,
-  proxyAckTimeoutMs: 30_000,
-  maxMigrateKeysPerSecond: 0,
-  onBatch: undefined as BucketMigratorOptions['onBatch'],
-};
-
-function isBusyKey(error: unknown): boolean {
-  return error instanceof ReplyError && (error as Error).message.includes('BUSYKEY');
-}
-
-function connectTo(address: string, password: string): Redis {
-  const target = parseAddress(address)!;
-  const client = new Redis({
-    host: target.host,
-    port: target.port,
-    ...(password ? { password } : {}),
-    lazyConnect: true,
-    enableReadyCheck: false,
-    maxRetriesPerRequest: 2,
-  });
-  client.on('error', () => undefined);
-  return client;
-}
+export { type BucketMigratorOptions, DEFAULT_BUCKET_MIGRATOR_OPTIONS } from './migrator-options';
 
 /**
  * Online bucket migration for data_store namespaces. For each bucket: mark it migrating (proxies
@@ -238,16 +205,13 @@ export class BucketMigrator {
       status.current_bucket = bucket;
       if (table.owners[bucket] !== status.destination) {
         const source = table.owners[bucket]!;
-        // Resumed in the middle of this bucket: it is already marked migrating to this destination.
-        const resumedMidBucket =
-          table.migratingBucketId === bucket && table.migratingServerAddr === status.destination;
-        const started = resumedMidBucket
-          ? table
-          : await this.server.updateTable(status.namespace, (current) =>
-              startMigration(current, bucket, status.destination),
-            );
-        await this.waitForProxies(status.namespace, started.version);
-        await this.moveKeys(source, status, bucket, pacing);
+        const client = connectTo(source, this.options.redisPassword);
+        try {
+          await client.connect();
+          await this.moveBucket(client, source, status, bucket, pacing);
+        } finally {
+          client.disconnect();
+        }
         const completed = await this.server.updateTable(status.namespace, (current) =>
           completeMigration(current),
         );
@@ -264,60 +228,92 @@ export class BucketMigrator {
   }
 
   /**
-   * The keys the source's index (one SCAN for the whole job) gave this bucket, then SCAN `<bucket>_*`
-   * + batched MIGRATE until a whole pass finds no key of the bucket on the source.
+   * One bucket: its keys from the source's index (one SCAN for the whole job), the big ones among them
+   * (listed in the same table change that marks the bucket migrating, so proxies hold requests for
+   * them from the start instead of MIGRATEing them whole), then mark, wait for the proxies, move the
+   * big keys in chunks, the rest in MIGRATE batches, and SCAN `<bucket>_*` passes.
    */
-  private async moveKeys(
+  private async moveBucket(
+    client: Redis,
     source: string,
     status: MigrationStatus,
     bucket: number,
     pacing: Pacing,
   ): Promise<void> {
+    let index = pacing.indexes.get(source);
+    if (!index) {
+      const table = this.server.getTable(status.namespace);
+      const mine = pacing.buckets.filter((other) => table.owners[other] === source || other === bucket);
+      index = await indexBucketKeys(client, new Set(mine), this.options.batchSize);
+      pacing.indexes.set(source, index);
+    }
+    let indexed = index.get(bucket) ?? [];
+    index.delete(bucket);
+    const bigAt =
+      this.options.bigKeyBytes > 0 && indexed.length > 0
+        ? await findBigKeys(client, indexed, this.options.bigKeyBytes)
+        : new Set<number>();
+    const big = indexed.flatMap((key, at) => (bigAt.has(at) ? [key.toString('hex')] : []));
+    if (big.length > 0) indexed = indexed.filter((_, at) => !bigAt.has(at));
+    const table = this.server.getTable(status.namespace);
+    // Resumed in the middle of this bucket: it is already marked migrating to this destination.
+    const resumedMidBucket =
+      table.migratingBucketId === bucket && table.migratingServerAddr === status.destination;
+    const started =
+      resumedMidBucket && big.length === 0
+        ? table
+        : await this.server.updateTable(status.namespace, (current) => {
+            const marked = resumedMidBucket ? current : startMigration(current, bucket, status.destination);
+            return big.length > 0 ? changeMigratingBigKeys(marked, { add: big }) : marked;
+          });
+    await this.waitForProxies(status.namespace, started.version);
     const target = parseAddress(status.destination)!;
-    const client = connectTo(source, this.options.redisPassword);
-    await client.connect();
     const auth = this.options.redisPassword ? ['AUTH', this.options.redisPassword] : [];
-    try {
-      let index = pacing.indexes.get(source);
-      if (!index) {
-        const table = this.server.getTable(status.namespace);
-        const mine = pacing.buckets.filter((other) => table.owners[other] === source || other === bucket);
-        index = await indexBucketKeys(client, new Set(mine), this.options.batchSize);
-        pacing.indexes.set(source, index);
-      }
-      const indexed = index.get(bucket) ?? [];
-      index.delete(bucket);
-      await this.migrateKeys(client, target, auth, indexed, status, pacing);
-      if (indexed.length > 0)
+    // Listed ones first (this run's, and any a stopped run left: their source copy may be renamed).
+    for (const hex of started.migratingBigKeys ?? []) {
+      await this.moveBig(client, target, auth, Buffer.from(hex, 'hex'), status);
+    }
+    await this.moveKeys(client, target, auth, status, bucket, pacing, indexed);
+  }
+
+  /** The bucket's indexed (small) keys, then SCAN passes until one finds nothing of the bucket. */
+  private async moveKeys(
+    client: Redis,
+    target: { host: string; port: number },
+    auth: string[],
+    status: MigrationStatus,
+    bucket: number,
+    pacing: Pacing,
+    indexed: Buffer[],
+  ): Promise<void> {
+    await this.migrateKeys(client, target, auth, indexed, status, pacing);
+    if (indexed.length > 0)
+      await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
+    const scan = (cursor: string): Promise<[Buffer, Buffer[]]> => {
+      const page = client.scanBuffer(
+        cursor,
+        'MATCH',
+        `${bucket}_*`,
+        'COUNT',
+        this.options.batchSize,
+      ) as Promise<[Buffer, Buffer[]]>;
+      page.catch(() => undefined); // a job stopped mid-page must not leave an unhandled rejection
+      return page;
+    };
+    for (;;) {
+      let found = 0;
+      // The next SCAN page is requested before this page's MIGRATE is awaited: one round trip less per page.
+      let page: Promise<[Buffer, Buffer[]]> | undefined = scan('0');
+      while (page) {
+        const [next, keys]: [Buffer, Buffer[]] = await page;
+        const cursor: string = next.toString();
+        page = cursor === '0' ? undefined : scan(cursor);
+        if (keys.length === 0) continue;
+        found += keys.length;
+        await this.migrateKeys(client, target, auth, keys, status, pacing);
         await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
-      const scan = (cursor: string): Promise<[Buffer, Buffer[]]> => {
-        const page = client.scanBuffer(
-          cursor,
-          'MATCH',
-          `${bucket}_*`,
-          'COUNT',
-          this.options.batchSize,
-        ) as Promise<[Buffer, Buffer[]]>;
-        page.catch(() => undefined); // a job stopped mid-page must not leave an unhandled rejection
-        return page;
-      };
-      for (;;) {
-        let found = 0;
-        // The next SCAN page is requested before this page's MIGRATE is awaited: one round trip less per page.
-        let page: Promise<[Buffer, Buffer[]]> | undefined = scan('0');
-        while (page) {
-          const [next, keys]: [Buffer, Buffer[]] = await page;
-          const cursor: string = next.toString();
-          page = cursor === '0' ? undefined : scan(cursor);
-          if (keys.length === 0) continue;
-          found += keys.length;
-          await this.migrateKeys(client, target, auth, keys, status, pacing);
-          await this.options.onBatch?.({ namespace: status.namespace, bucket, movedKeys: status.moved_keys });
-        }
-        if (found === 0) return;
       }
-    } finally {
-      client.disconnect();
+      if (found === 0) return;
     }
   }
 
@@ -339,53 +335,48 @@ export class BucketMigrator {
       offset += batch.length;
       await pacing.limiter.take(batch.length);
       const started = performance.now();
-      await this.migrateBatch(client, target, auth, batch, status);
-      pacing.batch.record(batch.length, performance.now() - started);
+      const big =
+        this.options.bigKeyBytes > 0 ? await findBigKeys(client, batch, this.options.bigKeyBytes) : undefined;
+      const small = big?.size ? batch.filter((_, index) => !big.has(index)) : batch;
+      if (small.length > 0)
+        status.moved_keys += await migrateBatch(client, target, auth, small, this.options.migrateTimeoutMs);
+      pacing.batch.record(small.length, performance.now() - started);
+      for (const index of big ?? []) await this.moveBig(client, target, auth, batch[index]!, status);
     }
   }
 
-  /** One multi-key MIGRATE; on BUSYKEY the destination's copies win and the source ones are dropped. */
-  private async migrateBatch(
+  /**
+   * One big key, in chunks: the table names it (proxies then hold requests for that one key), every
+   * proxy has taken that table, the key moves, the table clears it (proxies release the held requests,
+   * whose MIGRATE step now finds nothing on the source and sends them to the destination).
+   */
+  private async moveBig(
     client: Redis,
     target: { host: string; port: number },
     auth: string[],
-    keys: Buffer[],
+    key: Buffer,
     status: MigrationStatus,
   ): Promise<void> {
-    try {
-      await client.call(
-        'MIGRATE',
-        target.host,
-        String(target.port),
-        '',
-        '0',
-        String(this.options.migrateTimeoutMs),
-        ...auth,
-        'KEYS',
-        ...keys,
+    const hex = key.toString('hex');
+    // Found by a SCAN pass (written after the index): list it and wait until every proxy holds it.
+    if (!this.server.getTable(status.namespace).migratingBigKeys?.includes(hex)) {
+      const marked = await this.server.updateTable(status.namespace, (table) =>
+        changeMigratingBigKeys(table, { add: [hex] }),
       );
-      status.moved_keys += keys.length;
-    } catch (error) {
-      if (!isBusyKey(error)) throw error;
-      // The destination already has some keys (moved on access and written since): it is
-      // authoritative, so the stale source copies are dropped one by one.
-      for (const key of keys) {
-        try {
-          await client.call(
-            'MIGRATE',
-            target.host,
-            String(target.port),
-            key,
-            '0',
-            String(this.options.migrateTimeoutMs),
-            ...auth,
-          );
-          status.moved_keys++;
-        } catch (single) {
-          if (!isBusyKey(single)) throw single;
-          await client.del(key);
-        }
-      }
+      await this.waitForProxies(status.namespace, marked.version);
     }
+    const destination = connectTo(status.destination, this.options.redisPassword);
+    try {
+      await destination.connect();
+      const outcome = await moveBigKey(client, destination, key, this.options.bigKeyChunkElements, (whole) =>
+        migrateBatch(client, target, auth, [whole], this.options.migrateTimeoutMs).then(() => undefined),
+      );
+      if (outcome === 'moved' || outcome === 'destination-kept') status.moved_keys++;
+    } finally {
+      destination.disconnect();
+    }
+    await this.server.updateTable(status.namespace, (table) =>
+      changeMigratingBigKeys(table, { remove: hex }),
+    );
   }
 }

@@ -41,6 +41,7 @@ const tableSchema = z.object({
   owners: z.array(z.string()).min(1),
   migratingBucketId: z.number().int().default(NO_MIGRATING_BUCKET),
   migratingServerAddr: z.string().default(''),
+  migratingBigKeys: z.array(z.string()).optional(),
 });
 
 const migrationSchema = z.object({

@@ -26,6 +26,11 @@ export interface BucketTable {
   readonly migratingBucketId: number;
   /** The destination of the migrating bucket; `''` when none. */
   readonly migratingServerAddr: string;
+  /**
+   * The stored keys (`<bucket>_<key>`, hex) of the migrating bucket that the mover copies in chunks;
+   * proxies hold requests for each until it leaves this list. Absent when none.
+   */
+  readonly migratingBigKeys?: readonly string[] | undefined;
 }
 
 function fail(code: (typeof KVSTORE_ERROR_CODES)[keyof typeof KVSTORE_ERROR_CODES], message: string): never {
@@ -241,7 +246,22 @@ export function completeMigration(table: BucketTable): BucketTable {
     owners,
     migratingBucketId: NO_MIGRATING_BUCKET,
     migratingServerAddr: '',
+    migratingBigKeys: undefined,
   };
+}
+
+/** Adds or removes (hex of the stored key) big keys in flight of the migrating bucket. */
+export function changeMigratingBigKeys(
+  table: BucketTable,
+  change: { add?: readonly string[]; remove?: string },
+): BucketTable {
+  if (change.add?.length && table.migratingBucketId === NO_MIGRATING_BUCKET) {
+    fail(KVSTORE_ERROR_CODES.MIGRATION_FAILED, 'no bucket is migrating');
+  }
+  const keys = [...new Set([...(table.migratingBigKeys ?? []), ...(change.add ?? [])])].filter(
+    (key) => key !== change.remove,
+  );
+  return { ...table, version: table.version + 1, migratingBigKeys: keys.length > 0 ? keys : undefined };
 }
 
 /** The spec's JSON view: `table` maps each `ip:port` to its ascending bucket ids. */
@@ -252,6 +272,8 @@ export interface BucketTableJson {
   version: number;
   migrating_bucket_id: number;
   migrating_server_addr: string;
+  /** Addition: hex of the stored keys being moved in chunks (only while there are). */
+  migrating_big_keys?: string[];
 }
 
 export function bucketTableToJson(table: BucketTable): BucketTableJson {
@@ -261,6 +283,7 @@ export function bucketTableToJson(table: BucketTable): BucketTableJson {
     version: table.version,
     migrating_bucket_id: table.migratingBucketId,
     migrating_server_addr: table.migratingServerAddr,
+    ...(table.migratingBigKeys ? { migrating_big_keys: [...table.migratingBigKeys] } : {}),
   };
 }
 
@@ -290,5 +313,6 @@ export function bucketTableFromJson(
     owners,
     migratingBucketId: json.migrating_bucket_id,
     migratingServerAddr: json.migrating_server_addr,
+    ...(json.migrating_big_keys?.length ? { migratingBigKeys: json.migrating_big_keys } : {}),
   };
 }

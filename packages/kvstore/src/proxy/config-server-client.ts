@@ -206,6 +206,7 @@ export class ConfigServerClient {
         version: reply.version,
         migrating_bucket_id: reply.migrating_bucket_id!,
         migrating_server_addr: reply.migrating_server_addr!,
+        ...(reply.migrating_big_keys ? { migrating_big_keys: reply.migrating_big_keys } : {}),
       });
       this.held = stamp;
       this.options.onTable(table);

@@ -97,6 +97,11 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
     return this.router.table;
   }
 
+  /** Requests held so far because they touched a big key in flight (tests, diagnostics). */
+  get bigKeyHolds(): number {
+    return this.router.bigKeyHold.totalHeld;
+  }
+
   get clientCount(): number {
     return this.clients.size;
   }
@@ -141,6 +146,8 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
         this.retire(backend);
       }
     }
+    // After the backends: requests held for a big key that is no longer in flight go out now.
+    router.bigKeyHold.update(table);
     this.logger.info(
       { namespace: this.namespace, version: table.version, previousVersion: previous?.version },
       'bucket table installed',

@@ -1,10 +1,14 @@
+import { RespWriter } from '@kvforge/resp';
 import { parseAddress } from '../core/address';
 import { BackendConnection } from './backend-connection';
+import type { BigKeyHold } from './big-key-hold';
 import type { KeyPlacement } from './key-placement';
 import { writeMigrateHeader } from './migrate-command';
 import { type FollowUp, ReplySlot } from './reply-slot';
 
 const MIGRATE_TIMEOUT_MS = 5000;
+/** Builds the MIGRATE of a held request (rare: only requests for a big key in flight). */
+const heldScratch = new RespWriter();
 
 /** A key of the migrating bucket inside a client request (offsets into the request buffer). */
 export interface MigratingKey {
@@ -35,13 +39,19 @@ export function sendMigrate(
   keys: MigratingKey[],
   buffer: Buffer,
   followUp: FollowUp,
+  hold?: BigKeyHold,
 ): void {
   const destination = parseAddress(destinationAddress)!;
-  const writer = source.output;
+  const held = hold?.active ? hold.match(keys, buffer) : undefined;
+  const writer = held ? heldScratch : source.output;
   writeMigrateHeader(writer, destination, host.config.redis_password, keys.length, MIGRATE_TIMEOUT_MS);
   for (const key of keys) placement.writeKey(writer, key.bucket, buffer, key.start, key.end, key.rewritten);
   const step = new ReplySlot(followUp.target.client, followUp.target.commandId, host.now);
   step.followUp = followUp;
+  if (held) {
+    hold!.hold(held, source, heldScratch.take(), step);
+    return;
+  }
   source.expect(step, 0);
   host.markBackend(source);
 }

@@ -3,6 +3,7 @@ import { RespWriter } from '@kvforge/resp';
 import type { BucketTable } from '../core/bucket-table';
 import { type CommandSpec, MERGE_KINDS } from '../core/command-table';
 import { BackendConnection } from './backend-connection';
+import { BigKeyHold } from './big-key-hold';
 import type { ClientConnection } from './client-connection';
 import { KeyPlacement } from './key-placement';
 import { type MigratingKey, sendMigrate } from './migrate-on-access';
@@ -42,11 +43,15 @@ export class RequestRouter {
   bucketBackends3: BackendConnection[] = [];
   /** Builds requests that must wait (behind a MIGRATE) before they go to their backend. */
   private readonly scratch = new RespWriter();
+  /** Requests for the big key the mover copies in chunks wait here (nothing else does). */
+  readonly bigKeyHold: BigKeyHold;
 
   constructor(
     private readonly host: RouterHost,
     private readonly backends: Map<string, BackendConnection>,
-  ) {}
+  ) {
+    this.bigKeyHold = new BigKeyHold(host);
+  }
 
   routeSingle(
     client: ClientConnection,
@@ -94,6 +99,7 @@ export class RequestRouter {
           target: slot,
           part: 0,
         },
+        this.bigKeyHold,
       );
       return;
     }
@@ -182,6 +188,7 @@ export class RequestRouter {
             target: slot,
             part,
           },
+          this.bigKeyHold,
         );
       } else {
         backend.expect(slot, part);
