@@ -39,6 +39,18 @@ export const configServerConfigSchema = z
       .min(0)
       .default(0)
       .describe('Default keys/s limit of an online migration (0: unlimited; migrate_bucket may set its own)'),
+    migrateBigKeyBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(8 << 20)
+      .describe('A key over this many bytes (MEMORY USAGE) migrates in chunks, not one MIGRATE (0: never)'),
+    migrateBigKeyChunkElements: z
+      .number()
+      .int()
+      .min(1)
+      .default(1000)
+      .describe('Elements per chunk of a big key (SSCAN/HSCAN/ZSCAN COUNT, LRANGE span)'),
     logLevel: z.string().default('info').describe('pino level'),
   })
   .refine((config) => config.store !== 'etcd' || config.etcdEndpoints.length > 0, {
@@ -68,6 +80,8 @@ export const CONFIG_SERVER_CONFIG_SPEC: AppConfigSpec<typeof configServerConfigS
     proxyTimeoutMs: { valueName: 'MS' },
     redisPassword: { valueName: 'P' },
     maxMigrateKeysPerSecond: { valueName: 'N' },
+    migrateBigKeyBytes: { valueName: 'BYTES' },
+    migrateBigKeyChunkElements: { valueName: 'N' },
     logLevel: { valueName: 'LEVEL' },
   },
   configFile: { flag: 'config' },

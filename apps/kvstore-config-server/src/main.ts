@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     migration: {
       redisPassword: config.redisPassword,
       maxMigrateKeysPerSecond: config.maxMigrateKeysPerSecond,
+      bigKeyBytes: config.migrateBigKeyBytes,
+      bigKeyChunkElements: config.migrateBigKeyChunkElements,
     },
     maxWatchMs: config.maxWatchMs,
     logger,
