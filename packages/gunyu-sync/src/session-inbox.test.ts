@@ -44,6 +44,17 @@ describe('SessionInbox', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
+  it('after abort() a waiting and every later next() answers CLOSED, even once the spool was dropped', async () => {
+    const { inbox, spool } = inboxWith({ memoryBytes: 1024 * 1024, maxDiskBytes: -1 });
+    const waiting = inbox.next();
+    const reason = new Error('fencing: another process took the lease');
+    inbox.abort(reason);
+    inbox.push({ kind: 'closed', error: undefined }); // the source's own close item, then dropped
+    spool.close();
+    expect(await waiting).toEqual({ kind: 'closed', error: reason });
+    expect(await inbox.next()).toEqual({ kind: 'closed', error: reason });
+  });
+
   it('holds items once the spool is full, pauses the source once, resumes it when they are taken', async () => {
     const { inbox, reading, counters } = inboxWith({ memoryBytes: 1000, maxDiskBytes: 0 });
     const items = [chunk(600), chunk(600), chunk(600)];

@@ -27,6 +27,8 @@ export class SessionInbox {
   private wake: (() => void) | undefined;
   /** Set by finish(): next() answers undefined once everything received was taken. */
   private finishing = false;
+  /** Set by abort(): the session was closed from outside, next() answers this from now on. */
+  private aborted: SpoolItem | undefined;
 
   constructor(
     readonly spool: SpillingSpool<SpoolItem>,
@@ -73,10 +75,20 @@ export class SessionInbox {
     this.wake?.();
   }
 
+  /**
+   * The session was closed from outside (lease lost, stop): its spool is about to be dropped, so the
+   * source's own close item may never be taken. next() answers CLOSED with `error` from now on.
+   */
+  abort(error: Error | undefined): void {
+    this.aborted ??= { kind: 'closed', error };
+    this.wake?.();
+  }
+
   /** The next item; TICK after tickMs of nothing; undefined once finished and empty. */
   async next(): Promise<SpoolItem | undefined> {
     const { spool, held } = this;
     for (;;) {
+      if (this.aborted) return this.aborted;
       const item = spool.shift();
       if (item) {
         // Resume reading at half the read-ahead (hysteresis: not one pause per item).
@@ -101,7 +113,7 @@ export class SessionInbox {
         };
       });
       this.wake = undefined;
-      if (spool.length === 0) return TICK;
+      if (spool.length === 0 && !this.aborted) return TICK;
     }
   }
 

@@ -13,6 +13,7 @@ import {
   SpillingSpool,
   type SpillingSpoolOptions,
 } from './core/spilling-spool';
+import { FencedBatchError } from './fencing/batch-fence';
 import { LeaseGuard } from './fencing/lease-guard';
 import type { LeaseTiming } from './fencing/target-lease';
 import { connectRedis, redisClient } from './net/redis-client';
@@ -280,6 +281,8 @@ export class Syncer {
         const state = this.state as SyncerState;
         if (state === 'pause' || state === 'stop') break;
         this.lastError = (error as Error).message;
+        // Without this the local lease validity would make lead() answer 'leader' again at once.
+        if (error instanceof FencedBatchError) this.guard.stepDown(error.message);
         this.counters.syncPhase = 0;
         this.logger.warn(
           { input: this.options.inputAddress, error: (error as Error).message },
@@ -355,7 +358,9 @@ export class Syncer {
     const finishedPromise = new Promise<void>((resolve) => {
       finished = resolve;
     });
-    const close = (): void => {
+    const close = (reason?: Error): void => {
+      // Before the spool is dropped: the stream loop must end even if the source's close item is lost.
+      inbox.abort(reason);
       if (probeTimer) clearInterval(probeTimer);
       for (const closer of closers) closer();
       replica.stop();
@@ -377,7 +382,7 @@ export class Syncer {
     closers.push(
       this.guard.watch((reason) => {
         this.lastError = `fencing: ${reason}`;
-        close();
+        close(new GunyuError(GUNYU_ERROR_CODES.target, this.lastError));
       }),
     );
     try {

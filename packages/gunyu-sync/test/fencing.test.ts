@@ -164,3 +164,41 @@ describe.each([
     }
   }, 180_000);
 });
+
+describe('fencing: the renewal notices a lost lease', () => {
+  it('an idle leader steps down at its next renewal, its session ends, and it takes over when the lease is gone', async () => {
+    // No write between the intrusion and the step-down: only the renewal can notice. The session it
+    // closes must end (it used to wait forever on a spool the close had dropped, never leading again).
+    const config = loadConfig(gunyuConfigSchema, [
+      {
+        input: { redis: { addresses: [source.address] } },
+        output: { redis: { addresses: [target.address] }, replay: { replayTransaction: false } },
+        cluster: { leaseTimeout: '30s', leaseRenewInterval: '1s' },
+      },
+    ]);
+    await Promise.all(processes.splice(0).map((process) => process.stop()));
+    const service = new SyncService(config, undefined, { syncer: { reconnectBackoffMs: 100 } });
+    const lease = (): string =>
+      leaseKeys(service.syncers[0]?.options.replay.checkpointName ?? '', source.address).lease;
+    try {
+      service.start();
+      await sourceClient.set('renewal-probe', '1');
+      await waitFor(async () => (await targetClient.get('renewal-probe')) === '1', { timeoutMs: 60_000 });
+      await targetClient.set(lease(), 'intruder', 'PX', 600_000);
+      await waitFor(() => service.status()[0]?.Role === 'follower', {
+        timeoutMs: 30_000,
+        message: 'leader stepped down at its renewal',
+      });
+      expect(service.syncers[0]?.lastError).toMatch(/another process took the lease/);
+      await targetClient.del(lease());
+      await sourceClient.set('renewal-after', '2');
+      await waitFor(async () => (await targetClient.get('renewal-after')) === '2', {
+        timeoutMs: 60_000,
+        message: 'applied after the takeover',
+      });
+      expect(service.status()[0]?.Role).toBe('leader');
+    } finally {
+      await service.stop();
+    }
+  }, 180_000);
+});

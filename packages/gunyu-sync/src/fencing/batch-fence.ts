@@ -1,4 +1,5 @@
 import type { RespWriter } from '@kvforge/resp';
+import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 
 /** Error prefix of a batch refused because another process owns the lease. */
 export const FENCED_ERROR = 'FENCED';
@@ -43,4 +44,11 @@ export class BatchFence {
 
 export function isFencedError(message: string): boolean {
   return message.startsWith(FENCED_ERROR);
+}
+
+/** A batch the target refused because another process owns the lease: this one must step down. */
+export class FencedBatchError extends GunyuError {
+  constructor(reply: string) {
+    super(GUNYU_ERROR_CODES.target, `refused by fencing: ${reply}`);
+  }
 }

@@ -91,9 +91,7 @@ export class LeaseGuard {
     const fail = (reason: string): void => {
       if (stopped) return;
       stop();
-      lease.forget();
-      this.setRole('follower');
-      this.logger.warn({ input: this.input, reason }, 'lease lost: applying stopped');
+      this.stepDown(reason, lease);
       lost(reason);
     };
     const renew = setInterval(() => {
@@ -121,6 +119,16 @@ export class LeaseGuard {
       clearInterval(check);
     };
     return stop;
+  }
+
+  /**
+   * The lease is no longer ours (a batch was refused, a renewal lost): forget it locally, so the next
+   * lead() asks the target instead of trusting the local validity.
+   */
+  stepDown(reason: string, lease = this.lease): void {
+    lease?.forget();
+    this.setRole('follower');
+    this.logger.warn({ input: this.input, reason }, 'lease lost: applying stopped');
   }
 
   /** Gives the lease up (graceful stop) and closes the client. */

@@ -3,7 +3,7 @@ import { checkpointFields } from '../core/checkpoint';
 import type { CommandFilter } from '../core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { mapDb, type ReplayOptions } from '../core/replay-options';
-import { type BatchFence, isFencedError } from '../fencing/batch-fence';
+import { type BatchFence, FencedBatchError, isFencedError } from '../fencing/batch-fence';
 import type { SyncCounters } from './sync-counters';
 import type { TargetLink } from './target-link';
 
@@ -192,7 +192,7 @@ export class CommandReplayer {
         const fenced = result.errors.find((error) => isFencedError(error.message));
         if (fenced) {
           this.counters.batchesError++;
-          throw new GunyuError(GUNYU_ERROR_CODES.target, `refused by fencing: ${fenced.message}`);
+          throw new FencedBatchError(fenced.message);
         }
         if (this.transaction && (result.aborted || result.errors.length > 0)) {
           this.counters.batchesError++;
