@@ -106,4 +106,39 @@ describe('SessionInbox', () => {
     for (let i = 0; i < 4; i++) rest.push(await inbox.next());
     expect(rest).toEqual(items.slice(2));
   });
+
+  it('read-ahead with a disk: a pause that replay does not end within the stall limit resumes reading and spills', async () => {
+    const { inbox, reading, counters, spool, clock } = inboxWith({
+      memoryBytes: 1024 * 1024,
+      maxDiskBytes: -1,
+    });
+    const items = Array.from({ length: 8 }, () => chunk(300));
+    inbox.push(items[0] as SpoolItem);
+    const itemBytes = spool.memoryBytes;
+    inbox.readAheadBytes = 4 * itemBytes;
+    inbox.readAheadStallMs = 100;
+    for (const item of items.slice(1, 6)) inbox.push(item);
+    expect(reading.paused).toBe(1);
+    clock.advance(99);
+    expect(reading.resumed).toBe(0);
+    // Replay took nothing for the stall limit (a frozen target): reading goes on, nothing is held.
+    clock.advance(1);
+    expect(reading.resumed).toBe(1);
+    expect(counters.readAheadSpills).toBe(1);
+    expect(inbox.length).toBe(6);
+    inbox.push(items[6] as SpoolItem); // no new pause while spilling
+    expect(reading.paused).toBe(1);
+    const taken = [];
+    for (let i = 0; i < 6; i++) taken.push(await inbox.next());
+    // Replay caught up to half the read-ahead: the next time it falls behind, reading pauses again.
+    inbox.push(items[7] as SpoolItem);
+    inbox.push(chunk(300));
+    inbox.push(chunk(300)); // 4 queued: the read-ahead
+    expect(reading.paused).toBe(1);
+    inbox.push(chunk(300));
+    expect(reading.paused).toBe(2);
+    expect(taken).toEqual(items.slice(0, 6));
+    inbox.abort(undefined);
+    expect(clock.pendingTimers).toBe(0);
+  });
 });

@@ -23,6 +23,15 @@ export class SessionInbox {
    * RDB phase: the spool and its disk limit decide).
    */
   readAheadBytes = 0;
+  /**
+   * How long a read-ahead pause may last without replay draining to half (a frozen or very slow target):
+   * then reading resumes and the excess spills to the spool's disk until replay has caught up to half
+   * the read-ahead. A source that waits on a paused replica cuts it off; 0 = pause without limit (a
+   * memory-only channel has nowhere to spill).
+   */
+  readAheadStallMs = 0;
+  private spillingAhead = false;
+  private stallTimer: TimerHandle | undefined;
   private readonly held: SpoolItem[] = [];
   private wake: (() => void) | undefined;
   /** Set by finish(): next() answers undefined once everything received was taken. */
@@ -55,8 +64,12 @@ export class SessionInbox {
     }
     if (this.held.length === 0) {
       this.source.pauseReading();
-      if (this.readAheadFull()) this.counters.readAheadPauses++;
-      else this.counters.spoolFullPauses++;
+      if (this.readAheadFull()) {
+        this.counters.readAheadPauses++;
+        if (this.readAheadStallMs > 0) {
+          this.stallTimer = this.clock.setTimeout(() => this.spillAhead(), this.readAheadStallMs);
+        }
+      } else this.counters.spoolFullPauses++;
     }
     this.held.push(item);
   }
@@ -66,7 +79,20 @@ export class SessionInbox {
   }
 
   private readAheadFull(): boolean {
-    return this.readAheadBytes > 0 && this.queuedBytes >= this.readAheadBytes;
+    return this.readAheadBytes > 0 && !this.spillingAhead && this.queuedBytes >= this.readAheadBytes;
+  }
+
+  /** Replay took nothing for readAheadStallMs: stop making the source wait, spill instead. */
+  private spillAhead(): void {
+    this.stallTimer = undefined;
+    this.spillingAhead = true;
+    this.counters.readAheadSpills++;
+    this.releaseHeld();
+  }
+
+  private clearStallTimer(): void {
+    if (this.stallTimer) this.clock.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
   /** Graceful end: stop waiting for more; what was received is still handed out. */
@@ -81,6 +107,7 @@ export class SessionInbox {
    */
   abort(error: Error | undefined): void {
     this.aborted ??= { kind: 'closed', error };
+    this.clearStallTimer();
     this.wake?.();
   }
 
@@ -92,8 +119,10 @@ export class SessionInbox {
       const item = spool.shift();
       if (item) {
         // Resume reading at half the read-ahead (hysteresis: not one pause per item).
-        if (held.length > 0 && this.readAheadBytes > 0 && this.queuedBytes <= this.readAheadBytes / 2)
-          this.releaseHeld();
+        if (this.readAheadBytes > 0 && this.queuedBytes <= this.readAheadBytes / 2) {
+          this.spillingAhead = false;
+          if (held.length > 0) this.releaseHeld();
+        }
         return item;
       }
       if (held.length > 0) {
@@ -132,6 +161,9 @@ export class SessionInbox {
     let released = 0;
     while (released < held.length && this.tryPush(held[released] as SpoolItem)) released++;
     held.splice(0, released);
-    if (held.length === 0) this.source.resumeReading();
+    if (held.length === 0) {
+      this.clearStallTimer();
+      this.source.resumeReading();
+    }
   }
 }

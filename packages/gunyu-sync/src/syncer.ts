@@ -35,6 +35,8 @@ import { SessionInbox } from './session-inbox';
 
 /** Stream phase: bytes reading may run ahead of replay before the source socket pauses. */
 const READ_AHEAD_BYTES = 8 * 1024 * 1024;
+/** Longest read-ahead pause without replay draining it to half, when the channel can spill to disk. */
+const READ_AHEAD_STALL_MS = 1000;
 
 export type SyncerState = 'ready_run' | 'run' | 'pause' | 'stop';
 
@@ -467,10 +469,12 @@ export class Syncer {
         );
       }
       counters.syncPhase = 2;
-      // Memory-only channel: reading pauses READ_AHEAD_BYTES ahead of replay. A channel with a disk may
-      // spill beyond memory instead (a frozen target must not make the source drop the syncer).
+      // Reading pauses READ_AHEAD_BYTES ahead of replay, so catch-up checkpoints keep moving. A channel
+      // with a disk pauses at most READ_AHEAD_STALL_MS without replay draining to half, then spills (a frozen
+      // target must not make the source drop the syncer); a memory-only one pauses until replay takes.
       const spool = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
-      inbox.readAheadBytes = spool.maxDiskBytes === 0 ? Math.min(READ_AHEAD_BYTES, spool.memoryBytes) : 0;
+      inbox.readAheadBytes = Math.min(READ_AHEAD_BYTES, spool.memoryBytes);
+      inbox.readAheadStallMs = spool.maxDiskBytes === 0 ? 0 : READ_AHEAD_STALL_MS;
       this.markRunning();
       replayer = new CommandReplayer(
         commandConnection,

@@ -49,6 +49,8 @@ export class SyncCounters {
   spoolFullPauses = 0;
   /** Times replay fell a read-ahead behind reading and reading the source was paused (flow control). */
   readAheadPauses = 0;
+  /** Times such a pause outlasted the stall limit (replay took nothing) and reading went on, spilling. */
+  readAheadSpills = 0;
   /** 0 aborted, 1 full syncing, 2 incremental. */
   syncPhase = 0;
   readonly cluster = new ClusterCounters();
