@@ -1,0 +1,3 @@
+import { definePackageConfig } from '@kvforge/vitest-config';
+
+export default definePackageConfig();
