@@ -165,6 +165,17 @@ export class Syncer {
   }
 
   /**
+   * POST /syncer/handover: a leading input drains (its last checkpoint written), gives its lease to
+   * the group and rejoins as a follower; a follower or a paused input has nothing to hand over.
+   */
+  async handover(): Promise<void> {
+    if (this.guard.role !== 'leader' || (this.state !== 'run' && this.state !== 'ready_run')) return;
+    await this.halt('pause');
+    await this.guard.handOver();
+    this.start();
+  }
+
+  /**
    * The topology watch chose another node for this shard: stop, switch the input, resume from the
    * checkpoint (the new node keeps the old replication id as master_replid2 → +CONTINUE).
    */

@@ -28,11 +28,14 @@ const redisSchema = z.strictObject({
   /** kvforge extension: TLS material for tlsEnable (PEM files); verification is on unless insecureSkipVerify. */
   tlsOptions: z
     .strictObject({
-      caFile: z.string().optional(),
-      certFile: z.string().optional(),
-      keyFile: z.string().optional(),
-      serverName: z.string().optional(),
-      insecureSkipVerify: z.boolean().default(false),
+      caFile: z.string().optional().describe('PEM CA bundle (default: the system CAs) (kvforge)'),
+      certFile: z.string().optional().describe('PEM client certificate, for tls-auth-clients (kvforge)'),
+      keyFile: z.string().optional().describe('PEM key of certFile (kvforge)'),
+      serverName: z.string().optional().describe('TLS SNI and name to verify (default: the host) (kvforge)'),
+      insecureSkipVerify: z
+        .boolean()
+        .default(false)
+        .describe('skip verifying the server certificate (kvforge)'),
     })
     .optional(),
   type: z
@@ -41,12 +44,21 @@ const redisSchema = z.strictObject({
     })
     .default('standalone')
     .describe('standalone, or cluster (addresses are seed nodes)'),
-  keepAlive: z.number().int().min(0).default(32),
-  aliveTime: duration('10m'),
+  keepAlive: z.number().int().min(0).default(32).describe('accepted, no effect (GunYu compatibility)'),
+  aliveTime: duration('10m').describe('accepted, no effect (GunYu compatibility)'),
   clusterOptions: z
-    .strictObject({ handleMoveErr: z.boolean().default(true), handleAskErr: z.boolean().default(true) })
+    .strictObject({
+      handleMoveErr: z
+        .boolean()
+        .default(true)
+        .describe('accepted, no effect (GunYu compatibility): MOVED is always followed'),
+      handleAskErr: z
+        .boolean()
+        .default(true)
+        .describe('accepted, no effect (GunYu compatibility): ASK is always followed'),
+    })
     .optional(),
-  version: z.string().optional(),
+  version: z.string().optional().describe('accepted, no effect (GunYu compatibility)'),
 });
 
 const replaySchema = z
@@ -59,19 +71,24 @@ const replaySchema = z
       .enum(['replace', 'ignore', 'error'])
       .default('replace')
       .describe('an RDB key that already exists on the target: replace, ignore or error'),
-    keyExistsLog: z.boolean().default(false),
-    functionExists: z.enum(['', 'flush', 'replace']).default(''),
+    keyExistsLog: z.boolean().default(false).describe('log each RDB key that already exists on the target'),
+    functionExists: z
+      .enum(['', 'flush', 'replace'])
+      .default('')
+      .describe('RDB functions: FUNCTION LOAD as is, after FUNCTION FLUSH, or with REPLACE'),
     maxProtoBulkLen: z
       .number()
       .int()
       .positive()
-      .default(512 * 1024 * 1024),
+      .default(512 * 1024 * 1024)
+      .describe('a RESTORE payload above this many bytes is rebuilt with plain commands instead'),
     /** kvforge extension (not in GunYu): memory bound of one RDB value, see README. */
     maxBufferedValueBytes: z
       .number()
       .int()
       .min(64 * 1024)
-      .default(32 * 1024 * 1024),
+      .default(32 * 1024 * 1024)
+      .describe('an RDB value above this many bytes streams in parts instead of being buffered (kvforge)'),
     targetDb: z
       .number()
       .int()
@@ -98,8 +115,9 @@ const replaySchema = z
       .int()
       .positive()
       .max(100 * 1024 * 1024 - 1)
-      .default(65535),
-    keepaliveTicker: duration('3s'),
+      .default(65535)
+      .describe('bytes that flush a batch before batchCmdCount is reached'),
+    keepaliveTicker: duration('3s').describe('accepted, no effect (GunYu compatibility)'),
     replayRdbParallel: z
       .number()
       .int()
@@ -107,16 +125,22 @@ const replaySchema = z
       .max(512)
       .default(Math.min(512, 4 * cpus().length))
       .describe('parallel RDB replay connections'),
-    replayRdbEnableRestore: z.boolean().default(true),
+    replayRdbEnableRestore: z
+      .boolean()
+      .default(true)
+      .describe('replay RDB keys with RESTORE (false: DEL + RPUSH/SADD/HSET/ZADD in chunks)'),
     updateCheckpointTicker: duration('1s').describe('checkpoint write period without transactions'),
     replayTransaction: z
       .boolean()
       .default(true)
       .describe('write each batch and its checkpoint in one MULTI/EXEC'),
-    replaceHashTag: z.boolean().default(false),
-    enableAofPipeline: z.boolean().default(false),
+    replaceHashTag: z.boolean().default(false).describe('strip the {hash tag} from RDB keys on the target'),
+    enableAofPipeline: z.boolean().default(false).describe('accepted, no effect (GunYu compatibility)'),
     stats: z
-      .strictObject({ disableLog: z.boolean().default(false), logInterval: duration('5s') })
+      .strictObject({
+        disableLog: z.boolean().default(false).describe('accepted, no effect (GunYu compatibility)'),
+        logInterval: duration('5s').describe('accepted, no effect (GunYu compatibility)'),
+      })
       .default({ disableLog: false, logInterval: '5s' }),
   })
   .refine((replay) => !replay.resumeFromBreakPoint || replay.targetDb === -1, {
@@ -134,8 +158,14 @@ const filterSchema = z.strictObject({
     .default({ prefixKeyBlacklist: [], prefixKeyWhitelist: [] }),
   slotFilter: z
     .strictObject({
-      keySlotBlacklist: z.array(z.array(z.number().int())).default([]),
-      keySlotWhitelist: z.array(z.array(z.number().int())).default([]),
+      keySlotBlacklist: z
+        .array(z.array(z.number().int()))
+        .default([])
+        .describe('cluster slots never replicated, [from, to] or [slot] ranges'),
+      keySlotWhitelist: z
+        .array(z.array(z.number().int()))
+        .default([])
+        .describe('only keys in these cluster slots, [from, to] or [slot] ranges'),
     })
     .optional(),
   // Coerced: a flag or environment value arrives as a comma list of strings.
@@ -149,13 +179,15 @@ export const gunyuConfigSchema = z.strictObject({
       listen: listenAddress
         .default('127.0.0.1:18001')
         .describe('ops HTTP API address (port 0 picks a free port)'),
-      listenPeer: z.string().optional(),
+      listenPeer: z.string().optional().describe('accepted, no effect (GunYu compatibility)'),
       metricRoutePath: z
         .string()
         .default('/prometheus')
         .transform((path) => (path.startsWith('/') ? path : `/${path}`))
         .describe('path of the Prometheus metrics'),
-      checkRedisTypologyTicker: duration('10s'),
+      checkRedisTypologyTicker: duration('10s').describe(
+        'cluster sources: how often the topology is re-read',
+      ),
       gracefullStopTimeout: duration('5s').describe('longest graceful stop (Go duration)'),
     })
     .default({
@@ -166,9 +198,15 @@ export const gunyuConfigSchema = z.strictObject({
     }),
   input: z.strictObject({
     redis: redisSchema,
-    rdbParallel: z.number().int().min(1).default(100),
-    mode: z.enum(['dynamic', 'static', 'auto']).default('dynamic'),
-    syncFrom: z.enum(['prefer_slave', 'master', 'slave']).default('prefer_slave'),
+    rdbParallel: z.number().int().min(1).default(100).describe('accepted, no effect (GunYu compatibility)'),
+    mode: z
+      .enum(['dynamic', 'static', 'auto'])
+      .default('dynamic')
+      .describe('cluster source: static syncs from the seed nodes given, else the node syncFrom picks'),
+    syncFrom: z
+      .enum(['prefer_slave', 'master', 'slave'])
+      .default('prefer_slave')
+      .describe('cluster source: the node of each shard the sync reads'),
     syncDelayTestKey: z
       .string()
       .default('')
@@ -183,48 +221,70 @@ export const gunyuConfigSchema = z.strictObject({
     .strictObject({
       storer: z
         .strictObject({
-          dirPath: z.string().optional(),
+          dirPath: z
+            .string()
+            .optional()
+            .describe('spool directory, one subdirectory per input (default: $TMPDIR/redis-gunyu)'),
           maxSize: z
             .number()
             .int()
-            .default(50 * 1024 * 1024 * 1024),
+            .default(50 * 1024 * 1024 * 1024)
+            .describe('disk bytes of the spool, split evenly across the inputs (-1: unlimited)'),
           logSize: z
             .number()
             .int()
             .positive()
-            .default(100 * 1024 * 1024),
-          flushPolicy: z.unknown().optional(),
+            .default(100 * 1024 * 1024)
+            .describe('bytes of one spool segment file'),
+          flushPolicy: z.unknown().optional().describe('accepted, no effect (GunYu compatibility)'),
         })
         .optional(),
       /** GunYu v1.13: `storer` (spill to disk beyond memory.maxSize) or `memory` (never spill). */
-      type: z.enum(['storer', 'memory']).default('storer'),
+      type: z
+        .enum(['storer', 'memory'])
+        .default('storer')
+        .describe('storer: spill to disk beyond memory.maxSize; memory: never spill'),
       memory: z
         .strictObject({
           maxSize: z
             .number()
             .int()
             .positive()
-            .default(256 * 1024 * 1024),
-          logSize: z.number().int().positive().optional(),
+            .default(256 * 1024 * 1024)
+            .describe('memory bytes of the spool of each input'),
+          logSize: z
+            .number()
+            .int()
+            .positive()
+            .optional()
+            .describe('accepted, no effect (GunYu compatibility)'),
         })
         .optional(),
-      verifyCrc: z.boolean().default(false),
-      staleCheckpointDuration: duration('12h').refine(
-        (value) => parseDuration(value) >= 300_000,
-        'staleCheckpointDuration must be at least 5m',
-      ),
+      verifyCrc: z.boolean().default(false).describe('accepted, no effect (GunYu compatibility)'),
+      staleCheckpointDuration: duration('12h')
+        .refine((value) => parseDuration(value) >= 300_000, 'staleCheckpointDuration must be at least 5m')
+        .describe('POST /storage/gc deletes checkpoints older than this (at least 5m)'),
     })
     .default({ type: 'storer', verifyCrc: false, staleCheckpointDuration: '12h' }),
   cluster: z
     .strictObject({
       groupName: z
-        .literal('', {
-          message: 'cluster mode (HA with leader election) is not implemented; leave cluster.groupName empty',
-        })
-        .default(''),
-      metaEtcd: z.unknown().optional(),
-      leaseTimeout: duration('10s'),
-      leaseRenewInterval: duration('3s'),
+        .string()
+        .max(128)
+        .default('')
+        .describe(
+          'HA group label: processes with the same source and target elect one leader per input through the fencing lease in the target (always on, with or without a group)',
+        ),
+      metaEtcd: z
+        .unknown()
+        .optional()
+        .describe(
+          'accepted, no effect (GunYu compatibility): the election uses the lease in the target, not etcd',
+        ),
+      leaseTimeout: duration('10s').describe(
+        'fencing lease in the target: another syncer may take over after this',
+      ),
+      leaseRenewInterval: duration('3s').describe('how often the fencing lease is renewed'),
     })
     .optional(),
   log: z
@@ -233,10 +293,13 @@ export const gunyuConfigSchema = z.strictObject({
         .enum(['debug', 'info', 'warn', 'error', 'panic', 'fatal'])
         .default('info')
         .describe('log level'),
-      handler: z.unknown().optional(),
-      withCaller: z.boolean().default(false),
-      withFunc: z.boolean().default(false),
-      withModuleName: z.boolean().default(true),
+      handler: z
+        .unknown()
+        .optional()
+        .describe('accepted, no effect (GunYu compatibility): logs go to stdout (pino)'),
+      withCaller: z.boolean().default(false).describe('accepted, no effect (GunYu compatibility)'),
+      withFunc: z.boolean().default(false).describe('accepted, no effect (GunYu compatibility)'),
+      withModuleName: z.boolean().default(true).describe('accepted, no effect (GunYu compatibility)'),
     })
     .default({ level: 'info', withCaller: false, withFunc: false, withModuleName: true }),
 });

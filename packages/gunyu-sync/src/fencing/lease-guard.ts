@@ -21,6 +21,8 @@ export class LeaseGuard {
   readonly owner = newOwnerId();
   private client: ControlClient | undefined;
   private lease: TargetLease | undefined;
+  /** After a handover this process stays out of the election until then (clock ms). */
+  private holdOffUntilMs = 0;
 
   constructor(
     private readonly target: TargetSpec,
@@ -56,6 +58,13 @@ export class LeaseGuard {
     if (this.role === 'leader' && this.lease?.valid) return true;
     for (;;) {
       if (signal.aborted) return false;
+      const holdOffMs = this.holdOffUntilMs - this.clock.now();
+      if (holdOffMs > 0) {
+        this.waitingReason = 'handed over: letting another process take the lease';
+        this.setRole('follower');
+        if (!(await this.pause(holdOffMs, signal))) return false;
+        continue;
+      }
       try {
         const lease = await this.ensureLease();
         if (await lease.acquire()) {
@@ -69,12 +78,18 @@ export class LeaseGuard {
         onError((error as Error).message);
       }
       this.setRole('follower');
-      try {
-        await sleep(this.timing.leaseRenewIntervalMs, { clock: this.clock, signal });
-      } catch (error) {
-        if (error instanceof AbortedError) return false;
-        throw error;
-      }
+      if (!(await this.pause(this.timing.leaseRenewIntervalMs, signal))) return false;
+    }
+  }
+
+  /** Sleeps; false when `signal` aborted it. */
+  private async pause(ms: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      await sleep(ms, { clock: this.clock, signal });
+      return true;
+    } catch (error) {
+      if (error instanceof AbortedError) return false;
+      throw error;
     }
   }
 
@@ -129,6 +144,16 @@ export class LeaseGuard {
     lease?.forget();
     this.setRole('follower');
     this.logger.warn({ input: this.input, reason }, 'lease lost: applying stopped');
+  }
+
+  /**
+   * Handover: gives the lease up and stays out of the election for two renew intervals, so every
+   * follower polls at least once and one of them takes over; with no follower this process leads
+   * again after that.
+   */
+  async handOver(): Promise<void> {
+    await this.release();
+    this.holdOffUntilMs = this.clock.now() + 2 * this.timing.leaseRenewIntervalMs;
   }
 
   /** Gives the lease up (graceful stop) and closes the client. */

@@ -79,13 +79,13 @@ export const gunyuPlugin: FastifyPluginAsyncZod<GunyuPluginOptions> = async (app
     return reply.status(200).send('');
   });
 
-  // Without HA peers this process stays the leader: a handover is a restart of the selected inputs.
+  // Acts only where this process leads: the input drains, releases its lease and lets a peer take it.
   app.post(
     '/syncer/handover',
     { schema: { querystring: INPUTS_QUERY, body: NO_BODY } },
     async (request, reply) => {
       const selected = service.select(request.query.inputs);
-      await Promise.all(selected.map((syncer) => syncer.restart()));
+      await Promise.all(selected.map((syncer) => syncer.handover()));
       return reply.status(200).send('');
     },
   );
