@@ -3,15 +3,21 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const GROUPS = ['packages', 'apps', 'tooling'];
+/** Workspace packages that are a directory of their own at the root, not a group of them. */
+const SINGLES = ['examples'];
 
 export function workspaceDirectories(root) {
-  return GROUPS.flatMap((group) =>
+  const grouped = GROUPS.flatMap((group) =>
     existsSync(join(root, group))
       ? readdirSync(join(root, group), { withFileTypes: true })
           .filter((entry) => entry.isDirectory())
           .map((entry) => join(root, group, entry.name))
       : [],
   );
+  return [
+    ...grouped,
+    ...SINGLES.map((single) => join(root, single)).filter((directory) => existsSync(directory)),
+  ];
 }
 
 const reportPath = (directory) => join(directory, '.vitest-report.json');

@@ -12,23 +12,31 @@ export interface WorkspacePackage {
 }
 
 const GROUPS = { packages: 'package', apps: 'app', tooling: 'tooling' } as const;
+/** Workspace packages that are a root directory of their own (the library examples are private users). */
+const SINGLES = { examples: 'tooling' } as const;
 
 export function readWorkspace(root: string): WorkspacePackage[] {
-  return Object.entries(GROUPS).flatMap(([group, kind]) =>
+  const grouped = Object.entries(GROUPS).flatMap(([group, kind]) =>
     readdirSync(join(root, group), { withFileTypes: true })
       .filter((entry) => entry.isDirectory() && existsSync(join(root, group, entry.name, 'package.json')))
-      .map((entry) => {
-        const manifest = JSON.parse(readFileSync(join(root, group, entry.name, 'package.json'), 'utf8'));
-        return {
-          name: manifest.name as string,
-          directory: `${group}/${entry.name}`,
-          kind,
-          dependencies: manifest.dependencies ?? {},
-          devDependencies: manifest.devDependencies ?? {},
-          peerDependencies: manifest.peerDependencies ?? {},
-        };
-      }),
+      .map((entry) => readPackage(root, `${group}/${entry.name}`, kind)),
   );
+  const singles = Object.entries(SINGLES)
+    .filter(([directory]) => existsSync(join(root, directory, 'package.json')))
+    .map(([directory, kind]) => readPackage(root, directory, kind));
+  return [...grouped, ...singles];
+}
+
+function readPackage(root: string, directory: string, kind: WorkspacePackage['kind']): WorkspacePackage {
+  const manifest = JSON.parse(readFileSync(join(root, directory, 'package.json'), 'utf8'));
+  return {
+    name: manifest.name as string,
+    directory,
+    kind,
+    dependencies: manifest.dependencies ?? {},
+    devDependencies: manifest.devDependencies ?? {},
+    peerDependencies: manifest.peerDependencies ?? {},
+  };
 }
 
 const SOURCE_FILE = /\.(?:[cm]?[jt]s|tsx)$/;
