@@ -5,17 +5,22 @@
 // deploy is also started once to prove /docs (swagger-ui's static files) works from a deploy.
 // Usage: node tooling/scripts/deploy-check.mjs [--no-build] [app ...]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 const root = realpathSync(new URL('../..', import.meta.url).pathname);
 const argv = process.argv.slice(2);
 const build = !argv.includes('--no-build');
 const requested = argv.filter((argument) => !argument.startsWith('--'));
-const apps = requested.length > 0 ? requested : readdirSync(join(root, 'apps')).sort();
+const apps =
+  requested.length > 0
+    ? requested
+    : readdirSync(join(root, 'apps'))
+        .filter((name) => existsSync(join(root, 'apps', name, 'package.json')))
+        .sort();
 const target = mkdtempSync(join(tmpdir(), 'kvforge-deploy-'));
 const started = Date.now();
 const failures = [];
@@ -125,6 +130,11 @@ async function docsFromDeploy(directory) {
   }
 }
 
+// pnpm deploy links the deploy's own bins (node_modules/.bin/pino) at the target's path relative to
+// the workspace root but resolved from the app's directory (apps/<app>/): with the checkout inside the
+// temp dir (a clone in /tmp) that lands as apps/kvforge-deploy-XXXX/ in the checkout. Remove it.
+const misplaced = resolve(root, 'apps', 'app', relative(root, target));
+if (misplaced.startsWith(`${root}/`)) rmSync(misplaced, { recursive: true, force: true });
 rmSync(target, { recursive: true, force: true });
 if (failures.length > 0) console.log(`failed: ${failures.join(', ')}`);
 console.log(

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -8,7 +8,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // deploys each with `pnpm deploy --prod` into a temp dir and runs `node dist/main.js --help` there.
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const script = fileURLToPath(new URL('../../scripts/deploy-check.mjs', import.meta.url));
-const APPS = readdirSync(`${root}/apps`).sort();
+const APPS = readdirSync(`${root}/apps`)
+  .filter((name) => existsSync(`${root}/apps/${name}/package.json`))
+  .sort();
 // Seven builds and seven pnpm deploys on a loaded 2-core box: ~100 s idle, far more under load.
 const DEPLOY_TIMEOUT = 15 * 60_000;
 
