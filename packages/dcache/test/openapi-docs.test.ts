@@ -19,6 +19,8 @@ describe('dcache OpenAPI document', () => {
       expect.arrayContaining(['GET /api/v1/cache/*', 'PUT /api/v1/cache/*', 'GET /metrics']),
     );
     expect(await findUndocumentedRoutes(running.app)).toEqual([]);
+    const document = (await running.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(document.info.title).toBe('dcache node API');
   });
 
   it('serves the UI at /docs; the cache GET and its 404 miss are unchanged', async () => {

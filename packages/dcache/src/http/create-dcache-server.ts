@@ -21,6 +21,11 @@ export interface DcacheServerOptions {
 export async function createDcacheServer(options: DcacheServerOptions): Promise<FastifyInstance> {
   const app = createHttpServer({
     errorEnvelope: DCACHE_ERROR_ENVELOPE,
+    apiDocs: {
+      title: 'dcache node API',
+      description:
+        'The public cache API (/api/v1), admin, node-to-node internal routes and /metrics of one node.',
+    },
     bodyLimit: options.bodyLimit ?? options.node.options.maxValueBytes * 4 + 1024 * 1024,
     ...(options.logger ? { logger: options.logger } : {}),
   });
