@@ -55,11 +55,13 @@ export function rulesProblems(rules: unknown): string[] {
           problems.push(`${where}: ${key} must map to strings`);
       if (rule.alert !== undefined && !(isRecord(rule.labels) && typeof rule.labels.severity === 'string'))
         problems.push(`${where}: an alert needs labels.severity`);
-      if (
-        rule.alert !== undefined &&
-        !(isRecord(rule.annotations) && typeof rule.annotations.summary === 'string')
-      )
-        problems.push(`${where}: an alert needs annotations.summary`);
+      // summary: what fires; runbook: what the operator does (the README's alert tables are made of both).
+      for (const annotation of ['summary', 'runbook'])
+        if (
+          rule.alert !== undefined &&
+          !(isRecord(rule.annotations) && typeof rule.annotations[annotation] === 'string')
+        )
+          problems.push(`${where}: an alert needs annotations.${annotation}`);
     }
   }
   return problems;

@@ -1,9 +1,5 @@
-// Rewrites the "Configuration reference" table of each product README from the apps' zod config
-// schemas. Usage: pnpm --filter @kvforge/repo-checks config-reference
-// test/config-reference.test.ts fails when a README differs from what this writes.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// The "Configuration reference" tables of the product READMEs, generated from the apps' zod config
+// schemas (written by scripts/readme-tables.ts; test/config-reference.test.ts fails when one is stale).
 import { DCACHE_CONFIG_SPEC } from '@kvforge/app-dcache/src/config';
 import { CONFIG_SERVER_CONFIG_SPEC } from '@kvforge/app-kvstore-config-server/src/config';
 import { PROXY_CONFIG_SPEC } from '@kvforge/app-kvstore-proxy/src/config';
@@ -11,15 +7,8 @@ import { LOCAL_SERVICE_CONFIG } from '@kvforge/app-memcache-local-service/src/co
 import { META_SERVICE_CONFIG } from '@kvforge/app-memcache-meta-service/src/config';
 import { GUNYU_APP_CONFIG } from '@kvforge/gunyu-sync';
 import type { z } from 'zod';
-import {
-  configReferenceRows,
-  renderConfigReferenceTable,
-  replaceConfigReference,
-} from '../src/config-reference';
-
-export const REPOSITORY_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
-
-export const REGENERATE_COMMAND = 'pnpm --filter @kvforge/repo-checks config-reference';
+import { configReferenceRows, renderConfigReferenceTable } from '../src/config-reference';
+import { generatedNote } from '../src/readme-section';
 
 /** The parts of an app's AppConfigSpec a table needs: its schema and the defaults `--help` shows as text. */
 interface AppConfig {
@@ -59,44 +48,8 @@ export function configReferenceTable(reference: ConfigReference): string {
   }
   Object.assign(defaultText, reference.defaultText);
   const rows = configReferenceRows(reference.app.schema, { defaultText });
-  return [
-    `<!-- generated from the zod schema; edit the schema's .describe() texts, then run ${REGENERATE_COMMAND} -->`,
-    '',
+  return generatedNote(
+    "the zod schema; edit the schema's .describe() texts",
     renderConfigReferenceTable(rows),
-    '',
-  ].join('\n');
+  );
 }
-
-export interface ReadmeState {
-  readme: string;
-  current: string;
-  expected: string;
-}
-
-/** Each README that holds a reference, as it is and as the generator would write it. */
-export function readmeStates(root: string = REPOSITORY_ROOT): ReadmeState[] {
-  const states = new Map<string, ReadmeState>();
-  for (const reference of CONFIG_REFERENCES) {
-    let state = states.get(reference.readme);
-    if (state === undefined) {
-      const current = readFileSync(join(root, reference.readme), 'utf8');
-      state = { readme: reference.readme, current, expected: current };
-      states.set(reference.readme, state);
-    }
-    state.expected = replaceConfigReference(state.expected, reference.name, configReferenceTable(reference));
-  }
-  return [...states.values()];
-}
-
-function main(): void {
-  for (const state of readmeStates()) {
-    if (state.current === state.expected) {
-      console.log(`  unchanged ${state.readme}`);
-      continue;
-    }
-    writeFileSync(join(REPOSITORY_ROOT, state.readme), state.expected);
-    console.log(`  rewrote   ${state.readme}`);
-  }
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

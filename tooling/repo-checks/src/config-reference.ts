@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { codeSpan, escapeCell, renderTable, replaceReadmeSection } from './readme-section';
 
 /** One row of a README's "Configuration reference" table: a leaf of a config schema. */
 export interface ConfigReferenceRow {
@@ -151,12 +152,6 @@ function typeName(schema: z.ZodType, withBounds: boolean): string {
   }
 }
 
-const escapeCell = (text: string): string => text.replaceAll('|', '\\|').replace(/\s*\n\s*/g, ' ');
-
-function codeSpan(text: string): string {
-  return `\`${escapeCell(text)}\``;
-}
-
 function defaultCell(field: PeeledField, inherited: { present: boolean; value?: unknown }): string {
   const present = field.hasDefault || inherited.present;
   if (!present) return field.optional ? 'optional' : 'required';
@@ -208,31 +203,13 @@ export function configReferenceRows(
 
 /** A markdown table of the rows; one line per row, unpadded, so a changed field changes one line. */
 export function renderConfigReferenceTable(rows: readonly ConfigReferenceRow[]): string {
-  const lines = ['| key | type | default | description |', '| --- | --- | --- | --- |'];
-  for (const row of rows) {
-    const cells = [codeSpan(row.key), codeSpan(row.type), row.default, escapeCell(row.description)];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  return lines.join('\n');
+  return renderTable(
+    ['key', 'type', 'default', 'description'],
+    rows.map((row) => [codeSpan(row.key), codeSpan(row.type), row.default, escapeCell(row.description)]),
+  );
 }
 
-export const CONFIG_REFERENCE_END = '<!-- config-reference:end -->';
-
-export const configReferenceStart = (name: string): string => `<!-- config-reference:start name=${name} -->`;
-
-export class MissingConfigReferenceMarkersError extends Error {
-  override name = 'MissingConfigReferenceMarkersError';
-}
-
-/** The README with the text between the named start marker and the next end marker replaced by `table`. */
+/** The README with the named config reference's table replaced by `table`. */
 export function replaceConfigReference(readme: string, name: string, table: string): string {
-  const start = configReferenceStart(name);
-  const startIndex = readme.indexOf(start);
-  const endIndex = startIndex === -1 ? -1 : readme.indexOf(CONFIG_REFERENCE_END, startIndex + start.length);
-  if (startIndex === -1 || endIndex === -1) {
-    throw new MissingConfigReferenceMarkersError(
-      `no "${start}" … "${CONFIG_REFERENCE_END}" markers for ${name}`,
-    );
-  }
-  return `${readme.slice(0, startIndex + start.length)}\n${table}\n${readme.slice(endIndex)}`;
+  return replaceReadmeSection(readme, 'config-reference', name, table);
 }

@@ -1,17 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
-  CONFIG_REFERENCES,
-  configReferenceTable,
-  REGENERATE_COMMAND,
-  readmeStates,
-} from '../scripts/config-reference';
-import {
   configReferenceRows,
-  MissingConfigReferenceMarkersError,
   renderConfigReferenceTable,
   replaceConfigReference,
 } from '../src/config-reference';
+import { MissingReadmeMarkersError } from '../src/readme-section';
 
 describe('configReferenceRows', () => {
   const schema = z.strictObject({
@@ -92,43 +86,6 @@ describe('replaceConfigReference', () => {
   });
 
   it('throws when the README has no markers of that name', () => {
-    expect(() => replaceConfigReference(readme, 'three', 'TABLE')).toThrow(
-      MissingConfigReferenceMarkersError,
-    );
-  });
-});
-
-describe('product READMEs', () => {
-  it.each(readmeStates().map((state) => [state.readme, state] as const))(
-    '%s has the configuration reference the schemas generate',
-    (readme, state) => {
-      if (state.current === state.expected) return;
-      const current = state.current.split('\n');
-      const expected = state.expected.split('\n');
-      const line = expected.findIndex((text, index) => text !== current[index]);
-      throw new Error(
-        `${readme}: the "Configuration reference" table is out of date with the zod config schema ` +
-          `(first difference at line ${line + 1}: expected ${JSON.stringify(expected[line])}, ` +
-          `found ${JSON.stringify(current[line])}). Run \`${REGENERATE_COMMAND}\` and commit the README.`,
-      );
-    },
-  );
-
-  it.each(CONFIG_REFERENCES.map((reference) => [reference.name, reference] as const))(
-    '%s: every config key has a description',
-    (_name, reference) => {
-      const undescribed = configReferenceRows(reference.app.schema)
-        .filter((row) => row.description === '')
-        .map((row) => row.key);
-      expect(undescribed, `add .describe() to these keys of the ${reference.name} schema`).toEqual([]);
-    },
-  );
-
-  it('every reference renders a table under a generated-file note', () => {
-    for (const reference of CONFIG_REFERENCES) {
-      const table = configReferenceTable(reference);
-      expect(table).toContain(REGENERATE_COMMAND);
-      expect(table.split('\n').filter((line) => line.startsWith('| `')).length).toBeGreaterThan(5);
-    }
+    expect(() => replaceConfigReference(readme, 'three', 'TABLE')).toThrow(MissingReadmeMarkersError);
   });
 });

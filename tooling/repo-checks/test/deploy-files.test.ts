@@ -36,11 +36,13 @@ describe('deploy/ checks', () => {
       'group g rule 0: labels must map to strings',
       'group g rule 0: an alert needs labels.severity',
       'group g rule 0: an alert needs annotations.summary',
+      'group g rule 0: an alert needs annotations.runbook',
       'group g is defined twice',
       'group g rule 0: unknown field extra',
       'group g rule 0: exactly one of alert or record, a non-empty string',
       'group g rule 0: an alert needs labels.severity',
       'group g rule 0: an alert needs annotations.summary',
+      'group g rule 0: an alert needs annotations.runbook',
     ]);
   });
 
