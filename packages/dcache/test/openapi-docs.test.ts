@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { findUndocumentedRoutes, readConfigFile, registeredRoutes } from '@kvforge/common-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { unlistedMetrics } from '../../../deploy/check/metrics-list';
 import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { cachePath, http, type RunningNode, startNode } from './cluster-harness';
 
@@ -41,5 +43,11 @@ describe('dcache OpenAPI document', () => {
     const referenced = referencedMetrics('dcache', rules);
     expect(referenced.size).toBeGreaterThan(5);
     expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
+  });
+
+  it('the README lists every metric family a node exposes (pnpm docs:metrics rewrites the list)', async () => {
+    const exposition = (await running.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(unlistedMetrics(readme, 'dcache', exposition)).toEqual([]);
   });
 });

@@ -36,6 +36,6 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 export const REGENERATE_COMMAND = 'pnpm --filter @kvforge/repo-checks readme-tables';
 
 /** A generated section's content: a note saying where it comes from and how to regenerate it, then `body`. */
-export function generatedNote(source: string, body: string): string {
-  return [`<!-- generated from ${source}, then run ${REGENERATE_COMMAND} -->`, '', body, ''].join('\n');
+export function generatedNote(source: string, body: string, command: string = REGENERATE_COMMAND): string {
+  return [`<!-- generated from ${source}, then run ${command} -->`, '', body, ''].join('\n');
 }
