@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 import { RING_VERSION_HEADER, TOKEN_HEADER } from '../core/internal-api';
 
@@ -17,6 +17,67 @@ export interface PeerClientOptions {
   requestTimeoutMs: number;
 }
 
+export interface RawPeerResponse {
+  statusCode: number;
+  text: string;
+  ringVersion: number | undefined;
+}
+
+const NO_HEADERS: Record<string, string> = {};
+
+const RING_VERSION_HEADER_BYTES = Buffer.from(RING_VERSION_HEADER);
+
+/**
+ * Collects one response: status, the ring-version header and the body as text. Written to undici's
+ * core handler interface (raw header buffers, no wrapper), which its pools run natively.
+ */
+class CollectingHandler {
+  private statusCode = 0;
+  private ringVersion: number | undefined;
+  private first: Buffer | undefined;
+  private rest: Buffer[] | undefined;
+
+  constructor(
+    private readonly resolve: (response: RawPeerResponse) => void,
+    private readonly reject: (error: Error) => void,
+  ) {}
+
+  onConnect(): void {}
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
+    this.statusCode = statusCode;
+    for (let index = 0; index + 1 < rawHeaders.length; index += 2) {
+      const name = rawHeaders[index] as Buffer;
+      // Header names arrive as sent; ours are lowercase, compared without allocating.
+      if (name.length === RING_VERSION_HEADER_BYTES.length && name.equals(RING_VERSION_HEADER_BYTES)) {
+        this.ringVersion = Number((rawHeaders[index + 1] as Buffer).toString('latin1'));
+        break;
+      }
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.first === undefined) this.first = chunk;
+    else (this.rest ??= []).push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    const body =
+      this.first === undefined
+        ? ''
+        : this.rest === undefined
+          ? this.first.toString('utf8')
+          : Buffer.concat([this.first, ...this.rest]).toString('utf8');
+    this.resolve({ statusCode: this.statusCode, text: body, ringVersion: this.ringVersion });
+  }
+
+  onError(error: Error): void {
+    this.reject(error);
+  }
+}
+
 export const DEFAULT_PEER_CLIENT_OPTIONS: PeerClientOptions = {
   connectionsPerPeer: 32,
   requestTimeoutMs: 3000,
@@ -27,6 +88,7 @@ export class PeerClient {
   private readonly agent: Agent;
   private readonly options: PeerClientOptions;
   private readonly denied = new Set<string>();
+  private readonly origins = new Map<string, string>();
 
   constructor(options: Partial<PeerClientOptions> = {}) {
     this.options = { ...DEFAULT_PEER_CLIENT_OPTIONS, ...options };
@@ -55,35 +117,37 @@ export class PeerClient {
     return { statusCode, body, ringVersion };
   }
 
-  /** The answer's body as text: a forwarded GET passes it to the client untouched. */
-  async callRaw(
+  /**
+   * The answer's body as text: a forwarded GET passes it to the client untouched. The hot path of
+   * every forward, so it dispatches on the pool directly (no response stream, no per-call origin
+   * string) and keeps the body as the one chunk it nearly always is.
+   */
+  callRaw(
     address: string,
     method: 'GET' | 'PUT' | 'POST' | 'DELETE',
     path: string,
     options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
-  ): Promise<{ statusCode: number; text: string; ringVersion: number | undefined }> {
-    if (this.denied.has(address)) throw new Error(`${address} is unreachable (deny-list)`);
-    const headers: Record<string, string> = { ...options.headers };
-    if (this.options.clusterToken !== undefined) headers[TOKEN_HEADER] = this.options.clusterToken;
+  ): Promise<RawPeerResponse> {
+    if (this.denied.has(address)) return Promise.reject(new Error(`${address} is unreachable (deny-list)`));
+    let headers = options.headers ?? NO_HEADERS;
+    if (this.options.clusterToken !== undefined) headers = { ...headers, [TOKEN_HEADER]: this.options.clusterToken };
     let payload: string | undefined;
     if (options.body !== undefined) {
       payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-      headers['content-type'] = 'application/json';
+      headers = { ...headers, 'content-type': 'application/json' };
     }
     const timeout = options.timeoutMs ?? this.options.requestTimeoutMs;
-    const response = await this.agent.request({
-      origin: `http://${address}`,
-      path,
-      method,
-      headers,
-      body: payload,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+    let origin = this.origins.get(address);
+    if (origin === undefined) {
+      origin = `http://${address}`;
+      this.origins.set(address, origin);
+    }
+    return new Promise((resolve, reject) => {
+      this.agent.dispatch(
+        { origin, path, method, headers, body: payload, headersTimeout: timeout, bodyTimeout: timeout },
+        new CollectingHandler(resolve, reject) as unknown as Dispatcher.DispatchHandler,
+      );
     });
-    const text = await response.body.text();
-    const versionHeader = response.headers[RING_VERSION_HEADER];
-    const ringVersion = typeof versionHeader === 'string' ? Number(versionHeader) : undefined;
-    return { statusCode: response.statusCode, text, ringVersion };
   }
 
   /**
