@@ -59,7 +59,8 @@ class CollectingHandler {
 
   onData(chunk: Buffer): boolean {
     if (this.first === undefined) this.first = chunk;
-    else (this.rest ??= []).push(chunk);
+    else if (this.rest === undefined) this.rest = [chunk];
+    else this.rest.push(chunk);
     return true;
   }
 
@@ -130,7 +131,8 @@ export class PeerClient {
   ): Promise<RawPeerResponse> {
     if (this.denied.has(address)) return Promise.reject(new Error(`${address} is unreachable (deny-list)`));
     let headers = options.headers ?? NO_HEADERS;
-    if (this.options.clusterToken !== undefined) headers = { ...headers, [TOKEN_HEADER]: this.options.clusterToken };
+    if (this.options.clusterToken !== undefined)
+      headers = { ...headers, [TOKEN_HEADER]: this.options.clusterToken };
     let payload: string | undefined;
     if (options.body !== undefined) {
       payload = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
