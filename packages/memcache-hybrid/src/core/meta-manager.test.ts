@@ -109,6 +109,28 @@ describe('MetaManager', () => {
     expect(meta.keyCount).toBe(38);
   });
 
+  it('counts the ranges of a running demotion as leaving: the next alloc does not demote another batch', () => {
+    const { meta } = manager({ canCopyBlobs: () => true });
+    meta.mount(0, MEDIUM.HBM, 100 * KIB);
+    meta.mount(0, MEDIUM.DRAM, 400 * KIB);
+    // 4 KiB objects: k22 finds 88 KiB used (no eviction); k23 finds 92 KiB and demotes 12 KiB (to 80 %).
+    for (let index = 0; index < 24; index++) expect(put(meta, `k${index}`, 4 * KIB)).toBe(MMC.OK);
+    const first = meta.takeMoves();
+    expect(first.map((move) => move.key)).toEqual(['k0', 'k1', 'k2']);
+    // The copies are still running, their HBM ranges still allocated (96 KiB): 84 KiB are staying.
+    expect(meta.usage(MEDIUM.HBM).usedBytes).toBe(96 * KIB);
+    expect(put(meta, 'k24', 4 * KIB)).toBe(MMC.OK);
+    expect(meta.query('k24')?.medium).toBe(MEDIUM.HBM);
+    expect(meta.takeMoves()).toHaveLength(0);
+    for (const move of first) meta.completeMove(move, true);
+    expect(meta.usage(MEDIUM.HBM).usedBytes).toBe(88 * KIB);
+    expect(meta.query('k0')?.medium).toBe(MEDIUM.DRAM);
+    // Finished moves no longer count as leaving: above the high mark again, the next alloc demotes.
+    expect(put(meta, 'k25', 4 * KIB)).toBe(MMC.OK);
+    expect(put(meta, 'k26', 4 * KIB)).toBe(MMC.OK);
+    expect(meta.takeMoves().map((move) => move.key)).toEqual(['k3', 'k4', 'k5']);
+  });
+
   it('evicts synchronously and retries when an alloc does not fit', () => {
     const { meta } = manager({ evictThresholdHigh: 99, evictThresholdLow: 98 });
     meta.mount(0, MEDIUM.DRAM, 4 * 4096);

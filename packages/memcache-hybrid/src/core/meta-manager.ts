@@ -57,6 +57,8 @@ export class MetaManager {
   private readonly lru: Map<string, MemObject>[] = [new Map(), new Map()];
   private pendingFrees: Blob[] = [];
   private moves: BlobMove[] = [];
+  // Per medium, the bytes of blobs being demoted: still allocated, but already on their way out.
+  private readonly leavingBytes = [0, 0];
 
   constructor(options: Partial<MetaManagerOptions> = {}) {
     this.options = { ...DEFAULT_META_MANAGER_OPTIONS, ...options };
@@ -323,7 +325,11 @@ export class MetaManager {
   }
 
   private evictAboveHighMark(medium: Medium): void {
-    const { totalBytes, usedBytes } = this.usage(medium);
+    const usage = this.usage(medium);
+    const totalBytes = usage.totalBytes;
+    // Counting the ranges of running demotions as used would demote another batch on every alloc
+    // until the copies finish (the slower the copies, the more objects would leave HBM).
+    const usedBytes = usage.usedBytes - (this.leavingBytes[medium] as number);
     if (totalBytes === 0 || usedBytes * 100 <= totalBytes * this.options.evictThresholdHigh) return;
     const target = (totalBytes * this.options.evictThresholdLow) / 100;
     this.evictBytes(medium, usedBytes - target);
@@ -372,6 +378,7 @@ export class MetaManager {
         return false;
       }
       object.moving = to;
+      (this.leavingBytes[object.medium] as number) += blobBytes(object.blobs);
       this.moves.push({ key: object.key, from: object.blobs, to });
       return true;
     }
@@ -395,6 +402,8 @@ export class MetaManager {
    * freed (after any reader's lease). Failure: the DRAM space is released and the object is evicted.
    */
   completeMove(move: BlobMove, copied: boolean): void {
+    const from = move.from[0];
+    if (from) (this.leavingBytes[from.medium] as number) -= blobBytes(move.from);
     const object = this.objects.get(move.key);
     if (!object || object.moving !== move.to) {
       // Removed (or re-put) meanwhile: remove() already released what it knew; the copy target is ours.
@@ -451,6 +460,12 @@ export class MetaManager {
       this.options.onBlobFreed?.(blob);
     }
   }
+}
+
+function blobBytes(blobs: readonly Blob[]): number {
+  let bytes = 0;
+  for (const blob of blobs) bytes += alignUp(blob.size);
+  return bytes;
 }
 
 function allocateBlobOn(segment: Segment, size: number, blobs: Blob[]): void {
