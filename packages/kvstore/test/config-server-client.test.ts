@@ -46,7 +46,9 @@ describe('ConfigServerClient against a real ConfigServer over HTTP', () => {
       proxyInfo: '127.0.0.1:6380',
       watchMs: 1000,
       retryMs: 50,
-      onTable: (table) => received.push(table),
+      onTable: (table) => {
+        received.push(table);
+      },
       onError: (error) => errors.push(error),
     });
     cleanups.push(() => client.stop());

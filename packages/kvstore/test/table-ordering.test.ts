@@ -50,7 +50,9 @@ describe('a proxy never installs a table older than the one it holds', () => {
       proxyInfo: '127.0.0.1:6380',
       watchMs: 300,
       retryMs: 20,
-      onTable: (table) => installed.push({ epoch: table.epoch, version: table.version }),
+      onTable: (table) => {
+        installed.push({ epoch: table.epoch, version: table.version });
+      },
     });
     cleanups.push(() => client.stop());
     await client.fetchInitial();

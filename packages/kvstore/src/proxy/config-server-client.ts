@@ -22,7 +22,11 @@ export interface ConfigServerClientOptions {
   watchMs?: number;
   /** Pause after a failed poll. @default 1000 */
   retryMs?: number;
-  onTable: (table: BucketTable) => void;
+  /**
+   * Installs a newer table. The next watch_table (which acknowledges the version to the ConfigServer)
+   * waits for the returned promise: an ack means the table is installed, not merely received.
+   */
+  onTable: (table: BucketTable) => void | Promise<void>;
   onError?: (error: unknown, server: string) => void;
   /** Times the pause after a failed poll. @default SYSTEM_CLOCK */
   clock?: Clock;
@@ -209,7 +213,7 @@ export class ConfigServerClient {
         ...(reply.migrating_big_keys ? { migrating_big_keys: reply.migrating_big_keys } : {}),
       });
       this.held = stamp;
-      this.options.onTable(table);
+      await this.options.onTable(table);
       return table;
     } finally {
       clearTimeout(timer);

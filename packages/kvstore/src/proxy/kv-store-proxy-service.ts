@@ -200,9 +200,11 @@ export class KvStoreProxyService {
     await this.proxy.close();
   }
 
-  private onTable(table: BucketTable): void {
-    // Installs run one after another in arrival order; each waits for its promotions first.
+  private onTable(table: BucketTable): Promise<void> {
+    // Installs run one after another in arrival order; each waits for its promotions first. The
+    // watch loop waits for this one before its next poll acknowledges the version.
     this.installs = this.installs.then(() => this.install(table));
+    return this.installs;
   }
 
   /**
