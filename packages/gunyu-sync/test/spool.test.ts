@@ -9,8 +9,11 @@ import {
   waitFor,
 } from '@kvforge/testing';
 import type { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SpillingSpoolOptions } from '../src/core/spilling-spool';
+import { registerGunyuMetrics } from '../src/metrics/gunyu-metrics';
+import type { SyncService } from '../src/sync-service';
 import type { Syncer } from '../src/syncer';
 import { isCheckpointKey, syncerFor } from './sync-helpers';
 
@@ -128,6 +131,14 @@ describe('spool between source and target', () => {
       (syncer, burstEndOffset) => syncer.counters.inputOffset >= burstEndOffset,
     );
     expect(largestDisk).toBeGreaterThan(1024 * 1024);
+    // The frozen target stalled the read-ahead pause past its limit: reading went on and spilled.
+    expect(syncer.counters.readAheadSpills).toBeGreaterThan(0);
+    const registry = new Registry();
+    registerGunyuMetrics(registry, { syncers: [syncer] } as unknown as SyncService);
+    const spills = await registry.getSingleMetric('redisGunYu_input_read_ahead_spill')?.get();
+    expect(spills?.values).toEqual([
+      { labels: { input: source.address }, value: syncer.counters.readAheadSpills },
+    ]);
     // One session from start to end: the source never cut the replica link.
     expect(syncer.counters.fullSyncs).toBe(1);
     expect(syncer.counters.incrementalSyncs).toBe(0);

@@ -45,6 +45,12 @@ export function registerGunyuMetrics(registry: Registry, service: SyncService): 
   perInput('redisGunYu_output_ack_offset', 'source offset acknowledged by the target', 'ackOffset', 'gauge');
   perInput('redisGunYu_output_sync_delay', 'end-to-end delay from the probe key, ns', 'syncDelayNs', 'gauge');
   perInput('redisGunYu_rdb_write', 'RDB bytes received', 'rdbBytes', 'counter');
+  perInput(
+    'redisGunYu_input_read_ahead_spill',
+    'read-ahead pauses that outlasted the stall limit, after which reading went on and spilled to disk (kvforge)',
+    'readAheadSpills',
+    'counter',
+  );
 
   new Counter({
     name: 'redisGunYu_input_sync_type',
