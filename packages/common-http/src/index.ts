@@ -41,3 +41,4 @@ export {
   hasZodFastifySchemaValidationErrors,
   type ZodTypeProvider,
 } from './type-provider';
+export { type ZodCheckDefinition, type ZodDefinition, zodDefinitionOf } from './zod-definition';

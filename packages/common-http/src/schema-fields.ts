@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { FlagType } from './command-line';
+import { zodDefinitionOf } from './zod-definition';
 
 /** One leaf of a config schema: where it sits, how a string becomes its value, what help says. */
 export interface SchemaField {
@@ -9,18 +10,6 @@ export interface SchemaField {
   description?: string;
   defaultValue?: unknown;
 }
-
-// zod 4's `def` is internal but stable across 4.x; only the parts that drive flags are read.
-interface ZodDefinition {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  defaultValue?: unknown;
-}
-
-const definitionOf = (schema: z.ZodType): ZodDefinition => (schema as unknown as { def: ZodDefinition }).def;
 
 const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'readonly', 'catch', 'nonoptional']);
 
@@ -36,7 +25,7 @@ function unwrap(schema: z.ZodType): Unwrapped {
   let description = schema.description;
   let defaultValue: unknown;
   for (;;) {
-    const definition = definitionOf(current);
+    const definition = zodDefinitionOf(current);
     if (definition.type === 'default' && defaultValue === undefined) defaultValue = definition.defaultValue;
     if (!WRAPPERS.has(definition.type) || !definition.innerType) break;
     current = definition.innerType;
@@ -47,7 +36,7 @@ function unwrap(schema: z.ZodType): Unwrapped {
 
 /** How a flag or environment string converts: by the type the schema accepts as input. */
 function flagTypeOf(base: z.ZodType): FlagType {
-  const definition = definitionOf(base);
+  const definition = zodDefinitionOf(base);
   switch (definition.type) {
     case 'number':
     case 'int':
@@ -67,7 +56,7 @@ function flagTypeOf(base: z.ZodType): FlagType {
 /** Every leaf of an object schema, depth first in declaration order; nested objects recurse. */
 export function schemaFields(schema: z.ZodType, path: string[] = []): SchemaField[] {
   const { base, description, defaultValue } = unwrap(schema);
-  const definition = definitionOf(base);
+  const definition = zodDefinitionOf(base);
   if (definition.type === 'object' && definition.shape) {
     return Object.entries(definition.shape).flatMap(([key, child]) => schemaFields(child, [...path, key]));
   }

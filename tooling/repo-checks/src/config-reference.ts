@@ -1,3 +1,4 @@
+import { type ZodCheckDefinition, type ZodDefinition, zodDefinitionOf } from '@kvforge/common-http';
 import type { z } from 'zod';
 import { codeSpan, escapeCell, renderTable, replaceReadmeSection } from './readme-section';
 
@@ -16,34 +17,6 @@ export interface ConfigReferenceOptions {
   defaultText?: Readonly<Record<string, string>>;
 }
 
-// zod 4's `def` is internal but stable across 4.x (common-http's schema-fields.ts reads it too).
-interface ZodDefinition {
-  type: string;
-  innerType?: z.ZodType;
-  in?: z.ZodType;
-  out?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  defaultValue?: unknown;
-  element?: z.ZodType;
-  options?: readonly z.ZodType[];
-  entries?: Record<string, string | number>;
-  values?: readonly unknown[];
-  keyType?: z.ZodType;
-  valueType?: z.ZodType;
-  format?: string;
-  checks?: readonly { _zod: { def: CheckDefinition } }[];
-  getter?: () => z.ZodType;
-}
-
-interface CheckDefinition {
-  check: string;
-  format?: string;
-  value?: number;
-  inclusive?: boolean;
-}
-
-const definitionOf = (schema: z.ZodType): ZodDefinition => (schema as unknown as { def: ZodDefinition }).def;
-
 /** What a field is once default/optional/pipe wrappers are peeled off. */
 interface PeeledField {
   base: z.ZodType;
@@ -61,7 +34,7 @@ function peel(schema: z.ZodType): PeeledField {
   for (;;) {
     // The outermost description wins, as it does for `--help`.
     field.description ??= current.description;
-    const definition = definitionOf(current);
+    const definition = zodDefinitionOf(current);
     let next: z.ZodType | undefined;
     if ((definition.type === 'default' || definition.type === 'prefault') && definition.innerType) {
       if (!field.hasDefault) {
@@ -77,7 +50,7 @@ function peel(schema: z.ZodType): PeeledField {
     } else if (definition.type === 'pipe' && definition.in && definition.out) {
       // `.transform()` says nothing about what is accepted: read its input. `z.preprocess` and codecs
       // such as `z.stringbool()` end in the type the value becomes: read their output.
-      next = definitionOf(definition.out).type === 'transform' ? definition.in : definition.out;
+      next = zodDefinitionOf(definition.out).type === 'transform' ? definition.in : definition.out;
     } else if (definition.type === 'lazy' && definition.getter) {
       next = definition.getter();
     }
@@ -90,10 +63,10 @@ function peel(schema: z.ZodType): PeeledField {
 
 /** An integer above 0 is one of at least 1: the closed form reads better in a table. */
 function inclusiveForIntegers(
-  bound: CheckDefinition | undefined,
+  bound: ZodCheckDefinition | undefined,
   integer: boolean,
   step: 1 | -1,
-): CheckDefinition | undefined {
+): ZodCheckDefinition | undefined {
   if (bound?.value === undefined || bound.inclusive || !integer) return bound;
   return { ...bound, value: bound.value + step, inclusive: true };
 }
@@ -124,7 +97,7 @@ function numberType(definition: ZodDefinition, withBounds: boolean): string {
 /** A short type text; `withBounds` adds number ranges, which only the outermost type shows. */
 function typeName(schema: z.ZodType, withBounds: boolean): string {
   const { base } = peel(schema);
-  const definition = definitionOf(base);
+  const definition = zodDefinitionOf(base);
   switch (definition.type) {
     case 'string':
       return definition.format === undefined || definition.format === 'regex' ? 'string' : definition.format;
@@ -168,7 +141,7 @@ function collectRows(
   rows: ConfigReferenceRow[],
 ): void {
   const field = peel(schema);
-  const definition = definitionOf(field.base);
+  const definition = zodDefinitionOf(field.base);
   if (definition.type === 'object' && definition.shape) {
     // A default on the object itself supplies its fields' values where they have none of their own.
     const objectDefault = field.hasDefault ? field.defaultValue : inherited.value;
