@@ -2,8 +2,9 @@
 // buckets (scale_data_store add) moved to a 4th while a verifier reads and writes through the proxy.
 // Reports keys/s, the verifier's operations, errors and wrong answers, then reads every key back.
 // Run: pnpm -F @kvforge/kvstore exec tsx --conditions=@kvforge/source bench/migration-proxy-bench.ts
-// (NO_VERIFIER=1: the same run without the verifier, to see its cost; ConfigServer, proxy and
+// (`-- --no-verifier`: the same run without the verifier, to see its cost; ConfigServer, proxy and
 // verifier share this one process and its event loop.)
+import { parseArgs } from 'node:util';
 import { createHttpServer } from '@kvforge/common-http';
 import { makeTempDirectory, removeDirectory, startRedis } from '@kvforge/testing';
 import { Redis } from 'ioredis';
@@ -43,7 +44,9 @@ for (let offset = 0; offset < KEYS; offset += 1000) {
 }
 
 const verifier = { reads: 0, writes: 0, errors: 0, wrong: 0 };
-let running = process.env.NO_VERIFIER === undefined;
+// A flag, not the environment: only an app's main.ts reads that.
+const { values: flags } = parseArgs({ options: { 'no-verifier': { type: 'boolean', default: false } } });
+let running = !flags['no-verifier'];
 // The verifier: a pipelined window of writes and reads of random keys; every read must see the last write.
 const verify = (async () => {
   let round = 0;
