@@ -5,7 +5,12 @@ import {
   loadAppConfig,
   runMain,
 } from '@kvforge/common-http';
-import { ConfigServerService, configServerPlugin, KVSTORE_ERROR_ENVELOPE } from '@kvforge/kvstore';
+import {
+  CONFIG_SERVER_API_DOCS,
+  ConfigServerService,
+  configServerPlugin,
+  KVSTORE_ERROR_ENVELOPE,
+} from '@kvforge/kvstore';
 import { CONFIG_SERVER_CONFIG_SPEC } from './config';
 
 async function main(): Promise<void> {
@@ -38,7 +43,11 @@ async function main(): Promise<void> {
     maxWatchMs: config.maxWatchMs,
     logger,
   });
-  const app = createHttpServer({ logger, errorEnvelope: KVSTORE_ERROR_ENVELOPE });
+  const app = createHttpServer({
+    logger,
+    errorEnvelope: KVSTORE_ERROR_ENVELOPE,
+    apiDocs: CONFIG_SERVER_API_DOCS,
+  });
   await app.register(configServerPlugin, service.httpPluginOptions);
   await app.listen({ host: config.host, port: config.httpPort });
   // File store: a migration the previous run left in flight continues now. etcd: watch + election.

@@ -5,7 +5,7 @@ import {
   loadAppConfig,
   runMain,
 } from '@kvforge/common-http';
-import { KVSTORE_ERROR_ENVELOPE, KvStoreProxyService, proxyPlugin } from '@kvforge/kvstore';
+import { KVSTORE_ERROR_ENVELOPE, KvStoreProxyService, PROXY_API_DOCS, proxyPlugin } from '@kvforge/kvstore';
 import { createMetricsRegistry } from '@kvforge/metrics';
 import { parseHostPort } from '@kvforge/runtime';
 import { PROXY_CONFIG_SPEC } from './config';
@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     registry,
   });
   const resp = await service.start();
-  const app = createHttpServer({ logger, errorEnvelope: KVSTORE_ERROR_ENVELOPE });
+  const app = createHttpServer({ logger, errorEnvelope: KVSTORE_ERROR_ENVELOPE, apiDocs: PROXY_API_DOCS });
   await app.register(proxyPlugin, service.httpPluginOptions);
   await app.listen({ host: listen?.host ?? config.host, port: config.httpPort });
   logger.info({ resp, httpPort: config.httpPort, namespace: config.namespace }, 'proxy listening');

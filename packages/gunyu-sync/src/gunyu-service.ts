@@ -43,7 +43,15 @@ export async function createGunyuService(
   const service = new SyncService(config, logger.child({ component: 'syncer' }), options.syncService);
   const registry = options.registry ?? createMetricsRegistry({ collectDefaultMetrics: true });
   registerGunyuMetrics(registry, service);
-  const app = createHttpServer({ logger, errorEnvelope: GUNYU_ERROR_ENVELOPE });
+  const app = createHttpServer({
+    logger,
+    errorEnvelope: GUNYU_ERROR_ENVELOPE,
+    apiDocs: {
+      title: 'gunyu-sync ops API',
+      description:
+        'Status, config, pause/resume/restart/handover/stop of the syncers of one gunyu-sync process, spool GC, health, and its Prometheus metrics.',
+    },
+  });
   const graceful = installGracefulShutdown({
     logger,
     timeoutMs: parseDuration(config.server.gracefullStopTimeout),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import {
   createLogger,
   findUndocumentedRoutes,
@@ -7,6 +8,7 @@ import {
 } from '@kvforge/common-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { unlistedMetrics } from '../../../deploy/check/metrics-list';
 import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { gunyuConfigSchema } from '../src/config/config-schema';
 import { createGunyuService, type GunyuService } from '../src/gunyu-service';
@@ -33,6 +35,8 @@ describe('gunyu-sync OpenAPI document', () => {
     const urls = registeredRoutes(gunyu.app).map((route) => `${route.method} ${route.url}`);
     expect(urls).toEqual(expect.arrayContaining(['GET /syncer/status', 'DELETE /', 'GET /prometheus']));
     expect(await findUndocumentedRoutes(gunyu.app)).toEqual([]);
+    const document = (await gunyu.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(document.info.title).toBe('gunyu-sync ops API');
   });
 
   it('serves the UI at /docs and leaves unknown routes a bare 404', async () => {
@@ -51,5 +55,11 @@ describe('gunyu-sync OpenAPI document', () => {
     const referenced = referencedMetrics('gunyu-sync', rules);
     expect(referenced.size).toBeGreaterThan(5);
     expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
+  });
+
+  it('the README lists every metric family the service exposes (pnpm docs:metrics rewrites the list)', async () => {
+    const exposition = (await gunyu.app.inject({ method: 'GET', url: '/prometheus' })).body;
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(unlistedMetrics(readme, 'gunyu-sync', exposition)).toEqual([]);
   });
 });

@@ -64,6 +64,7 @@ export {
   configServerPlugin,
   DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS,
 } from './http/config-server-plugin';
+export { CONFIG_SERVER_API_DOCS, PROXY_API_DOCS } from './http/api-docs';
 export { KVSTORE_ERROR_ENVELOPE, RESULT_CODES } from './http/envelope';
 export { type ProxyPluginOptions, proxyPlugin } from './http/proxy-plugin';
 export {

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { findUndocumentedRoutes, readConfigFile, registeredRoutes } from '@kvforge/common-http';
 import { SILENT_LOGGER } from '@kvforge/runtime';
 import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exposedMetrics, referencedMetrics, rulesPath } from '../../../deploy/check/metric-references';
+import { unlistedMetrics } from '../../../deploy/check/metrics-list';
 import { rulesProblems } from '../../../deploy/check/rules-structure';
 import { type MetaServiceServer, startMetaServiceServer } from '../src/index';
 
@@ -26,6 +28,8 @@ describe('memcache meta service OpenAPI document', () => {
     // The spec's 24 routes at least: an empty route list would make the check below vacuous.
     expect(registeredRoutes(server.app).length).toBeGreaterThanOrEqual(24);
     expect(await findUndocumentedRoutes(server.app)).toEqual([]);
+    const document = (await server.app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(document.info.title).toBe('memcache-hybrid meta service API');
     const ui = await fetch(`http://127.0.0.1:${server.rest.port}/docs/`);
     expect(ui.status).toBe(200);
     expect(ui.headers.get('content-type')).toContain('text/html');
@@ -43,5 +47,11 @@ describe('memcache meta service OpenAPI document', () => {
     const referenced = referencedMetrics('memcache-hybrid', rules);
     expect(referenced.size).toBeGreaterThan(5);
     expect([...referenced].filter((name) => !exposed.has(name))).toEqual([]);
+  });
+
+  it('the README lists every metric family the meta service exposes (pnpm docs:metrics rewrites the list)', async () => {
+    const exposition = (await server.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(unlistedMetrics(readme, 'memcache-meta-service', exposition)).toEqual([]);
   });
 });

@@ -101,7 +101,15 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   const localServiceLeaseMs =
     options.localServiceLeaseMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.localServiceLeaseMs;
   const mover = new BlobMover(service, options.logger.child({ component: 'blob-mover' }));
-  const app = createHttpServer({ logger: options.logger, errorEnvelope: MEMCACHE_ERROR_ENVELOPE });
+  const app = createHttpServer({
+    logger: options.logger,
+    errorEnvelope: MEMCACHE_ERROR_ENVELOPE,
+    apiDocs: {
+      title: 'memcache-hybrid meta service API',
+      description:
+        'The meta service REST API: objects, segments, capacity, HA role and leader, metadata, and /metrics.',
+    },
+  });
   let tick: TimerHandle | undefined;
   let closed = false;
   const scheduleTick = () => {
