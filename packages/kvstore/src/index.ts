@@ -59,12 +59,12 @@ export { isKvstoreError, KVSTORE_ERROR_CODES, KvstoreError, type KvstoreErrorCod
 export { globMatch } from './core/glob-match';
 export { KeyRewriter } from './core/key-rewrite';
 export { bucketOf, KVSTORE_HASH_SEED, murmurHash2 } from './core/murmur-hash2';
+export { CONFIG_SERVER_API_DOCS, PROXY_API_DOCS } from './http/api-docs';
 export {
   type ConfigServerPluginOptions,
   configServerPlugin,
   DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS,
 } from './http/config-server-plugin';
-export { CONFIG_SERVER_API_DOCS, PROXY_API_DOCS } from './http/api-docs';
 export { KVSTORE_ERROR_ENVELOPE, RESULT_CODES } from './http/envelope';
 export { type ProxyPluginOptions, proxyPlugin } from './http/proxy-plugin';
 export {
