@@ -6,6 +6,7 @@ import {
   type SyncFrom,
 } from './core/cluster/cluster-topology';
 import { keyInSlots } from './core/cluster/key-slot';
+import { clusterTransactionAllowed } from './core/cluster/transaction-mode';
 import { endpointOf, readClusterTopology } from './net/cluster-nodes';
 import type { RedisEndpoint } from './replay/target-connection';
 import type { Syncer } from './syncer';
@@ -20,12 +21,15 @@ export interface ClusterSourceOptions {
   checkpointBase: string;
   syncDelayTestKey: string;
   checkIntervalMs: number;
+  /** Cluster → cluster with replayTransaction: the target's seeds, to decide transaction mode. */
+  transactionTarget?: { seeds: readonly string[]; template: RedisEndpoint } | undefined;
 }
 
 /** What a shard's pipeline needs, derived from the topology. */
 export interface ShardPlan {
   /** Slot ranges of the shard, the identity of a pipeline across failovers. */
   layout: string;
+  slots: [number, number][];
   nodeAddress: string;
   node: RedisEndpoint;
   master: RedisEndpoint;
@@ -99,6 +103,12 @@ export class ClusterSource {
       .sort()
       .join(' ');
     const layoutsBefore = [...this.pipelines.keys()].sort().join(' ');
+    // A migration starting on either side ends transaction mode; identical layouts again bring it back.
+    const transaction = await this.transactionAllowed(topology);
+    if (transaction !== undefined)
+      await Promise.all(
+        [...this.pipelines.values()].map((syncer) => syncer.reevaluateTransaction(transaction)),
+      );
     if (topology.migrating) return; // wait until a slot migration has ended
     if (layoutsNow !== layoutsBefore) {
       this.logger.info(
@@ -124,6 +134,18 @@ export class ClusterSource {
     );
   }
 
+  /**
+   * Cluster → cluster transaction mode for `source` (read now when absent) and the target as it is
+   * now; undefined when this pair never uses it. An unreadable target means no transaction mode.
+   */
+  async transactionAllowed(source?: ClusterTopology): Promise<boolean | undefined> {
+    const target = this.options.transactionTarget;
+    if (!target) return undefined;
+    const sourceNow = source ?? (await readClusterTopology(this.knownAddresses(), this.options.template));
+    const targetNow = await readClusterTopology(target.seeds, target.template).catch(() => undefined);
+    return targetNow !== undefined && clusterTransactionAllowed(sourceNow, targetNow);
+  }
+
   plans(topology: ClusterTopology): ShardPlan[] {
     const plans: ShardPlan[] = [];
     const shardCount = topology.shards.length;
@@ -138,6 +160,7 @@ export class ClusterSource {
       }
       plans.push({
         layout: shard.slots.map(([from, to]) => `${from}-${to}`).join(','),
+        slots: shard.slots,
         nodeAddress: node,
         node: endpointOf(node, this.options.template),
         master: endpointOf(shard.master.address, this.options.template),

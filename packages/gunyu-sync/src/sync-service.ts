@@ -132,6 +132,10 @@ export class SyncService {
           checkpointBase: 'redis-gunyu-checkpoint',
           syncDelayTestKey: config.input.syncDelayTestKey,
           checkIntervalMs: parseDuration(config.server.checkRedisTypologyTicker),
+          transactionTarget:
+            config.output.redis.type === 'cluster' && config.output.replay.replayTransaction
+              ? { seeds: outputs, template: this.targetTemplate() }
+              : undefined,
         },
         (plan) =>
           this.createSyncer(plan.nodeAddress, plan.node, outputs[0] as string, {
@@ -139,6 +143,7 @@ export class SyncService {
             syncDelayTestKey: plan.syncDelayTestKey,
             probeEndpoint: plan.master,
             shardCount: plan.shardCount,
+            slots: plan.slots,
           }),
         logger ?? SILENT_LOGGER,
       );
@@ -175,6 +180,17 @@ export class SyncService {
     };
   }
 
+  private targetTemplate(): RedisEndpoint {
+    const redis = this.config.output.redis;
+    return {
+      host: '',
+      port: 0,
+      userName: redis.userName || undefined,
+      password: redis.password || undefined,
+      tls: tlsOptionsFromConfig(redis, 'output'),
+    };
+  }
+
   private createSyncer(
     inputAddress: string,
     input: RedisEndpoint,
@@ -184,6 +200,7 @@ export class SyncService {
       syncDelayTestKey?: string;
       probeEndpoint?: RedisEndpoint;
       shardCount?: number;
+      slots?: [number, number][];
     },
   ): Syncer {
     const { config, options } = this;
@@ -217,8 +234,16 @@ export class SyncService {
         probeEndpoint: shard.probeEndpoint,
         reconnectBackoffMs: options.syncer?.reconnectBackoffMs ?? 2000,
         capaEof: options.syncer?.capaEof ?? true,
-        // A cluster target runs plain batches + periodic checkpoints (see README: transaction mode).
-        transaction: config.output.replay.replayTransaction && !clusterOutput,
+        // Standalone → cluster runs plain batches + periodic checkpoints; cluster → cluster decides per
+        // session (identical, stable layouts: one script per batch; README: transaction mode).
+        transaction: config.output.replay.replayTransaction && (!clusterOutput || shard.slots !== undefined),
+        transactionMode:
+          clusterOutput && shard.slots && config.output.replay.replayTransaction
+            ? () =>
+                this.clusterSource?.transactionAllowed().then((allowed) => allowed === true) ??
+                Promise.resolve(false)
+            : undefined,
+        shardSlots: shard.slots,
         spool: spoolOptionsFromConfig(config, syncerCount),
         fencing: {
           leaseTimeoutMs: parseDuration(config.cluster?.leaseTimeout ?? '10s'),

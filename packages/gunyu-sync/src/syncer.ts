@@ -1,88 +1,41 @@
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RequestScanner } from '@kvforge/resp';
 import { AbortedError, type Clock, type Logger, SILENT_LOGGER, SYSTEM_CLOCK, sleep } from '@kvforge/runtime';
-import { checkpointFields } from './core/checkpoint';
-import { CommandFilter, type FilterOptions } from './core/command-filter';
-import { commandName } from './core/command-name';
+import { CommandFilter } from './core/command-filter';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
-import { type ReplayOptions, unmapDb } from './core/replay-options';
-import {
-  DEFAULT_SPILLING_SPOOL_OPTIONS,
-  SpillingSpool,
-  type SpillingSpoolOptions,
-} from './core/spilling-spool';
+import type { SpillingSpool } from './core/spilling-spool';
 import { FencedBatchError } from './fencing/batch-fence';
 import { LeaseGuard } from './fencing/lease-guard';
-import type { LeaseTiming } from './fencing/target-lease';
 import { connectRedis, redisClient } from './net/redis-client';
-import { deleteCheckpoints, readCheckpoint, writeCheckpointIndex } from './replay/checkpoint-store';
+import { deleteCheckpoints, readCheckpoint } from './replay/checkpoint-store';
+import { ClusterTargetConnection } from './replay/cluster-target-connection';
 import { CommandReplayer } from './replay/command-replayer';
-import { replayRdbPhase } from './replay/rdb-phase';
-import { SPOOL_ITEM_CODEC, type SpoolItem } from './replay/spool-item';
+import type { SpoolItem } from './replay/spool-item';
 import { SyncCounters } from './replay/sync-counters';
 import type { RedisEndpoint } from './replay/target-connection';
 import {
   createControlClient,
   createTargetLink,
   onEveryMaster,
-  selectDatabase,
   type TargetSpec,
 } from './replay/target-factory';
-import { ReplicaClient, type ReplicaListener } from './replication/replica-client';
+import { ReplicaClient } from './replication/replica-client';
 import { SessionInbox } from './session-inbox';
+import {
+  fullSyncPhase,
+  partialResyncStart,
+  type StreamStart,
+  spoolingListener,
+  streamCommands,
+} from './session-phases';
+import {
+  clusterTransactionSender,
+  keyspaceSize,
+  limitReadAhead,
+  openSpool,
+  startDelayProbe,
+} from './session-resources';
+import type { SyncerOptions, SyncerState } from './syncer-options';
 
-/** Stream phase: bytes reading may run ahead of replay before the source socket pauses. */
-const READ_AHEAD_BYTES = 8 * 1024 * 1024;
-/** Longest read-ahead pause without replay draining it to half, when the channel can spill to disk. */
-const READ_AHEAD_STALL_MS = 1000;
-
-export type SyncerState = 'ready_run' | 'run' | 'pause' | 'stop';
-
-export interface SyncerOptions {
-  /** `host:port` of the source node, as shown by /syncer/status. */
-  inputAddress: string;
-  input: RedisEndpoint;
-  output: RedisEndpoint;
-  /** `output.redis.type: cluster`: seed addresses of the target cluster (`output` is the first). */
-  outputCluster?: readonly string[] | undefined;
-  /** Announced with REPLCONF listening-port (GunYu: the port of server.listen). */
-  listeningPort: number;
-  replay: ReplayOptions;
-  filter: FilterOptions;
-  /** Key SET on the source every second to measure the end-to-end delay (empty = off). */
-  syncDelayTestKey: string;
-  /** Where the probe key is SET when the input is a replica (a cluster shard's master). @default input */
-  probeEndpoint?: RedisEndpoint | undefined;
-  /** Wait between reconnect attempts (GunYu: 2 s). */
-  reconnectBackoffMs: number;
-  /** Ask for diskless transfer with `capa eof`. */
-  capaEof: boolean;
-  /** Transaction mode (standalone → standalone with replayTransaction). */
-  transaction: boolean;
-  /** Longest graceful drain on pause/stop before connections are closed. @default 5000 */
-  drainTimeoutMs?: number;
-  /**
-   * The spool between the source and the replay: memory up to `memoryBytes`, then spill files in
-   * `<directory>/<input>` (directory default `$TMPDIR/redis-gunyu`; the input's sub-directory is
-   * cleared at each session start).
-   */
-  spool?: Partial<SpillingSpoolOptions>;
-  /** The fencing lease in the target (cluster.leaseTimeout / leaseRenewInterval). @default 10 s / 3 s */
-  fencing?: LeaseTiming;
-  /** Time for the reconnect back-off and the batch ticker (tests may drive it). @default SYSTEM_CLOCK */
-  clock?: Clock;
-}
-
-/** Start of argument `index` relative to `start`, or -1. */
-function argumentStart(scanner: RequestScanner, index: number, start: number): number {
-  return index < scanner.argumentCount ? (scanner.argumentStarts[index] as number) - start : -1;
-}
-
-function argumentEnd(scanner: RequestScanner, index: number, start: number): number {
-  return index < scanner.argumentCount ? (scanner.argumentEnds[index] as number) - start : -1;
-}
+export type { SyncerOptions, SyncerState } from './syncer-options';
 
 /**
  * One source node → target pipeline: fake replica → in-memory spool → RDB lanes / command batches.
@@ -109,6 +62,7 @@ export class Syncer {
   spool: SpillingSpool<SpoolItem> | undefined;
   /** Fencing: this pipeline applies only while it owns the target's lease. */
   readonly guard: LeaseGuard;
+  private sessionTransaction: boolean;
 
   constructor(
     readonly options: SyncerOptions,
@@ -122,7 +76,9 @@ export class Syncer {
       options.fencing ?? { leaseTimeoutMs: 10_000, leaseRenewIntervalMs: 3_000 },
       this.clock,
       logger,
+      options.shardSlots,
     );
+    this.sessionTransaction = options.transaction && !options.transactionMode;
   }
 
   /** Where this syncer writes (standalone endpoint or cluster seeds). */
@@ -134,8 +90,20 @@ export class Syncer {
     return this.options.clock ?? SYSTEM_CLOCK;
   }
 
+  /** The mode of the current (or last) session: /syncer/status `Transaction`. */
   get transaction(): boolean {
-    return this.options.transaction;
+    return this.sessionTransaction;
+  }
+
+  /**
+   * The topology watch computed the cluster → cluster mode: a running pipeline in the other mode
+   * restarts (drained, checkpointed) and its next session starts in the new one.
+   */
+  async reevaluateTransaction(allowed: boolean): Promise<void> {
+    if (!this.options.transactionMode || this.sessionTransaction === allowed) return;
+    if (this.state !== 'run' && this.state !== 'ready_run') return;
+    this.logger.info({ input: this.options.inputAddress, transaction: allowed }, 'transaction mode changes');
+    await this.restart();
   }
 
   start(): void {
@@ -321,10 +289,15 @@ export class Syncer {
   private async runSession(): Promise<void> {
     const { options, counters } = this;
     const replay = options.replay;
+    // Cluster → cluster: transaction mode only while both layouts are identical and stable (re-read
+    // at every session start, so a failed transaction batch re-evaluates it).
+    this.sessionTransaction = options.transactionMode
+      ? await options.transactionMode().catch(() => false)
+      : options.transaction;
     const source = redisClient(options.input);
     const target = createControlClient(this.target);
     const commandConnection = createTargetLink(this.target, counters.cluster, this.logger);
-    const spool = this.openSpool();
+    const spool = openSpool(options);
     this.spool = spool;
     let probeTimer: NodeJS.Timeout | undefined;
     const closers: (() => void)[] = [];
@@ -336,37 +309,11 @@ export class Syncer {
       replay.batchTickerMs,
       this.clock,
     );
-    const push = (item: SpoolItem): void => inbox.push(item);
-    const listener: ReplicaListener = {
-      onFullResync: () => {},
-      onContinue: () => {},
-      onRdbData: (chunk) => {
-        counters.rdbBytes += chunk.length;
-        push({ kind: 'rdb', chunk });
-      },
-      onRdbEnd: () => push({ kind: 'rdb-end' }),
-      onCommand: (buffer, start, end, scanner, offset) => {
-        counters.inputOffset = offset;
-        counters.receiveTimeMs = Date.now();
-        if (scanner.argumentCount === 0) return;
-        push({
-          kind: 'command',
-          data: buffer.subarray(start, end),
-          name: commandName(buffer, scanner.argumentStarts[0] as number, scanner.argumentEnds[0] as number),
-          arg1Start: argumentStart(scanner, 1, start),
-          arg1End: argumentEnd(scanner, 1, start),
-          arg2Start: argumentStart(scanner, 2, start),
-          arg2End: argumentEnd(scanner, 2, start),
-          offset,
-        });
-      },
-      onClose: (error) => push({ kind: 'closed', error }),
-    };
-    const replica = new ReplicaClient(options.input, listener, {
-      listeningPort: options.listeningPort,
-      capaEof: options.capaEof,
-    });
-    let replayer: CommandReplayer | undefined;
+    const replica = new ReplicaClient(
+      options.input,
+      spoolingListener(counters, (item) => inbox.push(item)),
+      { listeningPort: options.listeningPort, capaEof: options.capaEof },
+    );
     let finished: (() => void) | undefined;
     const finishedPromise = new Promise<void>((resolve) => {
       finished = resolve;
@@ -416,134 +363,77 @@ export class Syncer {
       counters.inputOffset = replica.offset;
       this.knownRunIds.add(runId);
       this.forceFullSync = false;
-      if (options.syncDelayTestKey) {
-        const probe = options.probeEndpoint ? redisClient(options.probeEndpoint) : source;
-        if (probe !== source) closers.push(() => probe.disconnect());
-        probeTimer = setInterval(() => {
-          probe
-            .set(options.syncDelayTestKey, `${options.inputAddress}_${BigInt(Date.now()) * 1_000_000n}`)
-            .catch(() => {});
-        }, 1000);
-      }
-      let start: { sourceDb: number; targetDb: number; offset: number };
+      if (options.syncDelayTestKey) probeTimer = startDelayProbe(options, source, closers);
+      let start: StreamStart;
       if (mode === 'full') {
         counters.fullSyncs++;
         counters.rdbKeysBefore = counters.rdbKeysSent + counters.rdbKeysFiltered;
         counters.rdbKeysExpected = keyspaceSize(await source.info('keyspace'));
         counters.syncPhase = 1;
         this.markRunning();
-        const fullOffset = replica.offset;
-        this.logger.info({ input: options.inputAddress, runId, offset: fullOffset }, 'full sync started');
-        // A half-applied RDB must never look synced: drop checkpoints until the RDB is fully replayed
-        // (the in-memory one too, or a retry after a corrupted RDB could PSYNC from the old offset).
+        const offset = replica.offset;
+        this.logger.info({ input: options.inputAddress, runId, offset }, 'full sync started');
+        // The in-memory checkpoint too, or a retry after a corrupted RDB could PSYNC from the old offset.
         this.memoryCheckpoint = undefined;
-        await deleteCheckpoints(target, replay.checkpointName, [
-          runId,
-          replid,
-          replid2,
-          checkpoint?.runId ?? '',
-        ]);
         this.step = 'rdb';
-        await replayRdbPhase(next, {
+        start = await fullSyncPhase(next, {
+          input: options.inputAddress,
           target,
           output: this.target,
           replay,
           filter: this.filter,
           counters,
           logger: this.logger,
+          runId,
+          offset,
+          staleRunIds: [replid, replid2, checkpoint?.runId ?? ''],
         });
-        this.step = 'checkpoint';
-        await selectDatabase(target, 0);
-        await writeCheckpointIndex(target, replay.checkpointName, runId);
-        await target.hset(
-          replay.checkpointName,
-          ...checkpointFields(runId, fullOffset, BigInt(Date.now()) * 1_000_000n),
-        );
-        this.memoryCheckpoint = { runId, offset: fullOffset };
-        counters.ackOffset = fullOffset;
-        counters.sendOffset = fullOffset;
-        start = { sourceDb: 0, targetDb: 0, offset: fullOffset };
-        this.logger.info({ input: options.inputAddress, keys: counters.rdbKeysSent }, 'full sync done');
+        this.memoryCheckpoint = { runId, offset };
       } else {
         counters.incrementalSyncs++;
-        const cp = checkpoint as { runId: string; offset: number; db: number };
-        await writeCheckpointIndex(target, replay.checkpointName, runId);
-        const selected = await commandConnection.sendCommands([['SELECT', String(cp.db)]]);
-        if (selected.errors.length > 0)
-          throw new GunyuError(GUNYU_ERROR_CODES.target, `SELECT ${cp.db} failed`);
-        start = { sourceDb: unmapDb(replay, cp.db), targetDb: cp.db, offset: cp.offset };
-        counters.ackOffset = cp.offset;
-        counters.sendOffset = cp.offset;
+        const resumed = checkpoint as { runId: string; offset: number; db: number };
+        start = await partialResyncStart(target, commandConnection, replay, runId, resumed);
+        counters.ackOffset = resumed.offset;
+        counters.sendOffset = resumed.offset;
         this.logger.info(
-          { input: options.inputAddress, runId, offset: cp.offset },
+          { input: options.inputAddress, runId, offset: resumed.offset },
           'partial resync (+CONTINUE)',
         );
       }
       counters.syncPhase = 2;
-      // Reading pauses READ_AHEAD_BYTES ahead of replay, so catch-up checkpoints keep moving. A channel
-      // with a disk pauses at most READ_AHEAD_STALL_MS without replay draining to half, then spills (a frozen
-      // target must not make the source drop the syncer); a memory-only one pauses until replay takes.
-      const spool = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
-      inbox.readAheadBytes = Math.min(READ_AHEAD_BYTES, spool.memoryBytes);
-      inbox.readAheadStallMs = spool.maxDiskBytes === 0 ? 0 : READ_AHEAD_STALL_MS;
+      limitReadAhead(inbox, options.spool);
       this.markRunning();
-      replayer = new CommandReplayer(
+      const replayer = new CommandReplayer(
         commandConnection,
         replay,
         this.filter,
         counters,
-        options.transaction,
+        this.sessionTransaction,
         () => replica.replicationId,
         start,
         options.syncDelayTestKey,
         options.outputCluster ? undefined : this.guard.fence(),
+        this.sessionTransaction && commandConnection instanceof ClusterTargetConnection
+          ? clusterTransactionSender(commandConnection, this.guard, replay.checkpointName)
+          : undefined,
       );
       this.step = 'stream';
-      for (;;) {
-        const item = await next();
-        if (!item) break;
-        if (item.kind === 'closed') {
-          if (inbox.finished) break;
-          // The source went away (e.g. a promoted replica drops its sub-replicas), the target did not:
-          // apply and checkpoint everything received, so the resume starts exactly after it (no
-          // duplicate replay in non-transaction mode).
-          this.step = 'drain';
-          await replayer.drain().catch(() => {});
-          throw item.error ?? new GunyuError(GUNYU_ERROR_CODES.replication, 'source connection closed');
-        }
-        if (item.kind === 'tick') {
-          await replayer.flush();
-          continue;
-        }
-        if (item.kind !== 'command') continue;
-        const pending = replayer.handle(item);
-        if (pending) await pending;
-        if (inbox.length === 0) await replayer.flushSoon();
-        this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
-      }
-      this.step = 'drain';
-      await replayer.drain();
-      this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
+      await streamCommands({
+        next,
+        finishing: () => inbox.finished,
+        pending: () => inbox.length,
+        replayer,
+        applied: () => {
+          this.memoryCheckpoint = { runId: replica.replicationId, offset: counters.ackOffset };
+        },
+        setStep: (step) => {
+          this.step = step;
+        },
+      });
     } finally {
       close();
       finished?.();
       this.session = undefined;
     }
   }
-
-  /** A fresh spool; spill files a crashed process left for this input are removed first. */
-  private openSpool(): SpillingSpool<SpoolItem> {
-    const options = { ...DEFAULT_SPILLING_SPOOL_OPTIONS, ...this.options.spool };
-    const base = options.directory ?? join(tmpdir(), 'redis-gunyu');
-    const directory = join(base, this.options.inputAddress.replace(/[^\w.-]/g, '_'));
-    rmSync(directory, { recursive: true, force: true });
-    return new SpillingSpool(SPOOL_ITEM_CODEC, { ...options, directory });
-  }
-}
-
-/** Keys in all DBs of an INFO keyspace reply (`db0:keys=12,expires=0,...`). */
-function keyspaceSize(info: string): number {
-  let keys = 0;
-  for (const match of info.matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(match[1]);
-  return keys;
 }

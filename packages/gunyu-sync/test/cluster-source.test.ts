@@ -149,7 +149,9 @@ describe('cluster source', () => {
         .map((entry) => entry.Input)
         .sort(),
     ).toEqual(replicaAddresses.sort());
-    for (const entry of sync.status()) expect(entry.Transaction).toBe(false);
+    // Both clusters have the same three slot ranges: cluster → cluster transaction mode, one script per batch.
+    for (const entry of sync.status()) expect(entry.Transaction).toBe(true);
+    for (const syncer of sync.syncers) expect(syncer.counters.transactionBatches).toBeGreaterThan(0);
     for (const syncer of sync.syncers) expect(syncer.counters.fullSyncs).toBe(1);
     expect(new Set(sync.syncers.map((syncer) => syncer.options.replay.checkpointName)).size).toBe(3);
     expect(await expectEqual('cluster')).toBeGreaterThan(30_000);

@@ -26,7 +26,7 @@ export class LeaseGuard {
 
   constructor(
     private readonly target: TargetSpec,
-    private readonly keys: { lease: string; fence: string },
+    readonly keys: { lease: string; fence: string },
     private readonly timing: LeaseTiming,
     private readonly clock: Clock,
     private readonly logger: Logger,
@@ -40,8 +40,10 @@ export class LeaseGuard {
     timing: LeaseTiming,
     clock: Clock,
     logger: Logger,
+    shardSlots?: readonly (readonly [number, number])[],
   ): LeaseGuard {
-    return new LeaseGuard(target, leaseKeys(checkpointName, input), timing, clock, logger, input);
+    const keys = leaseKeys(checkpointName, input, shardSlots);
+    return new LeaseGuard(target, keys, timing, clock, logger, input);
   }
 
   /** The per-batch owner check of the current lease (standalone targets). */

@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Clock } from '@kvforge/runtime';
+import { keyInSlots } from '../core/cluster/key-slot';
 import type { ControlClient } from '../replay/target-factory';
 
 /**
  * Keys start with the checkpoint prefix: never replicated, ignored by dataset comparisons and GC.
  * One lease per (checkpoint name, input): that pair is what one pipeline writes into one target.
  */
-export function leaseKeys(checkpointName: string, inputAddress: string): { lease: string; fence: string } {
-  // The hash tag keeps both keys in one slot of a cluster target (one EVAL touches both).
-  const lease = `redis-gunyu-checkpoint-lease:{${checkpointName}:${inputAddress}}`;
+export function leaseKeys(
+  checkpointName: string,
+  inputAddress: string,
+  shardSlots?: readonly (readonly [number, number])[],
+): { lease: string; fence: string } {
+  // The hash tag keeps both keys in one slot of a cluster target (one EVAL touches both); for a
+  // source shard that slot is one of the shard's, so the batch script on that master can read it.
+  const tag = `${checkpointName}:${inputAddress}`;
+  const lease = `redis-gunyu-checkpoint-lease:{${shardSlots ? keyInSlots(tag, shardSlots) : tag}}`;
   return { lease, fence: `${lease}:fence` };
 }
 

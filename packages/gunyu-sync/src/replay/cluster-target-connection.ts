@@ -1,19 +1,17 @@
-import { RequestScanner, RespWriter } from '@kvforge/resp';
+import { RespWriter } from '@kvforge/resp';
 import { type Logger, SILENT_LOGGER, sleep } from '@kvforge/runtime';
 import type { ClusterTopology } from '../core/cluster/cluster-topology';
-import {
-  ANY_NODE,
-  BROADCAST_COMMANDS,
-  LOCAL_COMMANDS,
-  parseRedirect,
-  type Redirect,
-  routingKeyIndex,
-  SPLITTABLE_STEP,
-} from '../core/cluster/command-routing';
+import { ANY_NODE, parseRedirect } from '../core/cluster/command-routing';
 import { CLUSTER_SLOTS, keySlot } from '../core/cluster/key-slot';
-import { commandName } from '../core/command-name';
 import { GUNYU_ERROR_CODES, GunyuError } from '../core/errors';
 import { endpointOf, readClusterTopology } from '../net/cluster-nodes';
+import {
+  ClusterBatchParser,
+  type ParsedBatch,
+  secondArgument,
+  type Unit,
+  unit,
+} from './cluster-batch-parser';
 import type { ClusterCounters } from './sync-counters';
 import { type BatchError, type BatchResult, type RedisEndpoint, TargetConnection } from './target-connection';
 import type { TargetLink } from './target-link';
@@ -21,45 +19,6 @@ import type { TargetLink } from './target-link';
 /** Rounds of re-sending one batch's redirected commands before giving up (GunYu: 3 retries 1 s apart). */
 const MAX_ROUNDS = 30;
 const ASKING = Buffer.from('*1\r\n$6\r\nASKING\r\n');
-
-/** A piece of a batch that goes to one node: a command, a slice of a split command, or a MULTI…EXEC. */
-interface Unit {
-  slot: number;
-  /** A broadcast copy goes to this master whatever the slot. */
-  address: string | undefined;
-  parts: Uint8Array[];
-  replies: number;
-  /** Batch index of its first reply; a split slice answers for `firstIndex` alone (`merged`). */
-  firstIndex: number;
-  merged: boolean;
-  name: string;
-  /** ASK: the next attempt goes to this node, after ASKING. */
-  askAddress: string | undefined;
-  redirect: Redirect | undefined;
-  lost: Error | undefined;
-  errors: BatchError[];
-}
-
-interface ParsedBatch {
-  units: Unit[];
-  local: BatchError[];
-}
-
-function unit(slot: number, parts: Uint8Array[], replies: number, firstIndex: number, name: string): Unit {
-  return {
-    slot,
-    address: undefined,
-    parts,
-    replies,
-    firstIndex,
-    merged: false,
-    name,
-    askAddress: undefined,
-    redirect: undefined,
-    lost: undefined,
-    errors: [],
-  };
-}
 
 /**
  * A Redis Cluster target: routes every command of a batch by the slot of its key to one pipelined
@@ -72,7 +31,7 @@ export class ClusterTargetConnection implements TargetLink {
   private readonly connecting = new Map<string, Promise<void>>();
   private owners: (string | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
   private masters: string[] = [];
-  private readonly scanner = new RequestScanner();
+  private readonly parser: ClusterBatchParser;
   /** Batches settle (and re-send their redirected commands) strictly in order. */
   private chain: Promise<void> = Promise.resolve();
   private outstanding = 0;
@@ -86,7 +45,9 @@ export class ClusterTargetConnection implements TargetLink {
     private readonly template: RedisEndpoint,
     private readonly counters: ClusterCounters,
     private readonly logger: Logger = SILENT_LOGGER,
-  ) {}
+  ) {
+    this.parser = new ClusterBatchParser(counters);
+  }
 
   async connect(): Promise<void> {
     await this.refreshTopology();
@@ -97,7 +58,11 @@ export class ClusterTargetConnection implements TargetLink {
     if (this.closedError) return Promise.reject(this.closedError);
     let parsed: ParsedBatch;
     try {
-      parsed = this.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), replyCount);
+      parsed = this.parser.parse(
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        replyCount,
+        this.masters,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
@@ -112,6 +77,17 @@ export class ClusterTargetConnection implements TargetLink {
     const key = secondArgument(head);
     const slot = key ? keySlot(head, key[0], key[1]) : 0;
     return this.submit({ units: [unit(slot, [...parts], replyCount, 0, 'RESTORE')], local: [] });
+  }
+
+  /**
+   * A transaction batch (one keyless script) to the master owning `slot`, in order with every other
+   * batch. It is never re-sent: a redirect or a lost connection (was it applied?) is an error reply.
+   */
+  sendPinned(slot: number, parts: readonly Uint8Array[]): Promise<BatchResult> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const pinned = unit(slot, [...parts], 1, 0, 'EVAL');
+    pinned.pinned = true;
+    return this.submit({ units: [pinned], local: [] });
   }
 
   sendCommands(commands: readonly (readonly (string | Buffer)[])[]): Promise<BatchResult> {
@@ -154,144 +130,6 @@ export class ClusterTargetConnection implements TargetLink {
 
   private release(): void {
     if (--this.outstanding === 0) this.blocked = false;
-  }
-
-  /** Splits a batch into units (whole commands, per-slot slices, single-slot transactions). */
-  private parse(bytes: Buffer, replyCount: number): ParsedBatch {
-    const scanner = this.scanner;
-    const units: Unit[] = [];
-    const local: BatchError[] = [];
-    let group: { first: number; units: Unit[]; parts: Uint8Array[] } | undefined;
-    let index = 0;
-    let position = 0;
-    while (position < bytes.length) {
-      const end = scanner.scan(bytes, position, bytes.length);
-      if (end < 0) throw new GunyuError(GUNYU_ERROR_CODES.target, 'incomplete command in a cluster batch');
-      const data = bytes.subarray(position, end);
-      position = end;
-      if (scanner.argumentCount === 0) continue;
-      const name = commandName(bytes, scanner.argumentStarts[0] as number, scanner.argumentEnds[0] as number);
-      if (name === 'MULTI' && !group) {
-        group = { first: index++, units: [], parts: [data] };
-        continue;
-      }
-      if (name === 'EXEC' && group) {
-        group.parts.push(data);
-        this.closeGroup(group, index, units);
-        group = undefined;
-        index++;
-        continue;
-      }
-      const target = group ? group.units : units;
-      if (LOCAL_COMMANDS.has(name)) {
-        const db = bytes.toString('latin1', scanner.argumentStarts[1] ?? 0, scanner.argumentEnds[1] ?? 0);
-        if (db !== '0') local.push({ index, message: 'ERR SELECT is not allowed in cluster mode' });
-        if (group) group.parts.push(data);
-      } else {
-        this.commandUnits(bytes, data, name, index, target);
-        if (group) group.parts.push(data);
-      }
-      index++;
-    }
-    if (group) throw new GunyuError(GUNYU_ERROR_CODES.target, 'MULTI without EXEC in a cluster batch');
-    if (index !== replyCount)
-      throw new GunyuError(
-        GUNYU_ERROR_CODES.target,
-        `cluster batch holds ${index} commands, ${replyCount} expected`,
-      );
-    return { units, local };
-  }
-
-  /** A source transaction: kept whole where every key is in one slot, else replayed command by command. */
-  private closeGroup(
-    group: { first: number; units: Unit[]; parts: Uint8Array[] },
-    execIndex: number,
-    units: Unit[],
-  ): void {
-    const slots = new Set(group.units.filter((item) => item.slot !== ANY_NODE).map((item) => item.slot));
-    const single = slots.size <= 1 && group.units.every((item) => item.address === undefined && !item.merged);
-    if (single && group.parts.length === execIndex - group.first + 1) {
-      const [slot] = slots;
-      units.push(unit(slot ?? ANY_NODE, group.parts, group.parts.length, group.first, 'MULTI'));
-      return;
-    }
-    // MULTI and EXEC are answered here (no error); each command goes on its own.
-    this.counters.splitTransactions++;
-    units.push(...group.units);
-  }
-
-  private commandUnits(bytes: Buffer, data: Buffer, name: string, index: number, units: Unit[]): void {
-    const scanner = this.scanner;
-    const count = scanner.argumentCount;
-    if (BROADCAST_COMMANDS.has(name)) {
-      for (const address of this.masters) {
-        const copy = unit(ANY_NODE, [data], 1, index, name);
-        copy.address = address;
-        copy.merged = true;
-        units.push(copy);
-      }
-      return;
-    }
-    const step = SPLITTABLE_STEP.get(name);
-    if (step !== undefined && count > 1 + step) {
-      const split = this.split(bytes, name, step, index);
-      if (split) {
-        this.counters.splitCommands++;
-        units.push(...split);
-        return;
-      }
-    }
-    const keyIndex = routingKeyIndex(name, count, () =>
-      Number(bytes.toString('latin1', scanner.argumentStarts[2] ?? 0, scanner.argumentEnds[2] ?? 0)),
-    );
-    const slot =
-      keyIndex === ANY_NODE
-        ? ANY_NODE
-        : keySlot(
-            bytes,
-            scanner.argumentStarts[keyIndex] as number,
-            scanner.argumentEnds[keyIndex] as number,
-          );
-    units.push(unit(slot, [data], 1, index, name));
-  }
-
-  /** One command per slot for a cross-slot DEL-like (step 1) or MSET (step 2); undefined if one slot. */
-  private split(bytes: Buffer, name: string, step: number, index: number): Unit[] | undefined {
-    const scanner = this.scanner;
-    const bySlot = new Map<number, number[]>();
-    for (let argument = 1; argument + step - 1 < scanner.argumentCount; argument += step) {
-      const slot = keySlot(
-        bytes,
-        scanner.argumentStarts[argument] as number,
-        scanner.argumentEnds[argument] as number,
-      );
-      let list = bySlot.get(slot);
-      if (!list) {
-        list = [];
-        bySlot.set(slot, list);
-      }
-      list.push(argument);
-    }
-    if (bySlot.size <= 1) return undefined;
-    const units: Unit[] = [];
-    const nameBytes = bytes.subarray(scanner.argumentStarts[0] as number, scanner.argumentEnds[0] as number);
-    for (const [slot, argumentsOfSlot] of bySlot) {
-      const writer = new RespWriter();
-      writer.writeArrayHeader(1 + argumentsOfSlot.length * step).writeBulk(nameBytes);
-      for (const argument of argumentsOfSlot) {
-        for (let offset = 0; offset < step; offset++)
-          writer.writeBulk(
-            bytes.subarray(
-              scanner.argumentStarts[argument + offset] as number,
-              scanner.argumentEnds[argument + offset] as number,
-            ),
-          );
-      }
-      const slice = unit(slot, [writer.take()], 1, index, name);
-      slice.merged = true;
-      units.push(slice);
-    }
-    return units;
   }
 
   private targetOf(item: Unit): string | undefined {
@@ -382,6 +220,14 @@ export class ClusterTargetConnection implements TargetLink {
   /** Re-sends redirected units until none is left (bounded), then builds the batch result. */
   private async settle(batch: ParsedBatch): Promise<BatchResult> {
     let pending = batch.units.filter((item) => item.redirect || item.lost);
+    for (const item of pending) {
+      if (!item.pinned) continue;
+      const reason = item.lost
+        ? `connection lost: ${item.lost.message}`
+        : `redirected (${item.redirect?.kind})`;
+      item.errors.push({ index: item.firstIndex, message: `ERR transaction batch not confirmed, ${reason}` });
+    }
+    pending = pending.filter((item) => !item.pinned);
     for (let round = 1; pending.length > 0; round++) {
       if (this.closedError) throw this.closedError;
       if (round > MAX_ROUNDS) {
@@ -487,25 +333,4 @@ export class ClusterTargetConnection implements TargetLink {
       }),
     );
   }
-}
-
-/** `[start, end)` of argument 1 in the head of a multibulk command (`*n $len name $len key …`). */
-function secondArgument(head: Uint8Array): [number, number] | undefined {
-  let position = 0;
-  const line = (): number => {
-    const start = position;
-    while (position < head.length && head[position] !== 0x0d) position++;
-    const value = Number(
-      Buffer.from(head.buffer, head.byteOffset + start + 1, position - start - 1).toString('latin1'),
-    );
-    position += 2;
-    return value;
-  };
-  if (head[0] !== 0x2a) return undefined;
-  line();
-  const nameLength = line();
-  position += nameLength + 2;
-  const keyLength = line();
-  if (position + keyLength > head.length) return undefined;
-  return [position, position + keyLength];
 }
