@@ -52,3 +52,37 @@ export async function startLocal(
     readyTimeoutMs: 30_000,
   });
 }
+
+export interface HaMetaProcess {
+  process: ManagedProcess;
+  rpcPort: number;
+  httpPort: number;
+}
+
+/** A meta service binary in an HA pair: election on `key` in the etcd at `etcdEndpoint`. */
+export async function startHaMeta(
+  etcdEndpoint: string,
+  key: string,
+  leaseSeconds: number,
+): Promise<HaMetaProcess> {
+  const rpcPort = await getFreePort();
+  const httpPort = await getFreePort();
+  const process = await startProcess({
+    name: `memcache-meta-service:${rpcPort}`,
+    command: 'node',
+    args: [
+      ...RUN_MAIN,
+      `--ock.mmc.meta_service_url=tcp://127.0.0.1:${rpcPort}`,
+      `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
+      '--ock.mmc.meta.ha.enable=true',
+      `--ock.mmc.meta.ha.etcd_endpoints=${etcdEndpoint}`,
+      `--ock.mmc.meta.ha.lease_seconds=${leaseSeconds}`,
+      `--ock.mmc.meta.ha.election_key=${key}`,
+      '--ock.mmc.log_level=warn',
+    ],
+    cwd: META_APP,
+    readyWhen: { port: httpPort },
+    readyTimeoutMs: 60_000,
+  });
+  return { process, rpcPort, httpPort };
+}

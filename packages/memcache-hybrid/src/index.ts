@@ -34,7 +34,13 @@ export {
   parseMetaServiceUrl,
   parseMetricsUrl,
 } from './config/service-addresses';
-export { type BlobRecord, restoreRank } from './core/blob-restore';
+export {
+  type BlobRecord,
+  DEFAULT_RESTORE_OPTIONS,
+  type RestoreOptions,
+  type RestoreOutcome,
+  restoreRank,
+} from './core/blob-restore';
 export * from './core/codes';
 export { type LocalSegmentInfo, type LocalServiceInfo, LocalServiceRegistry } from './core/local-services';
 export {
@@ -75,6 +81,7 @@ export {
   standaloneHaSnapshot,
 } from './http/memcache-rest-plugin';
 export {
+  COPY_PAYLOAD_BYTES,
   DATA_HEADER_BYTES,
   DATA_OPCODE,
   DATA_STATUS,

@@ -1,11 +1,13 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  COPY_PAYLOAD_BYTES,
   DATA_HEADER_BYTES,
   DATA_OPCODE,
   DATA_STATUS,
   DataPeer,
   DataServer,
+  DataTransferError,
   HostMemoryBackend,
   MEDIUM,
   readDataHeader,
@@ -14,11 +16,22 @@ import {
 
 const CAPACITY = 1024 * 1024;
 
-function header(opcode: number, medium: number, offset: number, length: number, id = 1): Buffer {
+function header(opcode: number, medium: number, offset: number, length: number, id = 1, view = 0): Buffer {
   const buffer = Buffer.alloc(DATA_HEADER_BYTES);
-  writeDataHeader(buffer, 0, opcode, medium, 0, id, offset, length);
+  writeDataHeader(buffer, 0, opcode, medium, 0, id, offset, length, view);
   return buffer;
 }
+
+const parsed = (reply: Buffer, index: number) =>
+  readDataHeader(reply, index * DATA_HEADER_BYTES, {
+    opcode: 0,
+    medium: 0,
+    status: 0,
+    requestId: 0,
+    offset: 0,
+    length: 0,
+    view: 0,
+  });
 
 /** Sends raw bytes and collects what comes back until `bytes` arrived or the server closed. */
 function exchange(port: number, request: Buffer, bytes: number): Promise<{ reply: Buffer; closed: boolean }> {
@@ -61,17 +74,7 @@ describe('DataServer (data protocol over a real socket)', () => {
       header(DATA_OPCODE.READ, MEDIUM.DRAM, CAPACITY - 4, 4, 4),
     ]);
     const { reply } = await exchange(port, request, DATA_HEADER_BYTES * 4 + 4);
-    const statuses = [0, 1, 2, 3].map(
-      (index) =>
-        readDataHeader(reply, index * DATA_HEADER_BYTES, {
-          opcode: 0,
-          medium: 0,
-          status: 0,
-          requestId: 0,
-          offset: 0,
-          length: 0,
-        }).status,
-    );
+    const statuses = [0, 1, 2, 3].map((index) => parsed(reply, index).status);
     expect(statuses).toEqual([
       DATA_STATUS.OUT_OF_BOUNDS,
       DATA_STATUS.NO_SEGMENT,
@@ -95,7 +98,12 @@ describe('DataServer (data protocol over a real socket)', () => {
     const oversize = await exchange(port, header(DATA_OPCODE.WRITE, MEDIUM.DRAM, 0, 512 * 1024), 1 << 30);
     expect(oversize.closed).toBe(true);
     expect(oversize.reply[2]).toBe(DATA_STATUS.TOO_LARGE);
-    const http = await exchange(port, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), 1 << 30);
+    // A request as curl sends it (longer than one header): its bytes read as a huge length.
+    const http = await exchange(
+      port,
+      Buffer.from('GET / HTTP/1.1\r\nHost: 127.0.0.1:5000\r\nUser-Agent: curl/8.5.0\r\n\r\n'),
+      1 << 30,
+    );
     expect(http.closed).toBe(true);
   });
 
@@ -103,13 +111,86 @@ describe('DataServer (data protocol over a real socket)', () => {
     const peer = new DataPeer('127.0.0.1', port, { lanes: 3, sliceBytes: 1000 });
     try {
       const value = Buffer.from(Array.from({ length: 10_007 }, (_, index) => (index * 31) % 251));
-      await peer.write(MEDIUM.DRAM, 4096, value);
+      await peer.write(MEDIUM.DRAM, 4096, value, 0);
       const back = Buffer.alloc(value.length + 2);
       await peer.read(MEDIUM.DRAM, 4096, value.length, back, 1);
       expect(back.subarray(1, 1 + value.length).equals(value)).toBe(true);
       await expect(peer.read(MEDIUM.DRAM, CAPACITY - 1, 2, back)).rejects.toThrow(
         'range outside the segment',
       );
+    } finally {
+      peer.close();
+    }
+  });
+});
+
+describe('DataServer view fencing (HA: writes allocated by a former meta leader)', () => {
+  let server: DataServer;
+  let port: number;
+  const dram = new HostMemoryBackend(MEDIUM.DRAM, CAPACITY);
+  const hbm = new HostMemoryBackend(MEDIUM.HBM, CAPACITY);
+
+  beforeAll(async () => {
+    server = new DataServer({
+      segments: new Map([
+        [MEDIUM.DRAM, dram],
+        [MEDIUM.HBM, hbm],
+      ]),
+    });
+    port = (await server.listen(0, '127.0.0.1')).port;
+  });
+  afterAll(async () => {
+    await server.close();
+    dram.close();
+    hbm.close();
+  });
+
+  it('refuses WRITE and COPY stamped below the raised view, consuming the payload; newer views and reads pass', async () => {
+    server.raiseView(7);
+    server.raiseView(3); // never lowered
+    expect(server.view).toBe(7);
+    const copyDestination = Buffer.alloc(COPY_PAYLOAD_BYTES);
+    copyDestination[0] = MEDIUM.DRAM;
+    copyDestination.writeUInt32LE(8192, 8);
+    hbm.write(0, Buffer.alloc(64, 0x11));
+    const request = Buffer.concat([
+      header(DATA_OPCODE.WRITE, MEDIUM.DRAM, 0, 64, 1, 6),
+      Buffer.alloc(64, 0xee),
+      header(DATA_OPCODE.WRITE, MEDIUM.DRAM, 4096, 64, 2, 7),
+      Buffer.alloc(64, 0x77),
+      header(DATA_OPCODE.WRITE, MEDIUM.DRAM, 4096 + 64, 64, 3, 8),
+      Buffer.alloc(64, 0x88),
+      header(DATA_OPCODE.COPY, MEDIUM.HBM, 0, 64, 4, 6),
+      copyDestination,
+      header(DATA_OPCODE.READ, MEDIUM.DRAM, 4096, 4, 5, 0),
+    ]);
+    const { reply } = await exchange(port, request, DATA_HEADER_BYTES * 5 + 4);
+    const replies = [0, 1, 2, 3, 4].map((index) => parsed(reply, index));
+    expect(replies.map((item) => item.status)).toEqual([
+      DATA_STATUS.STALE_VIEW,
+      DATA_STATUS.OK,
+      DATA_STATUS.OK,
+      DATA_STATUS.STALE_VIEW,
+      DATA_STATUS.OK,
+    ]);
+    // A refusal names the view the service holds; the others echo the request's.
+    expect(replies.map((item) => item.view)).toEqual([7, 7, 8, 7, 0]);
+    expect(reply.subarray(DATA_HEADER_BYTES * 5).equals(Buffer.alloc(4, 0x77))).toBe(true);
+    expect(dram.view(0, 64).every((byte) => byte === 0)).toBe(true);
+    expect(dram.view(8192, 64).every((byte) => byte === 0)).toBe(true);
+    expect(dram.view(4096 + 64, 64).every((byte) => byte === 0x88)).toBe(true);
+  });
+
+  it('a client peer gets the refusal as a DataTransferError with status STALE_VIEW', async () => {
+    server.raiseView(9);
+    const peer = new DataPeer('127.0.0.1', port, { lanes: 2, sliceBytes: 1000 });
+    try {
+      const failure = await peer.write(MEDIUM.DRAM, 0, Buffer.alloc(3000, 1), 8).catch((error) => error);
+      expect(failure).toBeInstanceOf(DataTransferError);
+      expect(failure).toMatchObject({ status: DATA_STATUS.STALE_VIEW, connectionLost: false });
+      expect(dram.view(0, 3000).every((byte) => byte === 0)).toBe(true);
+      await peer.write(MEDIUM.DRAM, 0, Buffer.alloc(3000, 2), 9);
+      expect(dram.view(0, 3000).every((byte) => byte === 2)).toBe(true);
     } finally {
       peer.close();
     }

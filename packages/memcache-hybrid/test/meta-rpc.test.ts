@@ -46,7 +46,7 @@ describe('meta RPC over TCP', () => {
     expect(blobs).toEqual([[0, MEDIUM.DRAM, 0, 5000]]);
     expect(await client.updateState('k', 0, MEDIUM.DRAM, BLOB_ACTION.WRITE_OK)).toEqual([MMC.OK]);
     expect(await client.get('k')).toEqual([MMC.OK, [0, MEDIUM.DRAM, 0, 5000], 5000]);
-    expect(await client.alloc('k', 1)).toEqual([MMC.DUPLICATED_OBJECT, []]);
+    expect(await client.alloc('k', 1)).toEqual([MMC.DUPLICATED_OBJECT, [], 0]);
     expect(await client.remove('k')).toEqual([MMC.OK]);
     expect(await client.get('k')).toEqual([MMC.UNMATCHED_KEY, null, 0]);
   });
@@ -74,7 +74,7 @@ describe('meta RPC over TCP', () => {
   it('answers INVALID_PARAM to malformed arguments and unknown opcodes, and keeps the connection', async () => {
     expect(await client.call(RPC_OPCODE.BATCH_GET, 42)).toEqual([MMC.INVALID_PARAM]);
     expect(await client.call(99 as never, null)).toEqual([MMC.INVALID_PARAM]);
-    expect(await client.call(RPC_OPCODE.PING)).toEqual([MMC.OK]);
+    expect(await client.call(RPC_OPCODE.PING)).toEqual([MMC.OK, 0]);
   });
 
   it('closes a connection that announces a frame over the configured limit, reports it and serves others', async () => {
@@ -91,7 +91,7 @@ describe('meta RPC over TCP', () => {
     // A body of exactly 1024 bytes still passes; the server keeps serving new connections.
     const other = await MetaRpcClient.connect(`127.0.0.1:${port}`);
     expect(await other.call(RPC_OPCODE.GET, 'x'.repeat(1021))).toEqual([MMC.UNMATCHED_KEY, null, 0]);
-    expect(await other.call(RPC_OPCODE.PING)).toEqual([MMC.OK]);
+    expect(await other.call(RPC_OPCODE.PING)).toEqual([MMC.OK, 0]);
     await other.close();
   });
 
@@ -103,7 +103,7 @@ describe('meta RPC over TCP', () => {
     await sendAndAwaitClose(Buffer.from('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
     expect(errors[0]).toBeInstanceOf(RpcFrameError);
     const other = await MetaRpcClient.connect(`tcp://127.0.0.1:${port}`);
-    expect(await other.call(RPC_OPCODE.PING)).toEqual([MMC.OK]);
+    expect(await other.call(RPC_OPCODE.PING)).toEqual([MMC.OK, 0]);
     await other.close();
   });
 

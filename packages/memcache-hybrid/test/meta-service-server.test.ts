@@ -39,7 +39,7 @@ describe('startMetaServiceServer', () => {
     const { server, client, rest } = await start({
       mounts: [{ rank: 0, medium: MEDIUM.DRAM, bytes: 1 << 20 }],
     });
-    expect(await client.alloc('k', 4096, 1, 0)).toEqual([MMC.OK, [[0, MEDIUM.DRAM, 0, 4096]]]);
+    expect(await client.alloc('k', 4096, 1, 0)).toEqual([MMC.OK, [[0, MEDIUM.DRAM, 0, 4096]], 0]);
     const health = (await (await fetch(`${rest}/health`)).json()) as { leader_address: string };
     expect(health.leader_address).toBe(`http://127.0.0.1:${server.rest.port}`);
     expect(server.advertisedOrigin).toBe(health.leader_address);
@@ -72,7 +72,7 @@ describe('startMetaServiceServer', () => {
     servers.push(server);
     const client = await MetaRpcClient.connect(`tcp://[::1]:${server.rpc.port}`);
     clients.push(client);
-    expect(await client.call(RPC_OPCODE.PING)).toEqual([MMC.OK]);
+    expect(await client.call(RPC_OPCODE.PING)).toEqual([MMC.OK, 0]);
     expect(server.advertisedOrigin).toBe(`http://[::1]:${server.rest.port}`);
     expect((await fetch(`${server.advertisedOrigin}/role`)).status).toBe(200);
   });

@@ -16,6 +16,8 @@ export class DataTransferError extends DomainError<'MMC_ERR_DATA_TRANSFER'> {
     options: { cause?: unknown } = {},
     /** The connection failed (not a refused request): the peer may have died or moved. */
     readonly connectionLost = true,
+    /** A refused request: the DATA_STATUS the local service answered (STALE_VIEW: allocated by an old leader). */
+    readonly status?: number,
   ) {
     super('MMC_ERR_DATA_TRANSFER', message, options);
   }
@@ -146,7 +148,10 @@ export class DataLane {
     return this.pending.length;
   }
 
-  /** Queues one slice: WRITE sends `data` (a view, not copied); READ fills `target` at `targetOffset`. */
+  /**
+   * Queues one slice: WRITE sends `data` (a view, not copied); READ fills `target` at `targetOffset`.
+   * `view`: the meta leader view that allocated the range (WRITE/COPY fencing; 0 without HA).
+   */
   send(
     opcode: number,
     medium: number,
@@ -156,6 +161,7 @@ export class DataLane {
     target: Buffer | undefined,
     targetOffset: number,
     transfer: Transfer,
+    view = 0,
   ): void {
     transfer.addSlice();
     if (this.failure) {
@@ -169,7 +175,7 @@ export class DataLane {
       queueMicrotask(this.uncork);
     }
     const header = slab.next();
-    writeDataHeader(header, 0, opcode, medium, DATA_STATUS.OK, this.nextId, offset, length);
+    writeDataHeader(header, 0, opcode, medium, DATA_STATUS.OK, this.nextId, offset, length, view);
     this.nextId = (this.nextId + 1) >>> 0 || 1;
     this.socket.write(header);
     if (data && data.length > 0) this.socket.write(data);
@@ -208,7 +214,9 @@ export class DataLane {
       }
       if (header.status !== DATA_STATUS.OK) {
         const reason = DATA_STATUS_TEXT[header.status] ?? `status ${header.status}`;
-        op.transfer.sliceDone(new DataTransferError(`local service ${this.address}: ${reason}`, {}, false));
+        op.transfer.sliceDone(
+          new DataTransferError(`local service ${this.address}: ${reason}`, {}, false, header.status),
+        );
       } else if (op.opcode === DATA_OPCODE.READ && header.length > 0) {
         this.reading = op;
         this.readRemaining = header.length;

@@ -31,11 +31,12 @@ export class DataPeer {
     private readonly options: DataPeerOptions,
   ) {}
 
-  /** Copies `data` into the segment range starting at `offset`. */
+  /** Copies `data` into the segment range starting at `offset`; `view`: the leader view that allocated it. */
   async write(
     medium: number,
     offset: number,
     data: Buffer,
+    view: number,
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
     const lanes = await this.ready();
@@ -52,6 +53,7 @@ export class DataPeer {
         undefined,
         0,
         transfer,
+        view,
       );
       if (end === data.length) break;
     }
@@ -94,6 +96,7 @@ export class DataPeer {
     length: number,
     toMedium: number,
     toOffset: number,
+    view: number,
   ): Promise<void> {
     const lanes = await this.ready();
     const destination = Buffer.alloc(COPY_PAYLOAD_BYTES);
@@ -110,6 +113,7 @@ export class DataPeer {
       undefined,
       0,
       transfer,
+      view,
     );
     return transfer.seal();
   }

@@ -1,5 +1,6 @@
 import { BLOB_ACTION, MEDIUM, type Medium, MMC } from '../core/codes';
 import type { KeyInfo } from '../core/meta-service';
+import { DATA_STATUS } from '../local/data-protocol';
 import { LeaderMetaClient } from '../rpc/leader-meta-client';
 import { RPC_OPCODE } from '../rpc/rpc-protocol';
 import { DataTransferError } from './data-lane';
@@ -93,12 +94,18 @@ export class MemCacheClient {
 
   /** Stores `value` under `key`; a key already cached fails with result -3006 (MMC_DUPLICATED_OBJECT). */
   async put(key: string, value: Buffer, options: PutOptions = {}): Promise<void> {
-    const [result, blobs] = (await this.meta.call(RPC_OPCODE.ALLOC, this.allocArgs(key, value, options))) as [
-      number,
-      BlobTuple[],
-    ];
+    const [result, blobs, view] = (await this.meta.call(
+      RPC_OPCODE.ALLOC,
+      this.allocArgs(key, value, options),
+    )) as [number, BlobTuple[], number | undefined];
     if (result !== MMC.OK) throw MemCacheError.fromResult('put', key, result);
-    await this.commit(key, value, blobs, progress(options.onProgress, value.length * blobs.length));
+    await this.commit(
+      key,
+      value,
+      blobs,
+      view ?? 0,
+      progress(options.onProgress, value.length * blobs.length),
+    );
   }
 
   /** One Alloc RPC for all items, parallel writes, one UpdateState RPC; per item the MMC result. */
@@ -106,10 +113,11 @@ export class MemCacheClient {
     items: readonly { key: string; value: Buffer }[],
     options: PutOptions = {},
   ): Promise<number[]> {
-    const [result, allocated] = (await this.meta.call(
+    const [result, allocated, stamped] = (await this.meta.call(
       RPC_OPCODE.BATCH_ALLOC,
       items.map((item) => this.allocArgs(item.key, item.value, options)),
-    )) as [number, [number, BlobTuple[]][]];
+    )) as [number, [number, BlobTuple[]][], number | undefined];
+    const view = stamped ?? 0;
     if (!Array.isArray(allocated) || allocated.length !== items.length) {
       throw MemCacheError.fromResult('batchPut', `(${items.length} keys)`, result);
     }
@@ -117,24 +125,26 @@ export class MemCacheClient {
     const writes = items.map(async (item, index) => {
       if (outcomes[index] !== MMC.OK) return;
       const blobs = (allocated[index] as [number, BlobTuple[]])[1];
-      await Promise.all(blobs.map((blob) => this.writeBlob(blob, item.value)));
+      await Promise.all(blobs.map((blob) => this.writeBlob(blob, item.value, view)));
     });
     const written = await Promise.allSettled(writes);
     // One UpdateState per blob: WRITE_OK for every replica of a value written whole, else one WRITE_FAIL.
-    const updates: [string, number, number, number][] = [];
+    const updates: [string, number, number, number, number][] = [];
     const updateOwners: number[] = [];
     items.forEach((item, index) => {
       if (outcomes[index] !== MMC.OK) return;
       const blobs = (allocated[index] as [number, BlobTuple[]])[1];
       if (written[index]?.status === 'fulfilled') {
         for (const [rank, medium] of blobs) {
-          updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_OK]);
+          updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_OK, view]);
           updateOwners.push(index);
         }
       } else {
         const [rank, medium] = blobs[0] as BlobTuple;
-        updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_FAIL]);
-        outcomes[index] = MMC.ERROR;
+        updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_FAIL, view]);
+        outcomes[index] = isStaleView((written[index] as PromiseRejectedResult).reason)
+          ? MMC.STALE_VIEW
+          : MMC.ERROR;
       }
     });
     if (updates.length > 0) {
@@ -253,23 +263,27 @@ export class MemCacheClient {
     return [key, value.length, options.replicas ?? 1, preferred, medium];
   }
 
+  /** Writes every replica, then commits; `view` (the allocating leader's) is stamped on both. */
   private async commit(
     key: string,
     value: Buffer,
     blobs: BlobTuple[],
+    view: number,
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
     try {
-      await Promise.all(blobs.map((blob) => this.writeBlob(blob, value, onBytes)));
+      await Promise.all(blobs.map((blob) => this.writeBlob(blob, value, view, onBytes)));
     } catch (error) {
       // WRITE_FAIL removes the whole key: no replica of a half-written value is ever readable.
       const [rank, medium] = blobs[0] as BlobTuple;
-      await this.meta.updateState(key, rank, medium, BLOB_ACTION.WRITE_FAIL).catch(() => undefined);
-      throw error;
+      await this.meta
+        .call(RPC_OPCODE.UPDATE_STATE, [key, rank, medium, BLOB_ACTION.WRITE_FAIL, view])
+        .catch(() => undefined);
+      throw isStaleView(error) ? MemCacheError.staleView('put', key, error) : error;
     }
     const [, states] = (await this.meta.call(
       RPC_OPCODE.BATCH_UPDATE_STATE,
-      blobs.map(([rank, medium]) => [key, rank, medium, BLOB_ACTION.WRITE_OK]),
+      blobs.map(([rank, medium]) => [key, rank, medium, BLOB_ACTION.WRITE_OK, view]),
     )) as [number, number[]];
     // A replica whose rank was lost meanwhile cannot commit; the value stands on the others.
     if (!states.includes(MMC.OK)) throw MemCacheError.fromResult('put', key, states[0] ?? MMC.ERROR);
@@ -315,6 +329,7 @@ export class MemCacheClient {
   private async writeBlob(
     [rank, medium, offset, size]: BlobTuple,
     value: Buffer,
+    view: number,
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
     const route = await this.route(rank);
@@ -323,7 +338,7 @@ export class MemCacheClient {
       if (file) {
         await file.write(offset, value.subarray(0, size));
         onBytes?.(size);
-      } else await route.peer.write(medium, offset, value.subarray(0, size), onBytes);
+      } else await route.peer.write(medium, offset, value.subarray(0, size), view, onBytes);
     } catch (error) {
       if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
       throw error;
@@ -411,6 +426,11 @@ export class MemCacheClient {
     })();
     return this.refreshing;
   }
+}
+
+/** A local service refused the write: the range was allocated by a former meta leader. */
+function isStaleView(error: unknown): boolean {
+  return error instanceof DataTransferError && error.status === DATA_STATUS.STALE_VIEW;
 }
 
 /** Turns per-slice byte counts into `(done, total)` calls; undefined when nobody listens. */

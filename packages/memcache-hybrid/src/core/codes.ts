@@ -13,6 +13,8 @@ export const MMC = {
   LEASE_NOT_EXPIRED: -3104,
   /** kvforge: this meta service is not the HA leader; the reply's second element is the leader's URL or null. */
   NOT_LEADER: -3201,
+  /** kvforge: a WRITE_OK/WRITE_FAIL stamped with an older leader's view_version (its alloc is not ours). */
+  STALE_VIEW: -3202,
 } as const;
 export type MmcResult = number;
 

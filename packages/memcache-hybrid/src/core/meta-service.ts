@@ -1,4 +1,4 @@
-import { type BlobRecord, restoreRank } from './blob-restore';
+import { type BlobRecord, type RestoreOptions, type RestoreOutcome, restoreRank } from './blob-restore';
 import {
   BLOB_STATE,
   type BlobAction,
@@ -40,6 +40,8 @@ export interface StateUpdate {
 
 export interface MetaServiceOptions extends MetaManagerOptions {
   ptracerEnabled: boolean;
+  /** How an HA rebuild (mountLocal with a blob map) is chunked. */
+  restore: Partial<RestoreOptions>;
 }
 
 const TP = TRACEPOINT_ID;
@@ -57,9 +59,14 @@ export class MetaService {
   /** Mounted local services by rank: their data addresses, for clients. */
   readonly localServices = new LocalServiceRegistry();
 
+  /** Ranks whose blob maps are being adopted (an HA rebuild in progress), with its outcome. */
+  readonly restoringRanks = new Map<number, Promise<RestoreOutcome>>();
+  private readonly restoreOptions: Partial<RestoreOptions>;
+
   constructor(options: Partial<MetaServiceOptions> = {}) {
     this.manager = new MetaManager(options);
     this.tracer = new Ptracer(options.ptracerEnabled ?? true);
+    this.restoreOptions = options.restore ?? {};
   }
 
   alloc(key: string, request: AllocRequest): { result: MmcResult; blobs: readonly BlobLocation[] } {
@@ -221,21 +228,35 @@ export class MetaService {
   /**
    * A local service mounts all its segments at once and registers its data address. A rank already
    * held by a live local service is refused by the transport before this; a partial failure rolls back.
+   * `blobs`: the HA rebuild, what the local service holds — adopted in chunks (`restoring` settles when
+   * done); the rank serves allocations meanwhile, never over a range of its map (restoreRank).
    */
-  /** `blobs`: the HA rebuild, what the local service holds (restoreRank). */
-  mountLocal(info: LocalServiceInfo, blobs: readonly BlobRecord[] = []): MmcResult {
+  mountLocal(
+    info: LocalServiceInfo,
+    blobs: readonly BlobRecord[] = [],
+  ): { result: MmcResult; restoring?: Promise<RestoreOutcome> } {
     const mounted: Medium[] = [];
     for (const segment of info.segments) {
       const result = this.mount(info.rank, segment.medium, segment.capacity);
       if (result !== MMC.OK) {
         for (const medium of mounted) this.unmount(info.rank, medium);
-        return result;
+        return { result };
       }
       mounted.push(segment.medium);
     }
-    if (blobs.length > 0) restoreRank(this.manager, info.rank, blobs, this.manager.options.clock.now());
     this.localServices.set(info);
-    return MMC.OK;
+    if (blobs.length === 0) return { result: MMC.OK };
+    const restoring: Promise<RestoreOutcome> = restoreRank(
+      this.manager,
+      info.rank,
+      blobs,
+      this.manager.options.clock.now(),
+      this.restoreOptions,
+    ).finally(() => {
+      if (this.restoringRanks.get(info.rank) === restoring) this.restoringRanks.delete(info.rank);
+    });
+    this.restoringRanks.set(info.rank, restoring);
+    return { result: MMC.OK, restoring };
   }
 
   /**

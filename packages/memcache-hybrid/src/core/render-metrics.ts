@@ -2,8 +2,17 @@ import { MEDIUM } from './codes';
 import type { MetaService } from './meta-service';
 import { OPERATIONS } from './operation-counters';
 
-/** GET /metrics: the spec's families in order, hand-rendered (no blank lines between families). */
-export function renderPrometheus(service: MetaService): string {
+/** This node's HA role for the kvforge families after the spec's (a standalone node is its own leader). */
+export interface HaRole {
+  leading: boolean;
+  viewVersion: number;
+}
+
+/**
+ * GET /metrics: the spec's families in order, hand-rendered (no blank lines between families), then the
+ * kvforge HA families (absent from the spec, appended so its part stays byte-identical).
+ */
+export function renderPrometheus(service: MetaService, ha?: HaRole): string {
   const lines: string[] = [];
   const family = (name: string, type: string, help: string, samples: string[]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples);
@@ -61,6 +70,26 @@ export function renderPrometheus(service: MetaService): string {
     `memcache_allocated_bytes{medium="hbm"} ${hbm.usedBytes}`,
     `memcache_allocated_bytes{medium="dram"} ${dram.usedBytes}`,
   ]);
+  if (ha) {
+    family(
+      'memcache_ha_leader',
+      'gauge',
+      'Whether this meta service serves as the HA leader (1) or not (0)',
+      [`memcache_ha_leader ${ha.leading ? 1 : 0}`],
+    );
+    family(
+      'memcache_ha_view_version',
+      'gauge',
+      'HA view version (the leader key create revision; up once per leadership change)',
+      [`memcache_ha_view_version ${ha.viewVersion}`],
+    );
+    family(
+      'memcache_ha_restoring_ranks',
+      'gauge',
+      'Ranks whose blob maps are being rebuilt after a failover',
+      [`memcache_ha_restoring_ranks ${service.restoringRanks.size}`],
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -15,6 +15,10 @@ export interface HaSnapshot {
   viewVersion: number;
 }
 
+function haRole(snapshot: HaSnapshot) {
+  return { leading: snapshot.role === 'leader', viewVersion: snapshot.viewVersion };
+}
+
 /** A meta service without HA is the leader of itself (README, decision 1). */
 export function standaloneHaSnapshot(leaderAddress: string): HaSnapshot {
   return { role: 'leader', haState: 'serving', leaderPresent: true, leaderAddress, viewVersion: 0 };
@@ -98,7 +102,7 @@ export const memcacheRestPlugin: FastifyPluginAsyncZod<MemcacheRestOptions> = as
   });
 
   app.get('/metrics', { schema: SCHEMAS.noInput }, async (_request, reply) =>
-    reply.type(PROMETHEUS).send(renderPrometheus(service)),
+    reply.type(PROMETHEUS).send(renderPrometheus(service, haRole(options.ha()))),
   );
   app.get('/metrics/summary', { schema: SCHEMAS.noInput }, async (_request, reply) =>
     text(reply, renderSummary(service)),

@@ -3,13 +3,18 @@
  * header naming the segment range, then the payload.
  *
  *   header = u8 opcode | u8 medium | u8 status | u8 reserved | u32 requestId | u64 offset | u64 length
+ *            | u64 view
+ *
+ * `view` is the meta leader's view_version that allocated the range (HA fencing): a local service refuses a
+ * WRITE or COPY stamped with a view older than the one it learned at its last mount, because a newer leader
+ * may have handed that range to another object. Replies echo the request's view (STALE_VIEW: the server's).
  *
  * WRITE: header + `length` payload bytes → reply header (status). READ: header → reply header + `length`
  * bytes when status is OK. Replies on one connection come back in request order. Large transfers are
  * sliced by the client and spread over several connections ("lanes") per peer.
  * COPY moves a range between two segments of the same local service (see COPY_PAYLOAD_BYTES).
  */
-export const DATA_HEADER_BYTES = 24;
+export const DATA_HEADER_BYTES = 32;
 
 export const DATA_OPCODE = { READ: 1, WRITE: 2, COPY: 3 } as const;
 
@@ -31,6 +36,8 @@ export const DATA_STATUS = {
   BAD_OPCODE: 4,
   /** The service is draining for shutdown. */
   DRAINING: 5,
+  /** HA: the WRITE/COPY was allocated by an older meta leader than the one this service mounted on. */
+  STALE_VIEW: 6,
 } as const;
 export type DataStatus = (typeof DATA_STATUS)[keyof typeof DATA_STATUS];
 
@@ -40,6 +47,7 @@ export const DATA_STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze(
   [DATA_STATUS.TOO_LARGE]: 'slice over the data server limit',
   [DATA_STATUS.BAD_OPCODE]: 'unknown data opcode',
   [DATA_STATUS.DRAINING]: 'local service is shutting down',
+  [DATA_STATUS.STALE_VIEW]: 'write allocated by an older meta leader (stale view_version)',
 });
 
 export interface DataHeader {
@@ -49,11 +57,12 @@ export interface DataHeader {
   requestId: number;
   offset: number;
   length: number;
+  view: number;
 }
 
 const TWO_TO_32 = 2 ** 32;
 
-/** Writes a header at `at`; offsets and lengths stay below 2^53 (segments are ≤ 1 TB). */
+/** Writes a header at `at`; offsets, lengths and views stay below 2^53 (segments are ≤ 1 TB). */
 export function writeDataHeader(
   target: Buffer,
   at: number,
@@ -63,6 +72,7 @@ export function writeDataHeader(
   requestId: number,
   offset: number,
   length: number,
+  view = 0,
 ): void {
   target[at] = opcode;
   target[at + 1] = medium;
@@ -73,6 +83,8 @@ export function writeDataHeader(
   target.writeUInt32LE(Math.floor(offset / TWO_TO_32), at + 12);
   target.writeUInt32LE(length % TWO_TO_32, at + 16);
   target.writeUInt32LE(Math.floor(length / TWO_TO_32), at + 20);
+  target.writeUInt32LE(view % TWO_TO_32, at + 24);
+  target.writeUInt32LE(Math.floor(view / TWO_TO_32), at + 28);
 }
 
 export function readDataHeader(source: Buffer, at: number, into: DataHeader): DataHeader {
@@ -82,6 +94,7 @@ export function readDataHeader(source: Buffer, at: number, into: DataHeader): Da
   into.requestId = source.readUInt32LE(at + 4);
   into.offset = source.readUInt32LE(at + 8) + source.readUInt32LE(at + 12) * TWO_TO_32;
   into.length = source.readUInt32LE(at + 16) + source.readUInt32LE(at + 20) * TWO_TO_32;
+  into.view = source.readUInt32LE(at + 24) + source.readUInt32LE(at + 28) * TWO_TO_32;
   return into;
 }
 
@@ -111,7 +124,15 @@ export class HeaderSlab {
 export class HeaderAssembler {
   private readonly scratch = Buffer.allocUnsafe(DATA_HEADER_BYTES);
   private filled = 0;
-  readonly header: DataHeader = { opcode: 0, medium: 0, status: 0, requestId: 0, offset: 0, length: 0 };
+  readonly header: DataHeader = {
+    opcode: 0,
+    medium: 0,
+    status: 0,
+    requestId: 0,
+    offset: 0,
+    length: 0,
+    view: 0,
+  };
 
   /** Consumes header bytes from `chunk` at `position`; returns the new position, `header` is set when `complete`. */
   take(chunk: Buffer, position: number): number {

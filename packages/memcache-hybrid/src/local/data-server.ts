@@ -32,6 +32,8 @@ export class DataServer {
   private readonly maxTransferBytes: number;
   private inFlight = 0;
   private draining = false;
+  // HA fencing: the newest meta leader view this service mounted on (see data-protocol.ts).
+  private fenceView = 0;
   private drained: (() => void) | undefined;
 
   constructor(private readonly options: DataServerOptions) {
@@ -46,6 +48,19 @@ export class DataServer {
     });
     const address = this.server.address();
     return { host, port: typeof address === 'object' && address ? address.port : port };
+  }
+
+  /**
+   * Refuses from now on every WRITE and COPY stamped with a view below `view` (never lowers it). Called
+   * with the leader's view before a (re-)mount is sent, so no range the new leader hands out can be
+   * overwritten by a write the old leader allocated.
+   */
+  raiseView(view: number): void {
+    if (Number.isSafeInteger(view) && view > this.fenceView) this.fenceView = view;
+  }
+
+  get view(): number {
+    return this.fenceView;
   }
 
   /** Stops taking connections and waits until every request already started has been answered. */
@@ -73,6 +88,7 @@ export class DataServer {
     let pendingOffset = 0;
     let pendingLength = 0;
     let pendingMedium = 0;
+    let pendingView = 0;
     // A COPY's 16-byte destination, gathered like a tiny WRITE.
     const copyTarget = Buffer.alloc(COPY_PAYLOAD_BYTES);
     let copyFill = -1;
@@ -101,7 +117,15 @@ export class DataServer {
             position += count;
             remaining -= count;
             if (remaining === 0)
-              this.finishWrite(socket, pendingMedium, pendingStatus, pendingId, pendingOffset, pendingLength);
+              this.finishWrite(
+                socket,
+                pendingMedium,
+                pendingStatus,
+                pendingId,
+                pendingOffset,
+                pendingLength,
+                pendingView,
+              );
             continue;
           }
           position = assembler.take(chunk, position);
@@ -119,7 +143,7 @@ export class DataServer {
           }
           this.inFlight++;
           if (header.opcode === DATA_OPCODE.WRITE) {
-            const status = this.check(header);
+            const status = header.view < this.fenceView ? DATA_STATUS.STALE_VIEW : this.check(header);
             target = status === DATA_STATUS.OK ? this.options.segments.get(header.medium) : undefined;
             targetOffset = header.offset;
             remaining = header.length;
@@ -128,7 +152,9 @@ export class DataServer {
             pendingOffset = header.offset;
             pendingLength = header.length;
             pendingMedium = header.medium;
-            if (remaining === 0) this.finishWrite(socket, pendingMedium, status, pendingId, pendingOffset, 0);
+            pendingView = status === DATA_STATUS.STALE_VIEW ? this.fenceView : header.view;
+            if (remaining === 0)
+              this.finishWrite(socket, pendingMedium, status, pendingId, pendingOffset, 0, pendingView);
           } else if (header.opcode === DATA_OPCODE.COPY) {
             copySource = { ...header };
             copyFill = 0;
@@ -192,7 +218,7 @@ export class DataServer {
   private serveCopy(socket: Socket, source: DataHeader, destination: Buffer): void {
     const targetMedium = destination[0] as number;
     const targetOffset = destination.readUInt32LE(8) + destination.readUInt32LE(12) * 2 ** 32;
-    let status = this.check(source);
+    let status = source.view < this.fenceView ? DATA_STATUS.STALE_VIEW : this.check(source);
     if (status === DATA_STATUS.OK) {
       status = this.check({ ...source, medium: targetMedium, offset: targetOffset });
     }
@@ -217,9 +243,10 @@ export class DataServer {
     requestId: number,
     offset: number,
     length: number,
+    view: number,
   ): void {
     const header = this.slab.next();
-    writeDataHeader(header, 0, DATA_OPCODE.WRITE, medium, status, requestId, offset, length);
+    writeDataHeader(header, 0, DATA_OPCODE.WRITE, medium, status, requestId, offset, length, view);
     socket.write(header);
     this.settled();
   }
@@ -235,6 +262,7 @@ export class DataServer {
       request.requestId,
       request.offset,
       request.length,
+      status === DATA_STATUS.STALE_VIEW ? this.fenceView : request.view,
     );
     socket.write(header);
   }

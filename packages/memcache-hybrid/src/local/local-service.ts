@@ -47,6 +47,8 @@ export interface LocalService {
   rank: number;
   data: { host: string; port: number };
   segments: ReadonlyMap<number, SegmentBackend>;
+  /** The meta leader view WRITEs must carry at least (learned at each mount; 0 without HA). */
+  readonly view: number;
   /** Unmounts from the meta service, answers the requests already started, then frees the memory. */
   close(): Promise<void>;
   /** Resolves if the meta service connection is lost for good (the app exits non-zero). */
@@ -102,7 +104,7 @@ export async function startLocalService(
   try {
     const bound = await data.listen(options.dataPort, options.dataHost);
     meta = await connectWithRetry(options, options.metaRetryMs);
-    await mountOn(meta, options, bound, segments, blobs);
+    await mountOn(meta, options, bound, segments, blobs, data);
     options.logger.info({ rank: options.rank, data: bound }, 'segments mounted');
     return running(options, meta, data, bound, segments, closeSegments, blobs);
   } catch (error) {
@@ -140,15 +142,24 @@ class BlobMap {
 // Offsets are 4 KiB-aligned and below 2^52, so medium + offset fit one safe integer.
 const slot = (medium: Medium, offset: number) => offset * 2 + medium;
 
+/**
+ * Mounts on `meta` (the leader). Fencing first: the leader's view is learned with a PING and raised on the
+ * data server *before* the mount is sent, so once the leader can hand out this rank's ranges no WRITE
+ * allocated by a former leader is accepted here any more (a write in flight from it would land over them).
+ */
 async function mountOn(
   meta: MetaRpcClient,
   options: LocalServiceOptions,
   bound: { host: string; port: number },
   segments: Map<Medium, SegmentBackend>,
   blobs: BlobMap,
+  data: DataServer,
 ): Promise<void> {
   blobs.listen(meta);
-  const [result] = await meta.mountLocal(
+  const [pinged, view] = await meta.ping();
+  if (pinged !== MMC.OK) throw new Error(`meta service refused the ping (result ${pinged})`);
+  data.raiseView(view as number);
+  const [result, mountedView] = await meta.mountLocal(
     options.rank,
     bound.host,
     bound.port,
@@ -159,6 +170,7 @@ async function mountOn(
     ]),
     blobs.list(),
   );
+  data.raiseView(mountedView as number);
   if (result !== MMC.OK) {
     throw new Error(
       result === MMC.ERROR
@@ -213,7 +225,7 @@ function running(
       const next = await connectWithRetry(options, Math.max(0, deadline - options.clock.now()));
       if (closing) return next.close();
       try {
-        await mountOn(next, options, bound, segments, blobs);
+        await mountOn(next, options, bound, segments, blobs, data);
       } catch (error) {
         // The node that answered the ping may have stepped down before the mount (NOT_LEADER): try again.
         await next.close();
@@ -231,6 +243,9 @@ function running(
     rank: options.rank,
     data: bound,
     segments,
+    get view() {
+      return data.view;
+    },
     metaLost,
     async close() {
       if (closing) return;

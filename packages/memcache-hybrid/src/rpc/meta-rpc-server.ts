@@ -1,10 +1,10 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { type Clock, SYSTEM_CLOCK } from '@kvforge/runtime';
 import type { BlobRecord } from '../core/blob-restore';
-import { type Medium, MMC } from '../core/codes';
-import type { LocalSegmentInfo } from '../core/local-services';
-import type { AllocRequest } from '../core/meta-objects';
+import { MMC } from '../core/codes';
+import type { LocalServiceInfo } from '../core/local-services';
 import type { MetaService } from '../core/meta-service';
+import { type Connection, HANDLERS } from './meta-rpc-handlers';
 import {
   DEFAULT_RPC_LIMITS,
   encodeFrame,
@@ -23,137 +23,12 @@ export interface MetaRpcServerOptions {
   /** Time for local-service leases; a ManualClock in tests. */
   clock?: Pick<Clock, 'now'>;
   /** HA: every request is answered `[NOT_LEADER, leaderRpcUrl | null]` unless this node serves. */
-  leadership?: { isServing(): boolean; leaderRpcUrl(): string | null };
+  leadership?: { isServing(): boolean; leaderRpcUrl(): string | null; viewVersion(): number };
 }
-
-/** Per-connection state the handlers may use: which rank a local service's connection owns. */
-interface Connection {
-  socket: Socket;
-  rank: number | undefined;
-  lastSeen: number;
-}
-
-type Handler = (
-  service: MetaService,
-  body: unknown,
-  connection: Connection,
-  server: MetaRpcServer,
-) => unknown;
-type Args = unknown[];
-
-/** Request bodies are positional arrays; replies are arrays with the MMC result code first. */
-const HANDLERS: Record<number, Handler> = {
-  [RPC_OPCODE.PING]: () => [MMC.OK],
-  [RPC_OPCODE.ALLOC]: (service, body) => {
-    const [key, size, replicas, preferredRank, medium] = body as Args;
-    const { result, blobs } = service.alloc(
-      key as string,
-      allocRequest(size, replicas, preferredRank, medium),
-    );
-    return [result, blobs.map(blobTuple)];
-  },
-  [RPC_OPCODE.BATCH_ALLOC]: (service, body) => {
-    const items = (body as Args[]).map(([key, size, replicas, preferredRank, medium]) => ({
-      key: key as string,
-      request: allocRequest(size, replicas, preferredRank, medium),
-    }));
-    const { result, items: results } = service.batchAlloc(items);
-    return [result, results.map((item) => [item.result, item.blobs.map(blobTuple)])];
-  },
-  [RPC_OPCODE.GET]: (service, body) => {
-    const { result, blob, size } = service.get(body as string);
-    return [result, blob ? blobTuple(blob) : null, size];
-  },
-  [RPC_OPCODE.BATCH_GET]: (service, body) => {
-    const { result, items } = service.batchGet(body as string[]);
-    return [result, items.map((item) => [item.result, item.blob ? blobTuple(item.blob) : null, item.size])];
-  },
-  [RPC_OPCODE.UPDATE_STATE]: (service, body) => [service.updateState(stateUpdate(body as Args))],
-  [RPC_OPCODE.BATCH_UPDATE_STATE]: (service, body) => {
-    const { result, items } = service.batchUpdateState((body as Args[]).map(stateUpdate));
-    return [result, items];
-  },
-  [RPC_OPCODE.REMOVE]: (service, body) => [service.remove(body as string)],
-  [RPC_OPCODE.BATCH_REMOVE]: (service, body) => {
-    const { result, items } = service.batchRemove(body as string[]);
-    return [result, items];
-  },
-  [RPC_OPCODE.REMOVE_ALL]: (service) => [service.removeAll()],
-  [RPC_OPCODE.QUERY]: (service, body) => {
-    const { result, info } = service.query(body as string);
-    return [result, info ?? null];
-  },
-  [RPC_OPCODE.BATCH_QUERY]: (service, body) => {
-    const { result, items } = service.batchQuery(body as string[]);
-    return [result, items];
-  },
-  [RPC_OPCODE.EXIST_KEY]: (service, body) => [service.existKey(body as string)],
-  [RPC_OPCODE.BATCH_EXIST_KEY]: (service, body) => {
-    const { result, items } = service.batchExistKey(body as string[]);
-    return [result, items];
-  },
-  [RPC_OPCODE.GET_ALL_KEYS]: (service) => [MMC.OK, service.getAllKeys()],
-  [RPC_OPCODE.MOUNT]: (service, body) => {
-    const [rank, medium, capacity] = body as Args;
-    return [service.mount(rank as number, medium as 0 | 1, capacity as number)];
-  },
-  [RPC_OPCODE.UNMOUNT]: (service, body) => {
-    const [rank, medium] = body as Args;
-    return [service.unmount(rank as number, medium as 0 | 1)];
-  },
-  [RPC_OPCODE.MOUNT_LOCAL]: (service, body, connection, server) => {
-    const [rank, host, port, segments, blobs] = body as Args;
-    if (
-      !Number.isInteger(rank) ||
-      typeof host !== 'string' ||
-      !Number.isInteger(port) ||
-      !Array.isArray(segments) ||
-      (blobs !== undefined && blobs !== null && !Array.isArray(blobs))
-    ) {
-      return [MMC.INVALID_PARAM];
-    }
-    return [
-      server.claimRank(connection, rank as number, () =>
-        service.mountLocal(
-          {
-            rank: rank as number,
-            host,
-            port: port as number,
-            segments: (segments as Args[]).map(localSegment),
-          },
-          (blobs ?? []) as BlobRecord[],
-        ),
-      ),
-    ];
-  },
-  [RPC_OPCODE.UNMOUNT_LOCAL]: (_service, body, connection, server) => [
-    server.releaseRank(connection, body as number),
-  ],
-  [RPC_OPCODE.LIST_LOCAL_SERVICES]: (service) => [
-    MMC.OK,
-    service.localServices.version,
-    service.localServices
-      .list()
-      .map((info) => [
-        info.rank,
-        info.host,
-        info.port,
-        info.segments.map((segment) => [segment.medium, segment.capacity, segment.sharedMemoryPath ?? null]),
-      ]),
-  ],
-  [RPC_OPCODE.GET_REPLICAS]: (service, body) => {
-    const { result, size, blobs } = service.getReplicas(body as string);
-    return [result, size, blobs.map(blobTuple)];
-  },
-  [RPC_OPCODE.BATCH_GET_REPLICAS]: (service, body) => {
-    const { result, items } = service.batchGetReplicas(body as string[]);
-    return [result, items.map((item) => [item.result, item.size, item.blobs.map(blobTuple)])];
-  },
-};
 
 /**
- * The meta RPC server: frames are handled synchronously as they arrive, and the socket is corked for the
- * read so every reply it produced leaves in one writev. A client that stops reading its replies is paused
+ * The meta RPC server: frames are handled synchronously as they arrive (only a MOUNT_LOCAL with a blob map
+ * answers later), and the socket is corked for the read so every reply it produced leaves in one writev. A client that stops reading its replies is paused
  * until its socket drains (bounded memory per connection).
  */
 export class MetaRpcServer {
@@ -170,17 +45,33 @@ export class MetaRpcServer {
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
-  /** Mounts a rank for this connection; a rank another live connection owns is refused (MMC_ERROR). */
-  claimRank(connection: Connection, rank: number, mount: () => number): number {
-    const owner = this.owners.get(rank);
-    if (owner && owner !== connection) return MMC.ERROR;
-    if (connection.rank !== undefined && connection.rank !== rank) return MMC.INVALID_PARAM;
-    const result = mount();
-    if (result === MMC.OK) {
-      connection.rank = rank;
-      this.owners.set(rank, connection);
-    }
-    return result;
+  /** The leader view this node serves under (0 without HA): stamped on allocations, fenced on. */
+  get viewVersion(): number {
+    return this.options.leadership?.viewVersion() ?? 0;
+  }
+
+  /**
+   * Mounts a rank for this connection; a rank another live connection owns is refused (MMC_ERROR). The
+   * connection owns the rank at once, so a link lost during a blob-map rebuild clears it (and stops the
+   * rebuild); the reply `[OK, viewVersion]` waits until the map is adopted.
+   */
+  mountLocal(
+    connection: Connection,
+    info: LocalServiceInfo,
+    blobs: readonly BlobRecord[],
+  ): unknown[] | Promise<unknown[]> {
+    const owner = this.owners.get(info.rank);
+    if (owner && owner !== connection) return [MMC.ERROR];
+    if (connection.rank !== undefined && connection.rank !== info.rank) return [MMC.INVALID_PARAM];
+    const { result, restoring } = this.options.service.mountLocal(info, blobs);
+    if (result !== MMC.OK) return [result];
+    connection.rank = info.rank;
+    this.owners.set(info.rank, connection);
+    if (!restoring) return [MMC.OK, this.viewVersion];
+    return restoring.then(() => [
+      this.owners.get(info.rank) === connection ? MMC.OK : MMC.ERROR,
+      this.viewVersion,
+    ]);
   }
 
   /** A clean unmount by the local service that owns the rank. */
@@ -260,6 +151,19 @@ export class MetaRpcServer {
         leadership && !leadership.isServing()
           ? [MMC.NOT_LEADER, leadership.leaderRpcUrl()]
           : this.handle(service, opcode, body, connection);
+      if (reply instanceof Promise) {
+        // A blob-map rebuild answers when done (clients match replies by request id).
+        reply.then(
+          (late) => {
+            if (!socket.destroyed) socket.write(encodeFrame(requestId, opcode, late));
+          },
+          (error: unknown) => {
+            this.options.onError?.(error);
+            if (!socket.destroyed) socket.write(encodeFrame(requestId, opcode, [MMC.ERROR]));
+          },
+        );
+        return;
+      }
       socket.write(encodeFrame(requestId, opcode, reply));
     };
     const resume = () => socket.resume();
@@ -312,45 +216,4 @@ export class MetaRpcServer {
       return [MMC.INVALID_PARAM];
     }
   }
-}
-
-function allocRequest(
-  size: unknown,
-  replicas: unknown,
-  preferredRank: unknown,
-  medium: unknown,
-): AllocRequest {
-  return {
-    size: Number(size),
-    replicas: replicas === undefined || replicas === null ? 1 : Number(replicas),
-    preferredRank:
-      preferredRank === undefined || preferredRank === null
-        ? -1
-        : Array.isArray(preferredRank)
-          ? preferredRank.slice(0, 8).map(Number)
-          : Number(preferredRank),
-    ...(medium === 0 || medium === 1 ? { medium: medium as Medium } : {}),
-  };
-}
-
-function stateUpdate([key, rank, medium, action]: Args) {
-  return {
-    key: key as string,
-    rank: rank as number,
-    medium: medium as 0 | 1,
-    action: action as 1 | 2 | 3 | 4,
-  };
-}
-
-function localSegment([medium, capacity, sharedMemoryPath]: Args): LocalSegmentInfo {
-  if ((medium !== 0 && medium !== 1) || !Number.isSafeInteger(capacity)) throw new TypeError('bad segment');
-  return {
-    medium: medium as Medium,
-    capacity: capacity as number,
-    sharedMemoryPath: typeof sharedMemoryPath === 'string' ? sharedMemoryPath : undefined,
-  };
-}
-
-function blobTuple(blob: { rank: number; medium: number; offset: number; size: number }) {
-  return [blob.rank, blob.medium, blob.offset, blob.size];
 }

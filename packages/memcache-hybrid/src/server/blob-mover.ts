@@ -15,6 +15,8 @@ export class BlobMover {
   constructor(
     private readonly service: MetaService,
     private readonly logger: Logger,
+    /** The leader view the copies are stamped with (a local service refuses an older one). */
+    private readonly viewVersion: () => number = () => 0,
   ) {}
 
   /** Starts every demotion the engine queued since the last call. */
@@ -45,6 +47,7 @@ export class BlobMover {
             source.size,
             target.medium,
             target.offset,
+            this.viewVersion(),
           );
         }),
       );

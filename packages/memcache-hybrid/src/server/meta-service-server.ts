@@ -94,13 +94,19 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
           leadership: {
             isServing: () => election?.isServing() ?? false,
             leaderRpcUrl: () => election?.leader?.rpcUrl ?? null,
+            viewVersion: () => election?.viewVersion ?? 0,
           },
         }
       : {}),
   });
   const localServiceLeaseMs =
     options.localServiceLeaseMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.localServiceLeaseMs;
-  const mover = new BlobMover(service, options.logger.child({ component: 'blob-mover' }));
+  // Demotion copies are fenced like client writes: stamped with this leader's view.
+  const mover = new BlobMover(
+    service,
+    options.logger.child({ component: 'blob-mover' }),
+    () => rpc.viewVersion,
+  );
   const app = createHttpServer({
     logger: options.logger,
     errorEnvelope: MEMCACHE_ERROR_ENVELOPE,
