@@ -61,6 +61,10 @@ export const dcacheConfigSchema = z
     etcdEndpoints: z.array(z.url()).default([]).describe('etcd endpoints for --membership etcd'),
     etcdPrefix: z.string().min(1).default('/dcache').describe('etcd key prefix of this cluster'),
     logLevel: z.string().default('info').describe('pino level'),
+    faultInjection: z
+      .boolean()
+      .default(false)
+      .describe('Test hook: serves POST /internal/fault/deny (cut this node off from peers); never in production'),
   })
   .refine((config) => config.writeQuorum <= config.replicas, {
     path: ['writeQuorum'],

@@ -12,7 +12,12 @@ export interface NodeProcess {
 }
 
 /** One real app process (node with the tsx loader, so SIGKILL/SIGSTOP reach the server itself). */
-export async function spawnNode(nodeId: string, port: number, seeds: string[]): Promise<NodeProcess> {
+export async function spawnNode(
+  nodeId: string,
+  port: number,
+  seeds: string[],
+  extraArgs: readonly string[] = [],
+): Promise<NodeProcess> {
   const address = `127.0.0.1:${port}`;
   const args = [
     '--import',
@@ -26,7 +31,7 @@ export async function spawnNode(nodeId: string, port: number, seeds: string[]): 
   ];
   if (seeds.length > 0) args.push('--seeds', seeds.join(','));
   args.push('--probe-interval-ms', '200', '--probe-timeout-ms', '300', '--dead-after-ms', '1000');
-  args.push('--log-level', 'warn', '--leave-timeout-ms', '10000');
+  args.push('--log-level', 'warn', '--leave-timeout-ms', '10000', ...extraArgs);
   const child = await startProcess({
     command: process.execPath,
     args,
@@ -44,21 +49,46 @@ export async function members(url: string): Promise<string[]> {
 }
 
 /** `count` processes started at once, each seeding all the others; resolves once they form one cluster. */
-export async function spawnCluster(count: number): Promise<NodeProcess[]> {
+export async function spawnCluster(count: number, extraArgs: readonly string[] = []): Promise<NodeProcess[]> {
+  const started = await spawnTogether(count, extraArgs);
+  await waitForOneCluster(started, count);
+  return started;
+}
+
+/** `count` processes started at once (the README quick start: each seeds all the others). */
+export async function spawnTogether(
+  count: number,
+  extraArgs: readonly string[] = [],
+): Promise<NodeProcess[]> {
   const ports: number[] = [];
   for (let index = 0; index < count; index++) ports.push(await getFreePort());
   const seeds = ports.map((port) => `127.0.0.1:${port}`);
-  const started = await Promise.all(
+  const started = await Promise.allSettled(
     ports.map((port, index) =>
       spawnNode(
         `node${index + 1}`,
         port,
         seeds.filter((_, other) => other !== index),
+        extraArgs,
       ),
     ),
   );
-  await waitForOneCluster(started, count);
-  return started;
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  if (nodes.length < count) {
+    await Promise.all(nodes.map((node) => node.process.stop()));
+    throw (started.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  return nodes;
+}
+
+/** Every process runs one table: the same version, coordinator and member list. */
+export async function tableIdentities(nodes: readonly NodeProcess[]): Promise<string[]> {
+  return Promise.all(
+    nodes.map(async (node) => {
+      const health = (await http(node.url, 'GET', '/internal/cluster/health')).body;
+      return `v${health.ring_version}/${health.ring_coordinator}/${health.ring_members}`;
+    }),
+  );
 }
 
 /** Every process runs the same table version with `count` members and no migration pending. */

@@ -24,6 +24,8 @@ export const SENDER_ADDRESS_HEADER = 'x-dcache-sender-address';
 export const INTERNAL_PATHS = {
   cache: (key: string) => `/internal/cache/${encodeURIComponent(key)}`,
   batchGet: '/internal/batch/get',
+  /** Forwarded GETs coalesced by owner; the answer is a read frame (`core/read-frame.ts`). */
+  batchReads: '/internal/batch/reads',
   batchSet: '/internal/batch/set',
   batchDelete: '/internal/batch/delete',
   replicate: '/internal/replicate',
@@ -35,6 +37,8 @@ export const INTERNAL_PATHS = {
   health: '/internal/cluster/health',
   table: '/internal/cluster/table',
   probe: '/internal/cluster/probe',
+  /** Only with the faultInjection test hook. */
+  faultDeny: '/internal/fault/deny',
   rebalance: '/admin/cluster/rebalance',
 } as const;
 
@@ -66,6 +70,8 @@ export const joinBody = z.object({
 });
 export const leaveBody = z.object({ node_id: nodeId });
 export const probeBody = z.object({ node_id: nodeId, address: hostPort });
+/** The fault-injection deny-list: the peers this node refuses to call (empty: heal). */
+export const faultDenyBody = z.strictObject({ addresses: z.array(hostPort) });
 
 /** Answers, parsed by the caller (`decodeAnswer`). */
 export const ANSWERS = {

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { RING_VERSION_HEADER } from '../core/internal-api';
 import type { DcacheNode } from '../node/dcache-node';
+import type { ReadSink } from '../node/read-batcher';
 import { type BodySchemas, noQuery, storedValue } from './route-schemas';
 import { cacheStats, clusterStatus, isoNow, readBody, writeBody } from './views';
 
@@ -31,13 +32,11 @@ export function registerClientRoutes(parent: FastifyInstance, node: DcacheNode, 
     },
   });
 
-  // The hot path: a local hit answers synchronously (no promise); everything else goes through
-  // node.get, whose forwarded answer is the owner's body, passed through as is.
-  app.get('/api/v1/cache/*', { schema: { params: bodies.keyParams } }, (request, reply) => {
-    const key = request.params['*'];
-    const local = node.localHit(key);
-    if (local !== undefined) return sendRead(reply, key, true, local.valueJson, node.nodeId);
-    return node.get(key, true).then((result) =>
+  // One sink for every forwarded read (the reply is the token): no closure per request.
+  const forwardedReads: ReadSink<FastifyReply> = {
+    raw: (reply, statusCode, body) =>
+      reply.code(statusCode).header(RING_VERSION_HEADER, node.table.version).type(JSON_TYPE).send(body),
+    result: (reply, key, result) =>
       result.rawBody !== undefined
         ? reply
             .code(result.found ? 200 : 404)
@@ -45,7 +44,17 @@ export function registerClientRoutes(parent: FastifyInstance, node: DcacheNode, 
             .type(JSON_TYPE)
             .send(result.rawBody)
         : sendRead(reply, key, result.found, result.valueJson, result.nodeId),
-    );
+    fail: (reply, error) => reply.send(error),
+  };
+
+  // The hot path: a local hit answers synchronously (no promise); anything else is forwarded
+  // (batched by owner per event-loop turn) and the owner's body is passed through as is.
+  app.get('/api/v1/cache/*', { schema: { params: bodies.keyParams } }, (request, reply) => {
+    const key = request.params['*'];
+    const local = node.localHit(key);
+    if (local !== undefined) return sendRead(reply, key, true, local.valueJson, node.nodeId);
+    node.forwardRead(key, forwardedReads, reply);
+    return reply;
   });
 
   app.put(

@@ -2,12 +2,14 @@ import type { ZodTypeProvider } from '@kvforge/common-http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import {
+  INTERNAL_PATHS,
   LOCAL_ONLY_HEADER,
   RING_VERSION_HEADER,
   SENDER_ADDRESS_HEADER,
   SENDER_HEADER,
 } from '../core/internal-api';
 import { isNewerTable, type PartitionTable, tableFingerprint } from '../core/partition-table';
+import { encodeReadFrame } from '../core/read-frame';
 import { checkedTable } from '../core/table-validation';
 import { toWire } from '../core/wire-entry';
 import type { DcacheNode } from '../node/dcache-node';
@@ -84,6 +86,41 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     return entry === null
       ? sendOwnerRead(reply, key, false, 'null')
       : sendOwnerRead(reply, key, true, entry.valueJson);
+  });
+
+  // Forwarded GETs coalesced by the forwarder: per key the body a single internal GET would send,
+  // in a read frame. A key this node does not hold under its table gets 421 (the forwarder takes
+  // the single-key path for it, which refreshes its table); the fence is the single GET's.
+  app.post(INTERNAL_PATHS.batchReads, { schema: { body: bodies.keys } }, async (request, reply) => {
+    const keys = request.body.keys;
+    const callerVersion = callerOf(request).version;
+    if (callerVersion > node.table.version || !node.tableIsFresh) await checkRing(request, undefined);
+    const statuses = new Array<number>(keys.length);
+    const parts = new Array<string>(keys.length);
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index]!;
+      let entry: { valueJson: string } | null | undefined = node.ownerReadNow(key, callerVersion);
+      if (entry === undefined) {
+        if (!node.holdersOf(key).holders.includes(node.nodeId)) {
+          statuses[index] = 421;
+          parts[index] = '';
+          continue;
+        }
+        const result = await node.ownerGet(key);
+        entry = result.found ? { valueJson: result.valueJson } : null;
+      }
+      statuses[index] = entry === null ? 404 : 200;
+      parts[index] = readBody(
+        JSON.stringify(key),
+        entry === null ? 'null' : entry.valueJson,
+        entry !== null,
+        nodeIdJson,
+      );
+    }
+    return reply
+      .header(RING_VERSION_HEADER, node.table.version)
+      .type('text/plain; charset=utf-8')
+      .send(encodeReadFrame(statuses, parts));
   });
 
   app.put(
@@ -206,6 +243,15 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     const installed = node.installTable(table);
     return { installed, ring_version: node.table.version, node_id: node.nodeId };
   });
+
+  // Test hook (faultInjection only): the real-process partition tests cut peers with it.
+  if (node.options.faultInjection) {
+    app.post(INTERNAL_PATHS.faultDeny, { schema: { body: bodies.faultDeny } }, async (request) => {
+      node.peers.allow();
+      node.peers.deny(request.body.addresses);
+      return { denied: request.body.addresses, node_id: node.nodeId };
+    });
+  }
 
   app.post('/internal/cluster/probe', { schema: { body: bodies.probe } }, async (request) => ({
     reachable: await node.probeFor(request.body.node_id, request.body.address),

@@ -1,6 +1,7 @@
 import { NO_BODY, NO_QUERY } from '@kvforge/common-http';
 import { z } from 'zod';
 import {
+  faultDenyBody,
   internalValueBody,
   internalValueFields,
   joinBody,
@@ -80,6 +81,7 @@ export function bodySchemas(limits: { maxBatchKeys: number; partitionCount: numb
     join: joinBody,
     leave: leaveBody,
     probe: probeBody,
+    faultDeny: faultDenyBody,
     table: partitionTableSchema,
     /** POST routes with no input accept no body or an empty object. */
     none: NO_BODY,

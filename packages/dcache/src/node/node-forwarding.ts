@@ -1,7 +1,9 @@
 import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { ANSWERS, decodeAnswer, INTERNAL_PATHS } from '../core/internal-api';
+import { memberAddress as memberAddressOf } from '../core/partition-table';
 import type { ReadResult } from './node-options';
 import { NodeOwner } from './node-owner';
+import { ForwardedReadBatcher, type ReadSink } from './read-batcher';
 
 /** What a holder answered to a forwarded call. */
 interface OwnerAnswer {
@@ -15,6 +17,34 @@ interface OwnerAnswer {
  * through ONE path (`callOwner`), for the raw pass-through GET and for parsed answers alike.
  */
 export abstract class NodeForwarding extends NodeOwner {
+  private readonly readBatcher = new ForwardedReadBatcher({
+    peers: this.peers,
+    addressOfMember: (nodeId) => memberAddressOf(this.tableValue, nodeId),
+    internalHeaders: () => this.internalHeaders(),
+    singleRead: (key) => this.get(key, true),
+    countForwards: (keys, failed) => {
+      this.counters.forwards += keys;
+      if (failed) this.counters.forwardFailures++;
+    },
+  });
+
+  /**
+   * A client GET this node cannot answer from memory, answered into `sink`. With a confirmed table
+   * and another node as primary it joins this turn's batch to that owner (`ForwardedReadBatcher`);
+   * otherwise, and for anything the batch cannot answer, it takes `get` (the single-key path).
+   */
+  forwardRead<Token>(key: string, sink: ReadSink<Token>, token: Token): void {
+    const primary = this.tableIsFresh ? this.holdersOf(key).holders[0] : undefined;
+    if (primary !== undefined && primary !== this.nodeId) {
+      this.readBatcher.enqueue(primary, key, sink, token);
+      return;
+    }
+    this.get(key, true).then(
+      (result) => sink.result(token, key, result),
+      (error: unknown) => sink.fail(token, error),
+    );
+  }
+
   /**
    * Calls the key's primary — for a read, then each replica — at `/internal/cache/{key}`.
    * - 421 (our table is stale): adopt the newer table and start again, once, under it.

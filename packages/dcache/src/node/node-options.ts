@@ -46,6 +46,11 @@ export interface DcacheNodeOptions {
    */
   cutOffQuarantineMs?: number;
   /**
+   * Test hook: serves `POST /internal/fault/deny` (a deny-list of peer addresses this node refuses
+   * to call, as if the network were cut), so tests can partition real processes. Off in production.
+   */
+  faultInjection: boolean;
+  /**
    * `seeds`: join through seeds, the coordinator pushes tables and removes dead nodes.
    * `external`: an external membership (EtcdMembership) installs the tables; no join, no removal here.
    */
@@ -74,6 +79,7 @@ export const DEFAULT_DCACHE_NODE_OPTIONS: Omit<DcacheNodeOptions, 'nodeId' | 'ad
   leaveTimeoutMs: 30_000,
   dropAfterMs: 30_000,
   requestTimeoutMs: 3000,
+  faultInjection: false,
   membership: 'seeds',
   clock: SYSTEM_CLOCK,
   logger: SILENT_LOGGER,

@@ -35,6 +35,7 @@ export abstract class NodeOwner extends NodeState {
 
   /** Serves a read as a holder: the local store, then, while the partition is still arriving, its previous holders. */
   async ownerGet(key: string): Promise<ReadResult> {
+    if (this.fence.guards(partitionOf(key, this.options.partitionCount))) await this.fence.passed();
     if (this.incoming.size > 0) {
       const partition = partitionOf(key, this.options.partitionCount);
       if (this.incoming.has(partition)) {
@@ -61,6 +62,7 @@ export abstract class NodeOwner extends NodeState {
     if (
       this.tableValue.owners[partition]?.[0] !== this.nodeId ||
       this.incoming.has(partition) ||
+      this.fence.guards(partition) ||
       !this.tableIsFresh
     )
       return undefined;
@@ -76,7 +78,11 @@ export abstract class NodeOwner extends NodeState {
   ownerReadNow(key: string, callerVersion: number): StoreEntry | null | undefined {
     if (callerVersion > this.tableValue.version || !this.tableIsFresh) return undefined;
     const partition = partitionOf(key, this.options.partitionCount);
-    if (this.incoming.has(partition) || !this.tableValue.owners[partition]?.includes(this.nodeId))
+    if (
+      this.incoming.has(partition) ||
+      this.fence.guards(partition) ||
+      !this.tableValue.owners[partition]?.includes(this.nodeId)
+    )
       return undefined;
     return this.store.get(key) ?? null;
   }
@@ -140,6 +146,7 @@ export abstract class NodeOwner extends NodeState {
     callerVersion: number | undefined,
   ): Promise<void> {
     await this.refuseIfCutOff(callerVersion);
+    await this.passFence(writes);
     const epoch = this.tableValue.version;
     const byPartition = new Map<number, WireEntry[]>();
     const copies = writes.map((write) => {
@@ -151,6 +158,14 @@ export abstract class NodeOwner extends NodeState {
     });
     await this.replicateGroups(byPartition);
     for (const copy of copies) this.store.applyCopy(copy);
+  }
+
+  /** Waits, before a write, until no partition it touches is fenced (a new primary, see OwnershipFence). */
+  private async passFence(writes: ReadonlyArray<{ key: string }>): Promise<void> {
+    const fenced = () =>
+      writes.some((write) => this.fence.guards(partitionOf(write.key, this.options.partitionCount)));
+    // Again after each wait: a newer table may have fenced it anew meanwhile.
+    while (fenced()) await this.fence.passed();
   }
 
   /**
@@ -176,6 +191,7 @@ export abstract class NodeOwner extends NodeState {
    * of its entry and the carried one is newer by (epoch, counter) and replicates what it took.
    */
   async mergeEntries(entries: readonly WireEntry[]): Promise<number> {
+    await this.passFence(entries.map((entry) => ({ key: entry[0] })));
     const byPartition = new Map<number, WireEntry[]>();
     let taken = 0;
     for (const entry of entries) {

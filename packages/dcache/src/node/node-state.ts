@@ -31,6 +31,7 @@ import {
   type MigrationStats,
   type NodeCounters,
 } from './node-options';
+import { OwnershipFence } from './ownership-fence';
 import { PeerClient } from './peer-client';
 
 /**
@@ -61,6 +62,9 @@ export abstract class NodeState {
   protected readonly notHeldSince = new Map<number, number>();
 
   readonly detector: FailureDetector;
+
+  /** Holds reads and writes of partitions this node just became primary of (see OwnershipFence). */
+  protected readonly fence: OwnershipFence;
 
   /** Every other member's health (the failure detector's view). */
   get health(): ReadonlyMap<string, MemberHealth> {
@@ -122,6 +126,17 @@ export abstract class NodeState {
       ...(this.options.clusterToken === undefined ? {} : { clusterToken: this.options.clusterToken }),
     });
     this.detector = new FailureDetector(this.clock, this.options.deadAfterMs, this.options.logger);
+    this.fence = new OwnershipFence({
+      nodeId: this.options.nodeId,
+      peers: this.peers,
+      detector: this.detector,
+      clock: this.clock,
+      logger: this.options.logger,
+      probeTimeoutMs: this.options.probeTimeoutMs,
+      deadlineMs: this.options.requestTimeoutMs * 3,
+      table: () => this.tableValue,
+      isStopped: () => this.stopped,
+    });
     this.startedAt = this.clock.now();
     this.lastMembershipChange = this.startedAt;
     this.tableCheckedAt = this.startedAt;
@@ -326,6 +341,7 @@ export abstract class NodeState {
       } else this.notHeldSince.delete(partition);
     }
     this.detector.track(candidate.members, this.nodeId);
+    this.fence.install(candidate);
     this.options.logger.info(
       { ringVersion: candidate.version, members: candidate.members.length, incoming: this.incoming.size },
       'partition table installed',

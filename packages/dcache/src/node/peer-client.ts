@@ -23,12 +23,20 @@ export interface RawPeerResponse {
   ringVersion: number | undefined;
 }
 
+export interface BufferPeerResponse {
+  statusCode: number;
+  body: Buffer;
+  ringVersion: number | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+
 const NO_HEADERS: Record<string, string> = {};
 
 const RING_VERSION_HEADER_BYTES = Buffer.from(RING_VERSION_HEADER);
 
 /**
- * Collects one response: status, the ring-version header and the body as text. Written to undici's
+ * Collects one response: status, the ring-version header and the body as one buffer. Written to undici's
  * core handler interface (raw header buffers, no wrapper), which its pools run natively.
  */
 class CollectingHandler {
@@ -38,7 +46,7 @@ class CollectingHandler {
   private rest: Buffer[] | undefined;
 
   constructor(
-    private readonly resolve: (response: RawPeerResponse) => void,
+    private readonly resolve: (response: BufferPeerResponse) => void,
     private readonly reject: (error: Error) => void,
   ) {}
 
@@ -67,11 +75,11 @@ class CollectingHandler {
   onComplete(): void {
     const body =
       this.first === undefined
-        ? ''
+        ? EMPTY
         : this.rest === undefined
-          ? this.first.toString('utf8')
-          : Buffer.concat([this.first, ...this.rest]).toString('utf8');
-    this.resolve({ statusCode: this.statusCode, text: body, ringVersion: this.ringVersion });
+          ? this.first
+          : Buffer.concat([this.first, ...this.rest]);
+    this.resolve({ statusCode: this.statusCode, body, ringVersion: this.ringVersion });
   }
 
   onError(error: Error): void {
@@ -123,12 +131,23 @@ export class PeerClient {
    * every forward, so it dispatches on the pool directly (no response stream, no per-call origin
    * string) and keeps the body as the one chunk it nearly always is.
    */
-  callRaw(
+  async callRaw(
     address: string,
     method: 'GET' | 'PUT' | 'POST' | 'DELETE',
     path: string,
     options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
   ): Promise<RawPeerResponse> {
+    const { statusCode, body, ringVersion } = await this.callBuffer(address, method, path, options);
+    return { statusCode, text: body.toString('utf8'), ringVersion };
+  }
+
+  /** The answer's body as the bytes received (a subarray-able buffer): batched forwarded reads. */
+  callBuffer(
+    address: string,
+    method: 'GET' | 'PUT' | 'POST' | 'DELETE',
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<BufferPeerResponse> {
     if (this.denied.has(address)) return Promise.reject(new Error(`${address} is unreachable (deny-list)`));
     let headers = options.headers ?? NO_HEADERS;
     if (this.options.clusterToken !== undefined)

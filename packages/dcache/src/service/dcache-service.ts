@@ -29,6 +29,8 @@ export interface DcacheServiceConfig {
   membership: 'seeds' | 'etcd';
   etcdEndpoints: string[];
   etcdPrefix: string;
+  /** Test hook: POST /internal/fault/deny partitions this node from the given peers. @default false */
+  faultInjection?: boolean | undefined;
 }
 
 export interface DcacheServiceDependencies {
@@ -81,6 +83,7 @@ export class DcacheService {
       probeTimeoutMs: config.probeTimeoutMs,
       deadAfterMs: config.deadAfterMs,
       leaveTimeoutMs: config.leaveTimeoutMs,
+      faultInjection: config.faultInjection ?? false,
       membership: config.membership === 'etcd' ? 'external' : 'seeds',
       ...(config.clusterToken === undefined ? {} : { clusterToken: config.clusterToken }),
       logger: logger.child({ component: 'node' }),
