@@ -61,3 +61,23 @@ export async function startConfigServerProcess(
   };
   return handle;
 }
+
+/**
+ * Runs `step`; if it throws, prints every given ConfigServer's output (its log lines) first, so a
+ * failure on a loaded CI box says what each process saw.
+ */
+export async function withConfigServerLogs<T>(
+  servers: readonly ConfigServerProcess[],
+  step: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    for (const server of servers) {
+      console.error(
+        `--- config server ${server.address} output ---\n${server.process.output().slice(-20_000)}`,
+      );
+    }
+    throw error;
+  }
+}

@@ -1,6 +1,7 @@
 // A ConfigServer as its own process, so tests can kill -9 it. argv[2]: JSON
 // `{ port, etcdEndpoints?, dataDir?, electionTtlSeconds?, isMaster?, peer? }`.
 import { createHttpServer } from '@kvforge/common-http';
+import type { Logger, LogMethod } from '@kvforge/runtime';
 import { ConfigServerService } from '../src/config-server/config-server-service';
 import { configServerPlugin } from '../src/http/config-server-plugin';
 import { KVSTORE_ERROR_ENVELOPE } from '../src/http/envelope';
@@ -13,6 +14,25 @@ const settings = JSON.parse(process.argv[2] ?? '{}') as {
   isMaster?: boolean;
   peer?: string;
 };
+// One JSON line per log call on stderr: the fixture keeps the output, and a failed test prints it.
+function stderrLogger(bindings: Record<string, unknown>): Logger {
+  const method =
+    (level: string): LogMethod =>
+    (first: object | string, message?: string) => {
+      const fields = typeof first === 'string' ? { msg: first } : { ...first, msg: message };
+      process.stderr.write(
+        `${JSON.stringify({ time: new Date().toISOString(), level, ...bindings, ...fields })}\n`,
+      );
+    };
+  return {
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+    child: (more) => stderrLogger({ ...bindings, ...more }),
+  };
+}
+
 const service = await ConfigServerService.open({
   store: settings.etcdEndpoints
     ? {
@@ -28,6 +48,7 @@ const service = await ConfigServerService.open({
   ...(settings.isMaster === undefined ? {} : { isMaster: settings.isMaster }),
   migration: { batchSize: 200 },
   maxWatchMs: 2000,
+  logger: stderrLogger({ port: settings.port }),
 });
 const app = createHttpServer({ errorEnvelope: KVSTORE_ERROR_ENVELOPE });
 await app.register(configServerPlugin, service.httpPluginOptions);
