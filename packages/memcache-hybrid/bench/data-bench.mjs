@@ -15,9 +15,14 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const children = [];
 
 function child(...args) {
+  // execArgv: a run under `--conditions=@kvforge/source --import tsx` (no dependency builds) carries over.
   const process = spawn(
     'node',
-    [fileURLToPath(new URL('./data-stack-child.mjs', import.meta.url)), ...args],
+    [
+      ...globalThis.process.execArgv,
+      fileURLToPath(new URL('./data-stack-child.mjs', import.meta.url)),
+      ...args,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SILENT_LOGGER } from '@kvforge/runtime';
-import { makeTempDirectory, removeDirectory, seededRandom } from '@kvforge/testing';
+import { makeTempDirectory, removeDirectory, seededRandom, waitFor } from '@kvforge/testing';
 import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -144,6 +144,15 @@ describe('data plane in one process: meta service, two local services (one on /d
       items.map((item) => digest(item.value)),
     );
     expect(read[64]).toEqual({ result: MMC.UNMATCHED_KEY });
+    // The batch's one READ_FINISH RPC releases every read lease (an expired lease keeps its reader count).
+    const readers = () =>
+      items.reduce(
+        (sum, item) =>
+          sum +
+          (meta.service.manager.query(item.key)?.blobs.reduce((count, blob) => count + blob.readers, 0) ?? 0),
+        0,
+      );
+    await waitFor(() => readers() === 0, { timeoutMs: 30_000, message: 'every batch read lease released' });
   });
 
   it('the CLI draws a progress bar on a terminal for a big put and get, and none for a small one', async () => {

@@ -39,7 +39,7 @@ export class DataPeer {
     view: number,
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
-    const lanes = await this.ready();
+    const lanes = this.readyLanes() ?? (await this.ready());
     const transfer = new Transfer(onBytes);
     const slice = this.options.sliceBytes;
     for (let at = 0; at < data.length || at === 0; at += slice) {
@@ -69,7 +69,7 @@ export class DataPeer {
     targetOffset = 0,
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
-    const lanes = await this.ready();
+    const lanes = this.readyLanes() ?? (await this.ready());
     const transfer = new Transfer(onBytes);
     const slice = this.options.sliceBytes;
     for (let at = 0; at < length || at === 0; at += slice) {
@@ -129,9 +129,17 @@ export class DataPeer {
     return lane;
   }
 
+  /** The open lanes when none has failed (no promise hop on the hot path), else undefined. */
+  private readyLanes(): DataLane[] | undefined {
+    const lanes = this.lanes;
+    if (lanes.length === 0) return undefined;
+    for (const lane of lanes) if (lane.failure) return undefined;
+    return lanes;
+  }
+
   private ready(): Promise<DataLane[]> {
-    if (this.lanes.length > 0 && this.lanes.every((lane) => !lane.failure))
-      return Promise.resolve(this.lanes);
+    const open = this.readyLanes();
+    if (open) return Promise.resolve(open);
     this.connecting ??= (async () => {
       try {
         for (const lane of this.lanes) lane.close();

@@ -20,6 +20,8 @@ interface SizeBucket {
  * Sizes are aligned up to 4 KiB; `usedBytes` counts aligned bytes. Inside, offsets and sizes are counted in
  * 4 KiB blocks, so every map key is a small integer (V8 Smi) instead of a heap number past 2^31 bytes.
  */
+type Range = readonly [offset: number, size: number];
+
 export class SegmentAllocator {
   readonly capacity: number;
   usedBytes = 0;
@@ -48,11 +50,21 @@ export class SegmentAllocator {
     (allocator as { capacity: number }).capacity =
       Math.floor(capacity / ALLOCATION_ALIGNMENT) * ALLOCATION_ALIGNMENT;
     const end = allocator.capacity / ALLOCATION_ALIGNMENT;
-    const sorted = ranges.map((range, index) => [range[0], range[1], index] as const);
-    sorted.sort((left, right) => left[0] - right[0]);
+    // Indexes in offset order; a blob map usually arrives sorted already (commit order), then no sort.
+    const order = new Uint32Array(ranges.length);
+    let inOrder = true;
+    for (let index = 0; index < ranges.length; index++) {
+      order[index] = index;
+      if (index > 0 && (ranges[index] as Range)[0] < (ranges[index - 1] as Range)[0]) inOrder = false;
+    }
+    if (!inOrder) {
+      const offsets = Float64Array.from(ranges, (range) => range[0]);
+      order.sort((left, right) => (offsets[left] as number) - (offsets[right] as number) || left - right);
+    }
     const rejected: number[] = [];
     let cursor = 0;
-    for (const [offsetBytes, sizeBytes, index] of sorted) {
+    for (const index of order) {
+      const [offsetBytes, sizeBytes] = ranges[index] as Range;
       const start = offsetBytes / ALLOCATION_ALIGNMENT;
       const blocks = Math.ceil(Math.max(sizeBytes, 1) / ALLOCATION_ALIGNMENT);
       if (!Number.isInteger(start) || start < cursor || start + blocks > end) {
