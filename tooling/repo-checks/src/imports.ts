@@ -2,8 +2,10 @@ import { builtinModules } from 'node:module';
 
 const BUILTINS = new Set(builtinModules);
 
-// Static and dynamic imports, re-exports and require(); good enough for this repo's own code.
-const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"]+)['"]/g;
+// Static and dynamic imports, re-exports and require(); good enough for this repo's own code. A
+// specifier has no whitespace, and `from` is a keyword only when not part of a flag such as
+// `'--cluster-from', x, '…'` (which once read as an import of ", x, ").
+const SPECIFIER = /(?:(?<![\w$.-])from\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)['"]([^'"\s]+)['"]/g;
 
 /** The package a bare specifier names (`@scope/name/sub` → `@scope/name`), or undefined when relative or a builtin. */
 export function packageOf(specifier: string): string | undefined {

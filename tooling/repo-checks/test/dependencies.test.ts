@@ -28,6 +28,12 @@ describe('dependency check', () => {
     expect(packageOf('fs/promises')).toBeUndefined();
   });
 
+  it('does not read a flag ending in "from" followed by strings as an import', () => {
+    const q = (text: string): string => `'${text}'`;
+    const source = `spawn([${q('--cluster-from')},\n  from.id,\n  ${q('--cluster-to')}, to.id]);`;
+    expect([...importedPackages(source)]).toEqual([]);
+  });
+
   it('finds every package and app declaring exactly what it imports (apps: plus what their bundle needs)', () => {
     const problems = checkDependencies(root).map(
       (problem) => `${problem.package}: ${problem.dependency} ${problem.problem} (${problem.detail})`,
