@@ -1,4 +1,4 @@
-// vitest runs its workers with `--conditions import`, so protobufjs's `require("long")` gets long's
+// vitest runs its workers with `--conditions import`, so protobufjs's require of the long package gets long's
 // ESM namespace (no `isLong`) and protobufjs falls back to plain numbers for int64: etcd lease IDs
 // (> 2^53) are then sent rounded and etcd answers NOT_FOUND on every keepalive. protobufjs takes
 // `globalThis.Long` first, so it is set before any test imports etcd3. Plain node (the apps, the
