@@ -4,9 +4,9 @@ import { DATA_STATUS } from '../local/data-protocol';
 import { LeaderMetaClient } from '../rpc/leader-meta-client';
 import { RPC_OPCODE } from '../rpc/rpc-protocol';
 import { DataTransferError } from './data-lane';
-import { DataPeer, DEFAULT_DATA_PEER_OPTIONS } from './data-peer';
+import { DEFAULT_DATA_PEER_OPTIONS } from './data-peer';
+import { DataRoutes } from './data-routes';
 import { MemCacheError } from './mem-cache-error';
-import { SharedMemoryFile } from './shared-memory-file';
 
 export interface MemCacheClientOptions {
   /** The meta service, `tcp://HOST:PORT`; an HA pair as a comma-separated list (the leader is followed). */
@@ -54,12 +54,6 @@ export interface BatchGetItem {
 
 type BlobTuple = [rank: number, medium: Medium, offset: number, size: number];
 
-interface Route {
-  peer: DataPeer;
-  /** Same-host segment files by medium. */
-  files: Map<number, SharedMemoryFile>;
-}
-
 /**
  * The memcache-hybrid client: metadata from the meta service over its RPC, bytes to and from the local
  * services that hold the blobs (data protocol, or their /dev/shm files on the same host).
@@ -69,14 +63,14 @@ interface Route {
  * replicas → READ_FINISH.
  */
 export class MemCacheClient {
-  private routes = new Map<number, Route>();
-  private routesVersion = -1;
-  private refreshing: Promise<void> | undefined;
+  private readonly routes: DataRoutes;
 
   private constructor(
     private readonly meta: LeaderMetaClient,
     private readonly options: MemCacheClientOptions,
-  ) {}
+  ) {
+    this.routes = new DataRoutes(meta, options);
+  }
 
   static async connect(
     input: Pick<MemCacheClientOptions, 'metaUrl'> & Partial<MemCacheClientOptions>,
@@ -84,7 +78,7 @@ export class MemCacheClient {
     const options = { ...DEFAULT_MEM_CACHE_CLIENT_OPTIONS, ...input };
     const client = new MemCacheClient(await LeaderMetaClient.connect(options.metaUrl), options);
     try {
-      await client.refreshRoutes();
+      await client.routes.refresh();
     } catch (error) {
       await client.close();
       throw error;
@@ -258,11 +252,7 @@ export class MemCacheClient {
   }
 
   async close(): Promise<void> {
-    for (const route of this.routes.values()) {
-      route.peer.close();
-      for (const file of route.files.values()) await file.close();
-    }
-    this.routes.clear();
+    await this.routes.close();
     await this.meta.close();
   }
 
@@ -348,7 +338,7 @@ export class MemCacheClient {
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
     // A known route is taken without a promise hop (4 KiB batches make this per-item cost visible).
-    const route = this.routes.get(rank) ?? (await this.route(rank));
+    const route = this.routes.known(rank) ?? (await this.routes.route(rank));
     const file = route.files.get(medium);
     try {
       if (file) {
@@ -356,7 +346,7 @@ export class MemCacheClient {
         onBytes?.(size);
       } else await route.peer.write(medium, offset, value.subarray(0, size), view, onBytes);
     } catch (error) {
-      if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
+      if (error instanceof DataTransferError && error.connectionLost) this.routes.forget(rank, route);
       throw error;
     }
   }
@@ -366,7 +356,7 @@ export class MemCacheClient {
     target: Buffer,
     onBytes?: (bytes: number) => void,
   ): Promise<void> {
-    const route = this.routes.get(rank) ?? (await this.route(rank));
+    const route = this.routes.known(rank) ?? (await this.routes.route(rank));
     const file = route.files.get(medium);
     try {
       if (file) {
@@ -374,73 +364,9 @@ export class MemCacheClient {
         onBytes?.(size);
       } else await route.peer.read(medium, offset, size, target, 0, onBytes);
     } catch (error) {
-      if (error instanceof DataTransferError && error.connectionLost) this.forgetRoute(rank, route);
+      if (error instanceof DataTransferError && error.connectionLost) this.routes.forget(rank, route);
       throw error;
     }
-  }
-
-  /** A failed transfer may mean the rank moved or died: ask the meta service again next time. */
-  private forgetRoute(rank: number, route: Route): void {
-    if (this.routes.get(rank) !== route) return;
-    this.routes.delete(rank);
-    this.routesVersion = -1;
-    route.peer.close();
-    for (const file of route.files.values()) void file.close();
-  }
-
-  private async route(rank: number): Promise<Route> {
-    const known = this.routes.get(rank);
-    if (known) return known;
-    await this.refreshRoutes();
-    const route = this.routes.get(rank);
-    if (!route)
-      throw new MemCacheError('MMC_ERR_META', MMC.ERROR, `rank ${rank} has no local service registered`);
-    return route;
-  }
-
-  /** The local services' data addresses; peers of ranks that moved or left are closed. */
-  private refreshRoutes(): Promise<void> {
-    this.refreshing ??= (async () => {
-      try {
-        const [, version, services] = (await this.meta.call(RPC_OPCODE.LIST_LOCAL_SERVICES)) as [
-          number,
-          number,
-          [number, string, number, [number, number, string | null][]][],
-        ];
-        if (version === this.routesVersion) return;
-        const next = new Map<number, Route>();
-        for (const [rank, host, port, segments] of services) {
-          const old = this.routes.get(rank);
-          if (old && old.peer.host === host && old.peer.port === port) {
-            next.set(rank, old);
-            continue;
-          }
-          const files = new Map<number, SharedMemoryFile>();
-          if (this.options.sharedMemory) {
-            for (const [medium, , path] of segments) {
-              const file = path ? await SharedMemoryFile.open(path) : undefined;
-              if (file) files.set(medium, file);
-            }
-          }
-          const peer = new DataPeer(host, port, {
-            lanes: this.options.lanesPerPeer,
-            sliceBytes: this.options.sliceBytes,
-            timeoutMs: this.options.transferTimeoutMs,
-          });
-          next.set(rank, { peer, files });
-        }
-        for (const [rank, route] of this.routes) {
-          if (next.get(rank) === route) continue;
-          route.peer.close();
-          for (const file of route.files.values()) await file.close();
-        }
-        this.routes = next;
-        this.routesVersion = version;
-      } finally {
-        this.refreshing = undefined;
-      }
-    })();
-    return this.refreshing;
   }
 }
 
