@@ -30,6 +30,15 @@ export const proxyConfigSchema = z.strictObject({
   requestTimeout: z.number().int().min(0).default(10).describe('request_timeout in seconds'),
   clientTimeout: z.number().int().min(0).default(600).describe('client_timeout in seconds (0 = never)'),
   slowCmdTime: z.number().int().min(0).default(10).describe('slow_cmd_time in ms'),
+  threads: z
+    .number()
+    .int()
+    .min(0)
+    .max(256)
+    .default(1)
+    .describe(
+      'Event loops serving clients (node:cluster workers behind one port); 1 = one process, 0 = one per core',
+    ),
   logLevel: z.string().default('info').describe('pino level'),
 });
 

@@ -1,3 +1,5 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import {
   createHttpServer,
   createLogger,
@@ -5,7 +7,13 @@ import {
   loadAppConfig,
   runMain,
 } from '@kvforge/common-http';
-import { KVSTORE_ERROR_ENVELOPE, KvStoreProxyService, PROXY_API_DOCS, proxyPlugin } from '@kvforge/kvstore';
+import {
+  KVSTORE_ERROR_ENVELOPE,
+  KvStoreProxyService,
+  PROXY_API_DOCS,
+  proxyPlugin,
+  runProxyWorker,
+} from '@kvforge/kvstore';
 import { createMetricsRegistry } from '@kvforge/metrics';
 import { parseHostPort } from '@kvforge/runtime';
 import { PROXY_CONFIG_SPEC } from './config';
@@ -19,6 +27,12 @@ async function main(): Promise<void> {
   const config = loaded.config;
   const listen = config.listen ? parseHostPort(config.listen, { allowZeroPort: true }) : undefined;
   const logger = createLogger({ name: 'kvstore-proxy', level: config.logLevel });
+  if (cluster.isWorker) {
+    // A --threads worker: its primary hands it the state and the client sockets.
+    await runProxyWorker({ logger: logger.child({ worker: cluster.worker?.id }) });
+    process.exit(0);
+  }
+  const threads = config.threads === 0 ? availableParallelism() : config.threads;
   const registry = createMetricsRegistry({ service: 'kvstore-proxy', collectDefaultMetrics: true });
   const service = new KvStoreProxyService({
     namespace: config.namespace,
@@ -39,12 +53,13 @@ async function main(): Promise<void> {
     },
     logger,
     registry,
+    threads,
   });
   const resp = await service.start();
   const app = createHttpServer({ logger, errorEnvelope: KVSTORE_ERROR_ENVELOPE, apiDocs: PROXY_API_DOCS });
   await app.register(proxyPlugin, service.httpPluginOptions);
   await app.listen({ host: listen?.host ?? config.host, port: config.httpPort });
-  logger.info({ resp, httpPort: config.httpPort, namespace: config.namespace }, 'proxy listening');
+  logger.info({ resp, httpPort: config.httpPort, namespace: config.namespace, threads }, 'proxy listening');
   installGracefulShutdown({
     logger,
     onShutdown: async () => {

@@ -1,11 +1,20 @@
-// kvstore-proxy vs direct Redis vs nutcracker, in one run on one machine: redis-benchmark
-// -c 50 -d 64 -r 100000 -t set,get at -P 1 and -P 16 (median of 3), plus -c 1 p50 latency.
+// kvstore-proxy (the app, --threads 1 and --threads 2) vs direct Redis vs nutcracker (default and
+// -m 512), in one run on one machine: redis-benchmark -c 50 -d 64 -r 100000 -t set,get at -P 1 and
+// -P 16 (median of 3), plus -c 1 p50 latency.
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { startNutcracker, startRedis } from '@kvforge/testing';
-import { createBucketTable } from '../src/core/bucket-table';
-import { KvStoreProxy } from '../src/proxy/kv-store-proxy';
+import {
+  getFreePort,
+  makeTempDirectory,
+  removeDirectory,
+  startNutcracker,
+  startProcess,
+  startRedis,
+} from '@kvforge/testing';
+import { startConfigServerApp } from '../test/config-server-fixture';
+import { startProxyProcess } from '../test/proxy-process-fixture';
 
 const run = promisify(execFile);
 const RUNS = 3;
@@ -32,17 +41,68 @@ async function benchmark(port: number, args: string[]): Promise<Map<string, { rp
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** nutcracker with `-m 512` (16 KiB default mbufs are its other config): the same pool as the fixture's. */
+async function startNutcrackerMbuf512(server: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const directory = makeTempDirectory('nutcracker-m512');
+  const port = await getFreePort();
+  const configPath = join(directory, 'nutcracker.yml');
+  const pool = ['kvforge:', `  listen: 127.0.0.1:${port}`, '  hash: fnv1a_64', '  distribution: ketama'];
+  pool.push(
+    '  redis: true',
+    '  auto_eject_hosts: false',
+    '  preconnect: true',
+    '  servers:',
+    `    - ${server}:1 server0`,
+  );
+  writeFileSync(configPath, `${pool.join('\n')}\n`);
+  const managed = await startProcess({
+    name: `nutcracker-m512:${port}`,
+    command: 'nutcracker',
+    args: ['-c', configPath, '-m', '512', '-s', String(await getFreePort()), '-a', '127.0.0.1'],
+    readyWhen: { port },
+  });
+  return {
+    port,
+    async stop() {
+      await managed.stop();
+      removeDirectory(directory);
+    },
+  };
+}
+
+const TARGETS = [
+  'redis (direct)',
+  'nutcracker',
+  'nutcracker -m 512',
+  'kvstore --threads 1',
+  'kvstore --threads 2',
+];
+
 async function main(): Promise<void> {
   const redis = await startRedis();
   const nutcracker = await startNutcracker({ servers: [redis.address] });
-  // The default max_qps (200000, the original's) would cap the pipelined runs.
-  const proxy = new KvStoreProxy({ namespace: 'bench', port: 0, config: { max_qps: 1_000_000_000 } });
-  proxy.setTable(createBucketTable('bench', 256, [redis.address]));
-  const { port: proxyPort } = await proxy.listen();
+  const nutcracker512 = await startNutcrackerMbuf512(redis.address);
+  const dataDir = makeTempDirectory('bench-cs');
+  const configServer = await startConfigServerApp(dataDir);
+  await configServer.server.initTable('bench', 256, [redis.address], 'data_store');
+  // The default max_qps (200000, the original's) would cap the pipelined runs. Both proxies are the
+  // app binary, so --threads 1 and 2 differ only by the flag.
+  const proxies = await Promise.all(
+    [1, 2].map((threads) =>
+      startProxyProcess({
+        namespace: 'bench',
+        configServer: configServer.address,
+        threads,
+        extraArgs: ['--max-qps', '1000000000', '--log-level', 'warn'],
+      }),
+    ),
+  );
   const targets = [
-    { name: 'redis (direct)', port: redis.port },
-    { name: 'nutcracker', port: nutcracker.port },
-    { name: 'kvstore-proxy', port: proxyPort },
+    { name: TARGETS[0]!, port: redis.port },
+    { name: TARGETS[1]!, port: nutcracker.port },
+    { name: TARGETS[2]!, port: nutcracker512.port },
+    { name: TARGETS[3]!, port: proxies[0]!.port },
+    { name: TARGETS[4]!, port: proxies[1]!.port },
   ];
   const rows: Row[] = [];
   const latency: Record<string, Record<string, number>> = {};
@@ -92,7 +152,10 @@ async function main(): Promise<void> {
       latency[target.name] = Object.fromEntries([...p50s].map(([test, values]) => [test, median(values)]));
     }
   } finally {
-    await proxy.close();
+    await Promise.all(proxies.map((proxy) => proxy.process.stop()));
+    await configServer.close();
+    removeDirectory(dataDir);
+    await nutcracker512.stop();
     await nutcracker.stop();
     await redis.stop();
   }
@@ -101,24 +164,27 @@ async function main(): Promise<void> {
     rows.find((row) => row.target === target && row.pipeline === pipeline && row.test === test)
       ?.opsPerSecond ?? 0;
   const lines = [
-    '| test | -P | direct ops/s | nutcracker ops/s | kvstore-proxy ops/s | proxy/direct | proxy/nutcracker |',
-    '|---|---|---|---|---|---|---|',
+    '| test | -P | direct | nutcracker (best of default, -m 512) | --threads 1 | --threads 2 | t1/nutcracker | t2/nutcracker | t2/t1 |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const pipeline of [1, 16]) {
     for (const test of ['SET', 'GET']) {
-      const direct = find('redis (direct)', pipeline, test);
-      const twem = find('nutcracker', pipeline, test);
-      const ours = find('kvstore-proxy', pipeline, test);
+      const direct = find(TARGETS[0]!, pipeline, test);
+      const twem = Math.max(find(TARGETS[1]!, pipeline, test), find(TARGETS[2]!, pipeline, test));
+      const one = find(TARGETS[3]!, pipeline, test);
+      const two = find(TARGETS[4]!, pipeline, test);
       lines.push(
-        `| ${test} | ${pipeline} | ${Math.round(direct)} | ${Math.round(twem)} | ${Math.round(ours)} | ${(ours / direct).toFixed(2)} | ${(ours / twem).toFixed(2)} |`,
+        `| ${test} | ${pipeline} | ${Math.round(direct)} | ${Math.round(twem)} | ${Math.round(one)} | ${Math.round(two)} | ${(one / twem).toFixed(2)} | ${(two / twem).toFixed(2)} | ${(two / one).toFixed(2)} |`,
       );
     }
   }
-  lines.push('', '| -c 1 p50 latency (ms) | direct | nutcracker | kvstore-proxy |', '|---|---|---|---|');
+  lines.push(
+    '',
+    `| -c 1 p50 latency (ms) | ${TARGETS.join(' | ')} |`,
+    `|---|${TARGETS.map(() => '---').join('|')}|`,
+  );
   for (const test of ['SET', 'GET']) {
-    lines.push(
-      `| ${test} | ${latency['redis (direct)']?.[test]} | ${latency.nutcracker?.[test]} | ${latency['kvstore-proxy']?.[test]} |`,
-    );
+    lines.push(`| ${test} | ${TARGETS.map((target) => latency[target]?.[test]).join(' | ')} |`);
   }
   const markdown = `${lines.join('\n')}\n`;
   process.stdout.write(`\n${markdown}`);

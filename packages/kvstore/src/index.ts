@@ -66,7 +66,13 @@ export {
   DEFAULT_CONFIG_SERVER_PLUGIN_OPTIONS,
 } from './http/config-server-plugin';
 export { KVSTORE_ERROR_ENVELOPE, RESULT_CODES } from './http/envelope';
-export { type ProxyPluginOptions, proxyPlugin } from './http/proxy-plugin';
+export { type ProxyClusterHooks, type ProxyPluginOptions, proxyPlugin } from './http/proxy-plugin';
+export { type ProxyWorkerOptions, runProxyWorker } from './proxy/cluster/proxy-worker';
+export {
+  ProxyWorkerPool,
+  type ProxyWorkerPoolOptions,
+  type WorkerStats,
+} from './proxy/cluster/proxy-worker-pool';
 export {
   ConfigServerClient,
   type ConfigServerClientOptions,

@@ -81,13 +81,23 @@ describe('failover promotes the replica before any proxy routes to it', () => {
     }
   }, 60_000);
 
+  // Each cleanup step is timed: once, under a full suite on a loaded box, this hook ran past 60 s and
+  // the log said nothing about which step it was.
   afterAll(async () => {
+    const started = Date.now();
+    const steps: string[] = [];
+    const timed = async (name: string, step: () => Promise<unknown>) => {
+      const at = Date.now();
+      await step();
+      steps.push(`${name} ${Date.now() - at} ms`);
+    };
     for (const client of clients) client.disconnect();
-    for (const service of services) await service.stop();
-    await configServer?.close();
-    await Promise.all([first, other, ...replicas].map((redis) => redis?.stop()));
+    for (const [index, service] of services.entries()) await timed(`proxy ${index}`, () => service.stop());
+    await timed('config server', async () => configServer?.close());
+    await timed('redis', () => Promise.all([first, other, ...replicas].map((redis) => redis?.stop())));
     if (dataDir) removeDirectory(dataDir);
-  });
+    if (Date.now() - started > 5000) console.warn(`failover-order cleanup was slow: ${steps.join(', ')}`);
+  }, 180_000);
 
   const proxyClient = (service: KvStoreProxyService): Redis => {
     const client = new Redis({ port: service.address.port, maxRetriesPerRequest: 0 });

@@ -9,8 +9,17 @@ import { PROXY_CONFIG_UPDATE_SCHEMA, type ProxyRuntimeConfig } from '../proxy/pr
 import { EMPTY_INPUT } from './config-server-schemas';
 import { kvstoreRoutes } from './kvstore-route';
 
+/** A `--threads N` proxy: its workers serve, so stats are theirs and patterns go to each of them. */
+export interface ProxyClusterHooks {
+  /** Sums every worker's counters into `proxy.stats`; returns the clients and one row per worker. */
+  collectStats(): Promise<{ clientCount: number; workers: Record<string, unknown>[] }>;
+  resetStats(): void;
+  onPatternChange(action: 'add' | 'delete', pattern: string): void;
+}
+
 export interface ProxyPluginOptions {
   proxy: KvStoreProxy;
+  cluster?: ProxyClusterHooks;
   /** Called after set_config applied a change (the app re-points its ConfigServer client). */
   onConfigChange?: (update: Partial<ProxyRuntimeConfig>) => void;
   /** Extra process metrics appended to `/metrics`. */
@@ -33,17 +42,27 @@ export const proxyPlugin = fp<ProxyPluginOptions>(
     const proxy = options.proxy;
     const route = kvstoreRoutes(app, '/kvstore/proxy/');
 
-    route('stats_info', EMPTY_INPUT, () => ({
-      average_rt: Math.round(proxy.stats.averageRtMs * 1000) / 1000,
-      qps: proxy.stats.qps,
-      client_count: proxy.clientCount,
-      slow_cmd_count: proxy.stats.slowCommands,
-      total_cmd_count: proxy.stats.totalCommands,
-      cmds: proxy.stats.commandCounts(),
-    }));
+    const cluster = options.cluster;
+    // With workers, the counters are summed into proxy.stats on each read.
+    const collect = async () =>
+      cluster ? await cluster.collectStats() : { clientCount: proxy.clientCount, workers: undefined };
+
+    route('stats_info', EMPTY_INPUT, async () => {
+      const { clientCount, workers } = await collect();
+      return {
+        average_rt: Math.round(proxy.stats.averageRtMs * 1000) / 1000,
+        qps: proxy.stats.qps,
+        client_count: clientCount,
+        slow_cmd_count: proxy.stats.slowCommands,
+        total_cmd_count: proxy.stats.totalCommands,
+        cmds: proxy.stats.commandCounts(),
+        ...(workers ? { workers } : {}),
+      };
+    });
 
     route('reset_stats', EMPTY_INPUT, () => {
       proxy.stats.reset();
+      cluster?.resetStats();
       return {};
     });
 
@@ -60,22 +79,27 @@ export const proxyPlugin = fp<ProxyPluginOptions>(
     });
 
     route('add_pattern', PATTERN_INPUT, (input) => {
-      proxy.keyRewriter.add((input.pattern ?? input.patten)!);
+      const pattern = (input.pattern ?? input.patten)!;
+      proxy.keyRewriter.add(pattern);
+      cluster?.onPatternChange('add', pattern);
       return {};
     });
 
     route('del_pattern', PATTERN_INPUT, (input) => {
-      if (!proxy.keyRewriter.delete((input.pattern ?? input.patten)!)) {
+      const pattern = (input.pattern ?? input.patten)!;
+      if (!proxy.keyRewriter.delete(pattern)) {
         throw new KvstoreError(KVSTORE_ERROR_CODES.INVALID_INPUT, 'no such pattern');
       }
+      cluster?.onPatternChange('delete', pattern);
       return {};
     });
 
     app.get('/metrics', async (_request, reply) => {
+      const { clientCount } = await collect();
       const gauges = [
         '# HELP kvstore_proxy_clients Connected clients.',
         '# TYPE kvstore_proxy_clients gauge',
-        `kvstore_proxy_clients ${proxy.clientCount}`,
+        `kvstore_proxy_clients ${clientCount}`,
         '# HELP kvstore_proxy_bucket_table_version Version of the installed bucket table.',
         '# TYPE kvstore_proxy_bucket_table_version gauge',
         `kvstore_proxy_bucket_table_version ${proxy.tableVersion}`,

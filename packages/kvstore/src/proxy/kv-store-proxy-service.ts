@@ -10,6 +10,8 @@ import {
 import type { Registry } from 'prom-client';
 import type { BucketTable } from '../core/bucket-table';
 import type { ProxyPluginOptions } from '../http/proxy-plugin';
+import { ProxyWorkerPool } from './cluster/proxy-worker-pool';
+import { mergeStats } from './cluster/worker-protocol';
 import { ConfigServerClient } from './config-server-client';
 import { KvStoreProxy, type KvStoreProxyOptions } from './kv-store-proxy';
 import type { ProxyRuntimeConfig } from './proxy-config';
@@ -49,6 +51,13 @@ export interface KvStoreProxyServiceOptions {
   probeTimeoutMs?: number;
   /** Lower-level proxy options (queue limits). */
   proxy?: Pick<KvStoreProxyOptions, 'maxPendingPerClient' | 'maxQueryBufferBytes'>;
+  /**
+   * Event loops serving clients. 1 (default): this process serves, exactly as before. N ≥ 2: this
+   * process becomes the primary of N node:cluster workers (see ProxyWorkerPool) and serves no client.
+   */
+  threads?: number;
+  /** With threads ≥ 2: the module each worker runs (it calls runProxyWorker). @default process.argv[1] */
+  workerScript?: string;
 }
 
 export const DEFAULT_KV_STORE_PROXY_SERVICE_OPTIONS = {
@@ -73,6 +82,8 @@ export class KvStoreProxyService {
   /** Replicas promoted by this service (in order), for logs and tests. */
   readonly promoted: string[] = [];
   private installs: Promise<void> = Promise.resolve();
+  /** The workers of a multi-threaded proxy (undefined with one thread). */
+  readonly workers: ProxyWorkerPool | undefined;
 
   constructor(options: KvStoreProxyServiceOptions) {
     this.options = { ...DEFAULT_KV_STORE_PROXY_SERVICE_OPTIONS, ...options };
@@ -80,8 +91,10 @@ export class KvStoreProxyService {
     const clock = options.clock ?? SYSTEM_CLOCK;
     const master = parseHostPort(options.configServer);
     const slave = options.slaveConfigServer ? parseHostPort(options.slaveConfigServer) : undefined;
+    const threads = options.threads ?? 1;
     this.proxy = new KvStoreProxy({
       ...options.proxy,
+      ...(threads > 1 ? { controlOnly: true } : {}),
       namespace: options.namespace,
       host: this.options.host,
       port: options.port,
@@ -120,6 +133,24 @@ export class KvStoreProxyService {
         this.logger.warn({ server, error: (error as Error).message }, 'config server poll failed');
       },
     });
+    this.workers =
+      threads > 1
+        ? new ProxyWorkerPool({
+            threads,
+            host: this.options.host,
+            port: options.port,
+            ...(options.workerScript ? { workerScript: options.workerScript } : {}),
+            logger: this.logger.child({ component: 'workers' }),
+            maxClients: () => this.proxy.config.max_client_num,
+            init: () => ({
+              namespace: options.namespace,
+              password: options.password ?? '',
+              config: { ...this.proxy.config },
+              patterns: this.proxy.keyRewriter.list(),
+              ...options.proxy,
+            }),
+          })
+        : undefined;
   }
 
   /** Whether the last ConfigServer poll succeeded (`/health`). */
@@ -142,11 +173,39 @@ export class KvStoreProxyService {
 
   /** Options for mounting `proxyPlugin`: stats, set_config (re-points the ConfigServer client), health. */
   get httpPluginOptions(): ProxyPluginOptions {
+    const workers = this.workers;
     return {
       proxy: this.proxy,
       ...(this.options.registry ? { registry: this.options.registry } : {}),
       configServerConnected: () => this.configServerClient.connected,
       onConfigChange: (update) => this.onConfigChange(update),
+      ...(workers
+        ? {
+            cluster: {
+              collectStats: async () => {
+                const answers = await workers.collectStats();
+                mergeStats(
+                  this.proxy.stats,
+                  answers.map((answer) => answer.snapshot),
+                  workers.rejectedClients,
+                );
+                return {
+                  clientCount: workers.clientCount,
+                  workers: answers.map(({ worker, pid, snapshot }) => ({
+                    worker,
+                    pid,
+                    client_count: snapshot.clientCount,
+                    qps: snapshot.qps,
+                    total_cmd_count: snapshot.totalCommands,
+                    table_version: snapshot.tableVersion,
+                  })),
+                };
+              },
+              resetStats: () => workers.resetStats(),
+              onPatternChange: (action, pattern) => workers.broadcastPattern(action, pattern),
+            },
+          }
+        : {}),
     };
   }
 
@@ -156,7 +215,7 @@ export class KvStoreProxyService {
    * table does not start: the listener is closed again and start() throws.
    */
   async start(): Promise<{ host: string; port: number }> {
-    this.listenAddress = await this.proxy.listen();
+    this.listenAddress = this.workers ? await this.workers.start() : await this.proxy.listen();
     this.configServerClient.setProxyInfo(this.advertisedAddress);
     try {
       await pollUntil(
@@ -176,6 +235,7 @@ export class KvStoreProxyService {
         },
       );
     } catch (error) {
+      await this.workers?.stop();
       await this.proxy.close();
       throw new Error(
         `cannot get the bucket table of ${this.options.namespace}: ${(error as Error).message}`,
@@ -197,6 +257,7 @@ export class KvStoreProxyService {
   async stop(): Promise<void> {
     this.configServerClient.stop();
     this.monitor.stop();
+    await this.workers?.stop();
     await this.proxy.close();
   }
 
@@ -223,6 +284,8 @@ export class KvStoreProxyService {
     } catch (error) {
       this.logger.warn({ error: (error as Error).message }, 'promotion failed');
     }
+    // Every worker runs it before this install (and so the ConfigServer's ack) completes.
+    await this.workers?.installTable(table);
     this.proxy.setTable(table);
   }
 
@@ -235,6 +298,7 @@ export class KvStoreProxyService {
   }
 
   private onConfigChange(update: Partial<ProxyRuntimeConfig>): void {
+    this.workers?.broadcastConfig(update);
     if (!Object.keys(update).some((name) => name.endsWith('_cs_ip') || name.endsWith('_cs_port'))) return;
     const { master_cs_ip, master_cs_port, slave_cs_ip, slave_cs_port } = this.proxy.config;
     this.configServerClient.setServers(

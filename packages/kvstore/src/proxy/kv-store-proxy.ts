@@ -32,6 +32,13 @@ export interface KvStoreProxyOptions {
   maxPendingPerClient?: number;
   /** An incomplete request larger than this closes the client (Redis: client-query-buffer-limit). @default 64 MiB */
   maxQueryBufferBytes?: number;
+  /**
+   * The primary of a `--threads N` proxy: it holds the table, config and patterns for the HTTP API
+   * while its workers serve clients, so it opens no backend connections.
+   */
+  controlOnly?: boolean;
+  /** Called when a client connection closes (a worker tells its primary, which counts clients). */
+  onClientClose?: () => void;
 }
 
 export const DEFAULT_KV_STORE_PROXY_OPTIONS = {
@@ -81,7 +88,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
     this.router = new RequestRouter(this, this.backends);
     this.dispatcher = new RequestDispatcher(this, this.router, this.limiter, this.options.password);
     this.writes = new WriteScheduler(this.options.maxPendingPerClient);
-    this.server = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.server = createServer({ noDelay: true }, (socket) => this.acceptConnection(socket));
   }
 
   /** Logical-delete patterns (the del/add_key_patten endpoints). */
@@ -121,6 +128,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
     const previous = router.table;
     router.table = table;
     router.placement.setBucketCount(table.owners.length);
+    if (this.options.controlOnly) return true;
     const used = new Set(table.owners);
     if (table.migratingServerAddr) used.add(table.migratingServerAddr);
     // One multiplexed pool per protocol: RESP3 clients get RESP3 replies (maps, doubles, nulls) as
@@ -170,11 +178,17 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
       this.server.listen(this.options.port, this.options.host, () => {
         this.server.off('error', reject);
         this.listening = true;
-        this.timer = setInterval(() => this.onTick(), 250);
-        this.timer.unref();
+        this.serve();
         resolve(this.address);
       });
     });
+  }
+
+  /** Starts the timers (stats window, timeouts) without a listener: a worker gets its sockets handed in. */
+  serve(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.onTick(), 250);
+    this.timer.unref();
   }
 
   /** Stops accepting, lets pending replies go out, closes clients and backends. */
@@ -246,10 +260,12 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
 
   // ---- clients ----
 
-  private onConnection(socket: Socket): void {
+  /** Serves one client connection (the listener's, or a socket a worker was handed). */
+  acceptConnection(socket: Socket): void {
     if (this.clients.size >= this.config.max_client_num) {
       this.stats.rejectedClients++;
       socket.end(ERROR_MAX_CLIENTS);
+      this.options.onClientClose?.();
       return;
     }
     const client = new ClientConnection(
@@ -264,6 +280,7 @@ export class KvStoreProxy implements BackendEvents, RouterHost {
     socket.on('error', () => undefined);
     socket.on('close', () => {
       this.clients.delete(client);
+      this.options.onClientClose?.();
       client.closing = true;
       // Replies still on their way are dropped when they arrive.
       for (let slot = client.slots.shift(); slot; slot = client.slots.shift()) slot.abandoned = true;
