@@ -97,6 +97,9 @@ describe('fenced writes between nodes', () => {
       headersFrom(outsider),
     );
     expect(refused.status).toBe(421);
+    // The 421 carries the answering node's table (the caller adopts it without another request).
+    expect(refused.body.table.version).toBe(replica.node.table.version);
+    expect(refused.body.table.owners).toEqual(replica.node.table.owners);
     expect(replica.node.localGet(key)).toBeUndefined();
     // A client write through the non-holder is forwarded to the primary and acknowledged.
     expect((await http(outsider.url, 'PUT', cachePath(key), { value: 2 })).status).toBe(200);

@@ -81,14 +81,37 @@ export async function spawnTogether(
   return nodes;
 }
 
-/** Every process runs one table: the same version, coordinator and member list. */
-export async function tableIdentities(nodes: readonly NodeProcess[]): Promise<string[]> {
-  return Promise.all(
-    nodes.map(async (node) => {
-      const health = (await http(node.url, 'GET', '/internal/cluster/health')).body;
-      return `v${health.ring_version}/${health.ring_coordinator}/${health.ring_members}`;
-    }),
+/**
+ * Every process runs one table — the same version, coordinator and member list — with `count`
+ * members and no migration pending. Resolves with the identities seen last (for a failure message).
+ */
+export async function waitForOneTable(
+  nodes: readonly NodeProcess[],
+  count: number,
+  timeoutMs: number,
+): Promise<{ formed: boolean; identities: string[] }> {
+  let identities: string[] = [];
+  const formed = await waitFor(
+    async () => {
+      const states = await Promise.all(
+        nodes.map((node) => http(node.url, 'GET', '/internal/cluster/health').catch(() => undefined)),
+      );
+      identities = states.map(
+        (state) =>
+          `v${state?.body?.ring_version}/${state?.body?.ring_coordinator}/${state?.body?.ring_members}`,
+      );
+      return (
+        new Set(identities).size === 1 &&
+        states.every((state) => state?.body?.migrating === false) &&
+        (await members(nodes[0]!.url)).length === count
+      );
+    },
+    { timeoutMs },
+  ).then(
+    () => true,
+    () => false,
   );
+  return { formed, identities };
 }
 
 /** Every process runs the same table version with `count` members and no migration pending. */

@@ -6,8 +6,8 @@ import {
   members,
   type NodeProcess,
   spawnTogether,
-  tableIdentities,
   waitForOneCluster,
+  waitForOneTable,
 } from './process-harness';
 import { WriteVerifier } from './write-verifier';
 
@@ -70,8 +70,11 @@ describe('2+2 partition of real processes, writes on both sides, heal', () => {
 
     for (const node of nodes) await cut(node, []);
     const healedAt = Date.now();
-    await waitForOneCluster(nodes, 4, 30_000);
-    expect(new Set(await tableIdentities(nodes)).size).toBe(1);
+    const healed = await waitForOneTable(nodes, 4, 30_000);
+    expect(healed.identities).toHaveLength(4);
+    expect(healed.formed, `no single table within 30 s of the heal: ${healed.identities.join(' | ')}`).toBe(
+      true,
+    );
     expect(Date.now() - healedAt).toBeLessThan(30_000);
 
     const valuesEverywhere = (key: string) =>

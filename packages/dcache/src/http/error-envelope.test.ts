@@ -1,7 +1,7 @@
 import { COMMON_ERROR_CODES } from '@kvforge/common-http';
 import type { FastifyRequest } from 'fastify';
 import { describe, expect, it } from 'vitest';
-import { DCACHE_ERROR_CODES } from '../core/errors';
+import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 import { DCACHE_ERROR_ENVELOPE } from './error-envelope';
 
 const render = (code: string, statusCode = 500) =>
@@ -41,5 +41,24 @@ describe('DCACHE_ERROR_ENVELOPE', () => {
     const body = render(DCACHE_ERROR_CODES.FORWARD_FAILED).body as { timestamp: string };
     expect(Number.isNaN(Date.parse(body.timestamp))).toBe(false);
     expect(Object.keys(body).sort()).toEqual(['error', 'message', 'timestamp']);
+  });
+
+  it('a 421 carries the node table on internal routes only (node to node), never on client routes', () => {
+    const table = { version: 7 };
+    const cause = new DcacheError(DCACHE_ERROR_CODES.STALE_RING, 'stale', { details: { table } });
+    const stale = (url: string) =>
+      DCACHE_ERROR_ENVELOPE.render(
+        { code: DCACHE_ERROR_CODES.STALE_RING, statusCode: 500, message: 'stale', cause },
+        { url } as FastifyRequest,
+      );
+    expect(stale('/internal/cache/k')).toMatchObject({
+      statusCode: 421,
+      body: { error: 'stale_ring_version', table },
+    });
+    expect(Object.keys(stale('/api/v1/cache/k').body as object).sort()).toEqual([
+      'error',
+      'message',
+      'timestamp',
+    ]);
   });
 });

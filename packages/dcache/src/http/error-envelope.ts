@@ -1,5 +1,5 @@
 import { COMMON_ERROR_CODES, type ErrorEnvelope, type NormalizedHttpError } from '@kvforge/common-http';
-import { DCACHE_ERROR_CODES } from '../core/errors';
+import { DCACHE_ERROR_CODES, DcacheError } from '../core/errors';
 
 const MAPPING: Record<string, { statusCode: number; error: string }> = {
   [COMMON_ERROR_CODES.VALIDATION]: { statusCode: 400, error: 'invalid_request' },
@@ -18,20 +18,37 @@ const MAPPING: Record<string, { statusCode: number; error: string }> = {
   [DCACHE_ERROR_CODES.REMOVE_NODE]: { statusCode: 500, error: 'remove_node_error' },
 };
 
-/** The spec's `{"error","message","timestamp"}`; any other client error (413, 415, …) is an invalid_request 400. */
-export function renderDcacheError(error: Pick<NormalizedHttpError, 'code' | 'statusCode' | 'message'>): {
+/**
+ * The spec's `{"error","message","timestamp"}`; any other client error (413, 415, …) is an
+ * invalid_request 400. A 421 on an internal route adds the answering node's `table` (node to
+ * node only), so the caller adopts it without another round trip.
+ */
+export function renderDcacheError(
+  error: Pick<NormalizedHttpError, 'code' | 'statusCode' | 'message'> & { cause?: unknown },
+  request?: { url: string },
+): {
   statusCode: number;
-  body: { error: string; message: string; timestamp: string };
+  body: { error: string; message: string; timestamp: string; table?: unknown };
 } {
   const mapped =
     MAPPING[error.code] ??
     (error.statusCode >= 400 && error.statusCode < 500
       ? { statusCode: 400, error: 'invalid_request' }
       : { statusCode: 500, error: 'cache_error' });
-  return {
-    statusCode: mapped.statusCode,
-    body: { error: mapped.error, message: error.message, timestamp: new Date().toISOString() },
+  const body: { error: string; message: string; timestamp: string; table?: unknown } = {
+    error: mapped.error,
+    message: error.message,
+    timestamp: new Date().toISOString(),
   };
+  const table =
+    error.cause instanceof DcacheError ? (error.cause.details as { table?: unknown })?.table : undefined;
+  if (
+    error.code === DCACHE_ERROR_CODES.STALE_RING &&
+    table !== undefined &&
+    request?.url?.startsWith('/internal/') === true
+  )
+    body.table = table;
+  return { statusCode: mapped.statusCode, body };
 }
 
 export const DCACHE_ERROR_ENVELOPE: ErrorEnvelope = { render: renderDcacheError };

@@ -43,8 +43,7 @@ export function registerInternalRoutes(parent: FastifyInstance, node: DcacheNode
     await node.catchUp(caller.version, caller.address);
     if (!node.tableIsFresh) await node.confirmTable();
     if (key !== undefined && !node.holdersOf(key).holders.includes(node.nodeId)) {
-      throw new DcacheError(
-        DCACHE_ERROR_CODES.STALE_RING,
+      throw node.staleRing(
         `${node.nodeId} does not hold ${JSON.stringify(key)} at ring version ${node.table.version}`,
       );
     }

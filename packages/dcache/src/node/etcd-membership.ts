@@ -1,5 +1,5 @@
 import { pollUntil } from '@kvforge/runtime';
-import { Etcd3, type Watcher } from 'etcd3';
+import type { Etcd3, Watcher } from 'etcd3';
 import type { Member, PartitionTable } from '../core/partition-table';
 import type { DcacheNode } from './dcache-node';
 import type { Membership } from './membership';
@@ -25,7 +25,8 @@ export const DEFAULT_ETCD_MEMBERSHIP_OPTIONS: Omit<EtcdMembershipOptions, 'endpo
  */
 export class EtcdMembership implements Membership {
   readonly options: EtcdMembershipOptions;
-  private readonly client: Etcd3;
+  /** Created in start(): etcd3 (grpc, protobufjs) is loaded only in etcd mode, not by every node's start-up. */
+  private client!: Etcd3;
   private timer: NodeJS.Timeout | undefined;
   private watchers: Watcher[] = [];
   private reconciling: Promise<void> = Promise.resolve();
@@ -37,7 +38,6 @@ export class EtcdMembership implements Membership {
     options: Partial<EtcdMembershipOptions> & Pick<EtcdMembershipOptions, 'endpoints'>,
   ) {
     this.options = { ...DEFAULT_ETCD_MEMBERSHIP_OPTIONS, ...options };
-    this.client = new Etcd3({ hosts: this.options.endpoints });
   }
 
   private get tableKey(): string {
@@ -49,6 +49,8 @@ export class EtcdMembership implements Membership {
   }
 
   async start(): Promise<void> {
+    const { Etcd3 } = await import('etcd3');
+    this.client = new Etcd3({ hosts: this.options.endpoints });
     const tableWatcher = await this.client.watch().key(this.tableKey).create();
     tableWatcher.on('put', (kv) => this.install(kv.value.toString()));
     const membersWatcher = await this.client.watch().prefix(this.membersPrefix).create();
@@ -156,6 +158,7 @@ export class EtcdMembership implements Membership {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await Promise.all(this.watchers.map((watcher) => watcher.cancel().catch(() => undefined)));
-    this.client.close();
+    // Never started: no client to close.
+    this.client?.close();
   }
 }

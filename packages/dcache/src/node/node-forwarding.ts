@@ -64,6 +64,7 @@ export abstract class NodeForwarding extends NodeOwner {
       const { holders } = this.holdersOf(key);
       const candidates = isRead ? holders : holders.slice(0, 1);
       let staleAt: string | undefined;
+      let staleAnswer = '';
       for (const [index, nodeId] of candidates.entries()) {
         if (nodeId === this.nodeId) return undefined;
         const address = this.addressOf(nodeId);
@@ -81,6 +82,7 @@ export abstract class NodeForwarding extends NodeOwner {
         }
         if (answer.statusCode === 421) {
           staleAt = address;
+          staleAnswer = answer.text;
           break;
         }
         if (isRead && answer.statusCode >= 500) {
@@ -92,7 +94,7 @@ export abstract class NodeForwarding extends NodeOwner {
         return { nodeId, statusCode: answer.statusCode, text: answer.text };
       }
       if (staleAt === undefined) break;
-      await this.refreshTableFrom(staleAt).catch((error: unknown) => {
+      await this.adoptStaleAnswer(parseJson(staleAnswer), staleAt).catch((error: unknown) => {
         lastError = error;
       });
     }

@@ -178,8 +178,7 @@ export abstract class NodeOwner extends NodeState {
     // the cluster knew: it did not queue up during the pause.
     const queuedUp = callerVersion === undefined || callerVersion < this.cutOffVersion;
     if (this.inCutOffQuarantine && queuedUp) {
-      throw new DcacheError(
-        DCACHE_ERROR_CODES.STALE_RING,
+      throw this.staleRing(
         `${this.nodeId} was cut off from the cluster (paused or partitioned) and refuses writes for ${this.cutOffQuarantineMs} ms`,
       );
     }
@@ -235,8 +234,7 @@ export abstract class NodeOwner extends NodeState {
     for (const entry of entries) {
       const holders = this.tableValue.owners[partitionOf(entry[0], this.options.partitionCount)] ?? [];
       if (holders[0] !== sender || !holders.includes(this.nodeId)) {
-        throw new DcacheError(
-          DCACHE_ERROR_CODES.STALE_RING,
+        throw this.staleRing(
           `${sender} is not the primary of ${JSON.stringify(entry[0])} at ring version ${this.tableValue.version}`,
         );
       }

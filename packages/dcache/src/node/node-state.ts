@@ -282,11 +282,32 @@ export abstract class NodeState {
   /** Throws STALE_RING (421) unless this node is the partition's primary in the table it runs. */
   protected assertPrimary(partition: number): void {
     if (this.tableValue.owners[partition]?.[0] !== this.nodeId) {
-      throw new DcacheError(
-        DCACHE_ERROR_CODES.STALE_RING,
+      throw this.staleRing(
         `${this.nodeId} is not the primary of partition ${partition} at ring version ${this.tableValue.version}`,
       );
     }
+  }
+
+  /**
+   * A 421 for a peer: it carries this node's table (rendered as `table` on internal routes), so
+   * the caller adopts it from the answer instead of fetching it with GET /internal/cluster/table.
+   */
+  staleRing(message: string): DcacheError {
+    return new DcacheError(DCACHE_ERROR_CODES.STALE_RING, message, { details: { table: this.tableValue } });
+  }
+
+  /** After a 421 from `address`: adopts the table the answer carries, else fetches the peer's. */
+  protected async adoptStaleAnswer(body: unknown, address: string): Promise<void> {
+    const carried = (body as { table?: unknown } | null | undefined)?.table;
+    if (carried !== undefined) {
+      try {
+        this.installTable(carried);
+        return;
+      } catch {
+        // A malformed table in the answer: ask the peer for its table instead.
+      }
+    }
+    await this.refreshTableFrom(address);
   }
 
   /** Adopts a peer's newer table after it told us ours is stale. */
