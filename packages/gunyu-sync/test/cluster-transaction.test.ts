@@ -14,6 +14,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gunyuConfigSchema } from '../src/config/config-schema';
 import { parseClusterNodes } from '../src/core/cluster/cluster-topology';
 import { slotOfKey } from '../src/core/cluster/key-slot';
+import { ClusterTransactionBatch } from '../src/replay/cluster-transaction-batch';
+import { TargetConnection } from '../src/replay/target-connection';
 import { SyncService } from '../src/sync-service';
 import { clusterSide, compareSides, replicationOffset } from './cluster-support';
 
@@ -32,16 +34,24 @@ let service: SyncService | undefined;
 const HOT_COUNTER = (() => {
   for (let n = 0; ; n++) if (slotOfKey(`hot:${n}`) === 0) return `hot:${n}`;
 })();
+const BACKLOG_BYTES = 64 * 1024 * 1024;
 const COUNTERS = [HOT_COUNTER, ...Array.from({ length: 60 }, (_, n) => `counter:${n}`)];
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startRedisCluster(), startRedisCluster()]);
+  // A restarted syncer resumes with +CONTINUE only while the source backlog still holds its checkpoint: a
+  // syncer starved on a busy machine may lag MBs behind the live INCRs when it is killed (the 1 MB default).
+  [source, target] = await Promise.all([
+    startRedisCluster({ extraArgs: ['--repl-backlog-size', String(BACKLOG_BYTES)] }),
+    startRedisCluster(),
+  ]);
   sourceAdmin = (source.nodes[0] as RedisProcess).client();
   targetAdmin = (target.nodes[0] as RedisProcess).client();
   writer = source.client();
 }, 120_000);
 
 afterAll(async () => {
+  await activeWrites?.stop();
+  writer?.disconnect();
   await child?.stop();
   await service?.stop();
   sourceAdmin?.disconnect();
@@ -63,6 +73,9 @@ beforeEach(async () => {
   }
 });
 
+/** The running writer, stopped by afterAll should a test fail before it stops it. */
+let activeWrites: { stop(): Promise<unknown> } | undefined;
+
 /** INCRs over COUNTERS (every shard, slot 0 included) until stopped; counts the acknowledged ones per key. */
 function startIncrements(): { stop(): Promise<Map<string, number>>; readonly acknowledged: number } {
   const acknowledged = new Map<string, number>();
@@ -81,16 +94,19 @@ function startIncrements(): { stop(): Promise<Map<string, number>>; readonly ack
       });
     }
   })();
-  return {
+  const writes = {
     get acknowledged() {
       return total;
     },
     async stop() {
       running = false;
       await loop;
+      activeWrites = undefined;
       return acknowledged;
     },
   };
+  activeWrites = writes;
+  return writes;
 }
 
 /** Each shard master's replication offset, by address. */
@@ -181,7 +197,66 @@ function startChild(): Promise<ManagedProcess> {
   });
 }
 
+/** A key `<prefix>:<n>` whose slot is `slot`. */
+function keyOfSlot(prefix: string, slot: number): string {
+  for (let n = 0; ; n++) if (slotOfKey(`${prefix}:${n}`) === slot) return `${prefix}:${n}`;
+}
+
 describe('cluster → cluster transaction mode', () => {
+  it('a batch script writes nothing unless the lease is ours and every slot it touches is served stably', async () => {
+    const topology = parseClusterNodes(String(await targetAdmin.call('CLUSTER', 'NODES')));
+    const [other, , owner] = topology.shards;
+    if (!owner || !other) throw new Error('expected 3 shards');
+    const node = target.nodes.find((candidate) => candidate.address === owner.master.address) as RedisProcess;
+    const client = node.client();
+    const connection = new TargetConnection({ host: node.host, port: node.port });
+    await connection.connect();
+    try {
+      const [low] = owner.slots[0] as [number, number];
+      const stableKey = keyOfSlot('stable', low + 1);
+      const migratingKey = keyOfSlot('migrating', low + 2);
+      const checkpointKey = keyOfSlot('redis-gunyu-checkpoint', low + 3);
+      const leaseKey = `redis-gunyu-checkpoint-lease:{${keyOfSlot('lease', low + 4)}}`;
+      await client.set(leaseKey, 'me');
+      const batch = new ClusterTransactionBatch({ owner: 'me', leaseKey, checkpointKey });
+      const incr = (key: string): Buffer =>
+        Buffer.from(`*2\r\n$4\r\nINCR\r\n$${key.length}\r\n${key}\r\n`, 'latin1');
+      const fields = ['r_runid', 'r', 'r_version', '1.0', 'r_offset', '7', 'r_mtime', '1'];
+      const send = async (): Promise<string | undefined> => {
+        expect(batch.add(incr(stableKey), 'INCR')).toBe(true);
+        expect(batch.add(incr(migratingKey), 'INCR')).toBe(true);
+        return (await connection.sendParts(batch.take(fields), 1)).errors[0]?.message;
+      };
+      // Keyless and oversized commands stay outside the script.
+      expect(batch.add(Buffer.from('*1\r\n$4\r\nPING\r\n'), 'PING')).toBe(false);
+      const huge = `*7001\r\n$5\r\nRPUSH\r\n$1\r\nk\r\n${'$1\r\nx\r\n'.repeat(6999)}`;
+      expect(batch.add(Buffer.from(huge, 'latin1'), 'RPUSH')).toBe(false);
+
+      await client.call('CLUSTER', 'SETSLOT', String(low + 2), 'MIGRATING', other.master.id);
+      try {
+        expect(await send()).toMatch(/^GUNYUSLOT /);
+      } finally {
+        await client.call('CLUSTER', 'SETSLOT', String(low + 2), 'STABLE');
+      }
+      expect(await client.exists(stableKey)).toBe(0);
+      expect(await client.exists(checkpointKey)).toBe(0);
+
+      await client.set(leaseKey, 'someone else');
+      expect(await send()).toMatch(/^FENCED /);
+      expect(await client.exists(stableKey)).toBe(0);
+      expect(await client.exists(checkpointKey)).toBe(0);
+
+      await client.set(leaseKey, 'me');
+      expect(await send()).toBeUndefined();
+      expect(await client.get(stableKey)).toBe('1');
+      expect(await client.get(migratingKey)).toBe('1');
+      expect(await client.hget(checkpointKey, 'r_offset')).toBe('7');
+    } finally {
+      connection.close();
+      client.disconnect();
+    }
+  });
+
   it('kill -9 of the syncer mid-stream, then a restart: every shard resumes with +CONTINUE, counters exact', async () => {
     const fullBefore = await syncFullTotal();
     child = await startChild();
@@ -203,6 +278,8 @@ describe('cluster → cluster transaction mode', () => {
     await waitFor(() => writes.acknowledged > countAtKill + 3000, { timeoutMs: 60_000, message: 'writes' });
     const acknowledged = await writes.stop();
     const offsets = await masterOffsets();
+    // The premise: everything written since the first full sync is still in every master's backlog.
+    for (const offset of offsets.values()) expect(offset).toBeLessThan(BACKLOG_BYTES / 2);
     await waitFor(
       () => {
         const lines = shardLines(second);
@@ -213,8 +290,19 @@ describe('cluster → cluster transaction mode', () => {
       },
       { timeoutMs: 90_000, message: 'restarted syncer caught up' },
     );
+    const logs = (process: ManagedProcess): string =>
+      process
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .join('\n');
     for (const line of shardLines(second).values())
-      expect(line).toMatchObject({ tx: 1, phase: 2, full: 0, incr: 1 });
+      expect(line, `before the kill:\n${logs(first)}\nafter:\n${logs(second)}`).toMatchObject({
+        tx: 1,
+        phase: 2,
+        full: 0,
+        incr: 1,
+      });
     // One full sync per shard at the first start, none after the kill.
     expect(await syncFullTotal()).toBe(fullBefore + 3);
     await expectExact(acknowledged);

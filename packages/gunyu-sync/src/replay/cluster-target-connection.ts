@@ -102,9 +102,14 @@ export class ClusterTargetConnection implements TargetLink {
     this.connections.clear();
   }
 
-  /** The master serving `slot` (tests, status). */
+  /** The master serving `slot` as this router knows it. */
   ownerOf(slot: number): string | undefined {
     return this.owners[slot];
+  }
+
+  /** The open connection to a master, for callers that route by slot themselves (RDB lanes). */
+  connectionTo(address: string): TargetConnection | undefined {
+    return this.closedError ? undefined : this.connections.get(address);
   }
 
   private submit(batch: ParsedBatch): Promise<BatchResult> {

@@ -8,6 +8,8 @@ import { RDB_TYPE } from '../core/rdb/rdb-constants';
 import type { RdbEntry, RdbValuePart } from '../core/rdb/rdb-parser';
 import { decodeValue, valueToCommands } from '../core/rdb/value-decoder';
 import { laneOf, mapDb, type ReplayOptions, stripHashTag } from '../core/replay-options';
+import { ClusterTargetConnection } from './cluster-target-connection';
+import { RdbSlotBatches } from './rdb-slot-batches';
 import type { SyncCounters } from './sync-counters';
 import { createTargetLink, type TargetSpec } from './target-factory';
 import type { TargetLink } from './target-link';
@@ -36,6 +38,9 @@ type ReplyTag =
       keyEnd: number;
       valueStart: number;
       valueEnd: number;
+      /** The whole RESTORE (a redirected one is re-sent alone). */
+      commandStart: number;
+      commandEnd: number;
     }
   | { kind: 'command'; key: Buffer };
 
@@ -58,7 +63,11 @@ interface Lane {
   db: number;
   replies: ReplyTag[];
   inFlight: Promise<void>[];
+  /** Cluster target: RESTOREs by slot, one batch per master (undefined for a standalone target). */
+  slotBatches: RdbSlotBatches<RestoreTag> | undefined;
 }
+
+type RestoreTag = Extract<ReplyTag, { kind: 'restore' }>;
 
 const RESTORE = Buffer.from('RESTORE');
 const REPLACE = Buffer.from('REPLACE');
@@ -94,7 +103,24 @@ export class RdbReplayer {
     for (let i = 0; i < count; i++) {
       const connection = createTargetLink(this.output, this.counters.cluster, this.logger);
       await connection.connect();
-      this.lanes.push({ connection, writer: new RespWriter(), db: -1, replies: [], inFlight: [] });
+      const lane: Lane = {
+        connection,
+        writer: new RespWriter(),
+        db: -1,
+        replies: [],
+        inFlight: [],
+        slotBatches: undefined,
+      };
+      if (connection instanceof ClusterTargetConnection)
+        lane.slotBatches = new RdbSlotBatches<RestoreTag>(
+          connection,
+          this.counters,
+          (tag, sent, message) => this.handleError(lane, failedReply(tag, sent), message),
+          (error) => {
+            this.failure ??= error;
+          },
+        );
+      this.lanes.push(lane);
     }
   }
 
@@ -123,7 +149,14 @@ export class RdbReplayer {
     } else if (payloadSize > DIRECT_RESTORE_BYTES) {
       await this.restoreDirect(lane, key, db, entry);
     } else {
-      this.writeRestore(lane, key, db, entry);
+      const slotBatch = lane.slotBatches?.batchFor(key);
+      if (slotBatch) {
+        // Routed by slot here (the key is at hand), not re-scanned by the router.
+        slotBatch.replies.push(this.writeRestore(slotBatch.writer, key, db, entry));
+        this.counters.rdbKeysSent++;
+        return (lane.slotBatches as RdbSlotBatches<RestoreTag>).flushIfFull(slotBatch);
+      }
+      lane.replies.push(this.writeRestore(lane.writer, key, db, entry));
     }
     this.counters.rdbKeysSent++;
     await this.flushIfFull(lane);
@@ -164,6 +197,7 @@ export class RdbReplayer {
   /** Sends what is pending and waits for every reply. */
   async drain(): Promise<void> {
     for (const lane of this.lanes) await this.flushLane(lane);
+    for (const lane of this.lanes) await lane.slotBatches?.drain();
     for (const lane of this.lanes) await Promise.all(lane.inFlight);
     if (this.failure) throw this.failure;
   }
@@ -188,9 +222,9 @@ export class RdbReplayer {
     lane.replies.push(tag);
   }
 
-  /** `RESTORE key ttl [type][value][footer] [REPLACE] [ABSTTL]`, remembering where key and value went. */
-  private writeRestore(lane: Lane, key: Buffer, db: number, entry: RdbEntry): void {
-    const writer = lane.writer;
+  /** `RESTORE key ttl [type][value][footer] [REPLACE] [ABSTTL]`; returns where key and value went. */
+  private writeRestore(writer: RespWriter, key: Buffer, db: number, entry: RdbEntry): RestoreTag {
+    const commandStart = writer.length;
     this.writeRestoreKey(writer, key, entry.expireAtMs);
     const keyEnd = writer.length - 2;
     writer.writeBulk(entry.expireAtMs >= 0 ? String(entry.expireAtMs) : '0');
@@ -198,7 +232,7 @@ export class RdbReplayer {
     writer.writeBulkParts([TYPE_BYTES[entry.type] as Uint8Array, entry.value, this.footer]);
     const valueEnd = writer.length - 2 - DUMP_FOOTER_BYTES;
     this.writeRestoreOptions(writer, entry.expireAtMs);
-    lane.replies.push({
+    return {
       kind: 'restore',
       db,
       type: entry.type,
@@ -207,7 +241,9 @@ export class RdbReplayer {
       keyEnd,
       valueStart: valueEnd - entry.value.length,
       valueEnd,
-    });
+      commandStart,
+      commandEnd: writer.length,
+    };
   }
 
   /**
