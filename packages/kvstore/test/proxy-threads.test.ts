@@ -7,7 +7,13 @@ import { type ProxyProcess, startProxyProcess } from './proxy-process-fixture';
 // Conditions on a loaded 2-core box: generous, never a fixed sleep.
 const WAIT = { timeoutMs: 90_000 };
 
-type WorkerRow = { worker: number; pid: number; client_count: number; table_version: number };
+type WorkerRow = {
+  worker: number;
+  pid: number;
+  client_count: number;
+  table_version: number;
+  max_qps: number;
+};
 
 describe('kvstore-proxy --threads 2 (node:cluster workers behind one port)', () => {
   const redis: RedisProcess[] = [];
@@ -119,7 +125,7 @@ describe('kvstore-proxy --threads 2 (node:cluster workers behind one port)', () 
     expect(expected).toContain('OK');
   });
 
-  it('add_pattern and set_config act on every worker', async () => {
+  it('add_pattern and set_config act on every worker; max_qps is split, max_client_num is proxy-wide', async () => {
     const [a, b] = [connect(threaded), connect(threaded)];
     await a.set('hidden:a', 'old');
     await b.set('hidden:b', 'old');
@@ -134,6 +140,20 @@ describe('kvstore-proxy --threads 2 (node:cluster workers behind one port)', () 
     expect(await a.get('hidden:b')).toBeNull();
     expect((await threaded.api('del_pattern', { pattern: 'hidden:*' })).code).toBe(1001);
     expect(await b.get('hidden:a')).toBe('old');
+
+    // set_config reaches every worker (INFO maxclients is the worker's own config); max_qps is split.
+    expect((await threaded.api('set_config', { max_client_num: 1234, max_qps: 1000 })).code).toBe(1001);
+    for (const client of [a, b]) {
+      await waitFor(async () => (await client.info('clients')).includes('maxclients:1234'), {
+        ...WAIT,
+        message: 'the worker applied set_config',
+      });
+    }
+    await waitFor(async () => (await workersOf(threaded)).every((row) => row.max_qps === 500), {
+      ...WAIT,
+      message: 'each worker has half of max_qps',
+    });
+    expect((await threaded.api('set_config', { max_qps: 1_000_000 })).code).toBe(1001);
 
     // max_client_num counts the clients of all workers: a and b alone are over 1.
     expect((await threaded.api('set_config', { max_client_num: 1 })).code).toBe(1001);

@@ -198,6 +198,7 @@ export class KvStoreProxyService {
                     qps: snapshot.qps,
                     total_cmd_count: snapshot.totalCommands,
                     table_version: snapshot.tableVersion,
+                    max_qps: snapshot.maxQps,
                   })),
                 };
               },

@@ -69,7 +69,12 @@ export function runProxyWorker(options: ProxyWorkerOptions = {}): Promise<void> 
             send({
               type: 'stats',
               id: message.id,
-              snapshot: snapshotStats(proxy.stats, proxy.clientCount, proxy.tableVersion),
+              snapshot: snapshotStats(
+                proxy.stats,
+                proxy.clientCount,
+                proxy.tableVersion,
+                proxy.config.max_qps,
+              ),
             });
           }
           return;

@@ -21,7 +21,7 @@ describe('worker stats merge and limits', () => {
     two.averageRtMs = 5;
     const merged = new ProxyStats(table);
     merged.backendErrors = 99; // stale values from the previous read are overwritten
-    mergeStats(merged, [snapshotStats(one, 4, 7), snapshotStats(two, 1, 7)], 5);
+    mergeStats(merged, [snapshotStats(one, 4, 7, 10), snapshotStats(two, 1, 7, 10)], 5);
     expect(merged.commandCounts()).toEqual({ get: 2, set: 1 });
     expect(merged.errors[get.id]).toBe(1);
     expect(merged.totalCommands).toBe(3);

@@ -30,6 +30,8 @@ export interface WorkerStatsSnapshot {
   qps: number;
   clientCount: number;
   tableVersion: number;
+  /** This worker's share of max_qps. */
+  maxQps: number;
 }
 
 /** Primary → worker. Messages to one worker are handled in the order they were sent. */
@@ -75,6 +77,7 @@ export function snapshotStats(
   stats: ProxyStats,
   clientCount: number,
   tableVersion: number,
+  maxQps: number,
 ): WorkerStatsSnapshot {
   return {
     calls: Array.from(stats.calls),
@@ -91,6 +94,7 @@ export function snapshotStats(
     qps: stats.qps,
     clientCount,
     tableVersion,
+    maxQps,
   };
 }
 
