@@ -114,6 +114,14 @@ const dashboards = {
         ['kvstore_cs_migration_running', 'running {{namespace}}'],
       ],
     ],
+    [
+      'ConfigServer HA role (1 = master) and table versions',
+      'short',
+      [
+        ['kvstore_cs_master', 'master {{instance}}'],
+        ['kvstore_cs_table_version', 'version {{namespace}} {{instance}}'],
+      ],
+    ],
     ['Targets up', 'short', [['up{job=~"kvstore.*"}', '{{job}} {{instance}}']]],
   ]),
   'gunyu-sync': dashboard('kvforge-gunyu-sync', 'kvforge / gunyu-sync', 'GunYu metric names (redisGunYu_*)', [
@@ -287,6 +295,15 @@ const dashboards = {
       ['Evictions', 'ops', [[`rate(memcache_evict_operations_total[${R}])`, 'evicted objects/s']]],
       ['Stored keys', 'short', [['memcache_stored_keys', 'keys']]],
       ['Meta service up', 'short', [['up{job=~"memcache.*"}', '{{instance}}']]],
+      [
+        'HA role and view version',
+        'short',
+        [
+          ['memcache_ha_leader', 'leader {{instance}}'],
+          ['memcache_ha_view_version', 'view {{instance}}'],
+          ['memcache_ha_restoring_ranks', 'ranks rebuilding {{instance}}'],
+        ],
+      ],
     ],
   ),
 };

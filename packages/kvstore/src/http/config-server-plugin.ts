@@ -20,7 +20,7 @@ import {
 } from './config-server-schemas';
 import { RESULT_CODES } from './envelope';
 import { kvstoreRoutes } from './kvstore-route';
-import { renderMigrationMetrics } from './migration-metrics';
+import { renderConfigServerMetrics } from './config-server-metrics';
 
 export interface ConfigServerPluginOptions {
   configServer: ConfigServer;
@@ -175,7 +175,7 @@ export const configServerPlugin = fp<ConfigServerPluginOptions>(
       app.get('/metrics', async (_request, reply) =>
         reply
           .header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-          .send(renderMigrationMetrics(migrator.statusList())),
+          .send(renderConfigServerMetrics(server, migrator.statusList())),
       );
     }
 

@@ -1,4 +1,5 @@
 import type { MigrationStatus } from '../config-server/bucket-migrator';
+import type { ConfigServer } from '../config-server/config-server';
 
 const GAUGES: [name: string, help: string, value: (status: MigrationStatus) => number][] = [
   [
@@ -25,9 +26,28 @@ function label(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
-/** Prometheus text of the ConfigServer's migration jobs, one series per namespace. */
-export function renderMigrationMetrics(statuses: MigrationStatus[]): string {
+/**
+ * The HA role and each namespace's table version: what the "master missing" and "versions diverge"
+ * alerts read. A slave reports the tables it last copied from the master.
+ */
+function renderRoleMetrics(server: ConfigServer, lines: string[]): void {
+  lines.push(
+    '# HELP kvstore_cs_master Whether this ConfigServer is the master (1) or a slave (0).',
+    '# TYPE kvstore_cs_master gauge',
+    `kvstore_cs_master ${server.isMaster ? 1 : 0}`,
+    "# HELP kvstore_cs_table_version Version of the namespace's bucket table on this ConfigServer.",
+    '# TYPE kvstore_cs_table_version gauge',
+  );
+  for (const namespace of server.namespaceList())
+    lines.push(
+      `kvstore_cs_table_version{namespace="${label(namespace)}"} ${server.getTable(namespace).version}`,
+    );
+}
+
+/** Prometheus text of the ConfigServer: its role, table versions and migration jobs (one series per namespace). */
+export function renderConfigServerMetrics(server: ConfigServer, statuses: MigrationStatus[]): string {
   const lines: string[] = [];
+  renderRoleMetrics(server, lines);
   for (const [name, help, value] of GAUGES) {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
     for (const status of statuses)
