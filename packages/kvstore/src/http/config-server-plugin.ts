@@ -5,6 +5,7 @@ import type { ConfigServer } from '../config-server/config-server';
 import { type ReplicationSource, snapshotToJson } from '../config-server/file-replication';
 import { bucketTableToJson } from '../core/bucket-table';
 import { KVSTORE_ERROR_CODES, KvstoreError } from '../core/errors';
+import { renderConfigServerMetrics } from './config-server-metrics';
 import {
   EMPTY_INPUT,
   GET_CONFIG_INPUT,
@@ -20,7 +21,6 @@ import {
 } from './config-server-schemas';
 import { RESULT_CODES } from './envelope';
 import { kvstoreRoutes } from './kvstore-route';
-import { renderConfigServerMetrics } from './config-server-metrics';
 
 export interface ConfigServerPluginOptions {
   configServer: ConfigServer;
