@@ -14,7 +14,7 @@ import { type HaMetaProcess, LOCAL_APP, type MetaProcess, RUN_MAIN, startHaMeta,
 
 const KiB = 1024;
 const SIZE = 256 * KiB;
-type BlobTuple = [rank: number, medium: number, offset: number, size: number];
+type BlobTuple = [rank: number, medium: number, offset: number, size: number, epoch: number];
 
 let etcd: EtcdProcess;
 beforeAll(async () => {
@@ -34,7 +34,7 @@ describe('HA fencing: a write allocated by a former leader never lands over a ra
     const key = `/test/fencing-${Date.now()}`;
     const metas = [await startHaMeta(etcd.endpoint, key, 2), await startHaMeta(etcd.endpoint, key, 2)];
     const processes: ManagedProcess[] = [];
-    const closers: (() => Promise<unknown> | void)[] = [];
+    const closers: (() => unknown)[] = [];
     let standalone: MetaProcess | undefined;
     try {
       const leader = await waitFor(
@@ -76,7 +76,8 @@ describe('HA fencing: a write allocated by a former leader never lands over a ra
       expect(allocated).toBe(MMC.OK);
       expect(oldView).toBeGreaterThan(0);
       expect(oldView).toBe(await viewOf(leader));
-      const oldOffset = (oldBlobs[0] as BlobTuple)[2];
+      const [, , oldOffset, , oldEpoch] = oldBlobs[0] as BlobTuple;
+      expect(oldEpoch).toBeGreaterThanOrEqual(oldView * 2 ** 20);
       const [, , services] = (await former.call(RPC_OPCODE.LIST_LOCAL_SERVICES)) as [
         number,
         number,
@@ -114,22 +115,39 @@ describe('HA fencing: a write allocated by a former leader never lands over a ra
       await current.updateState('second', 0, MEDIUM.DRAM, BLOB_ACTION.READ_FINISH);
       expect((secondBlobs[0] as BlobTuple)[2]).toBe(oldOffset);
 
-      // The stalled WRITE arrives now, stamped with the old view: refused, nothing written.
+      // The stalled WRITE arrives now, stamped with the old leader's epoch: refused, nothing written.
       const late = await stalledWriter
-        .write(MEDIUM.DRAM, oldOffset, Buffer.alloc(SIZE, 0xee), oldView)
+        .write(MEDIUM.DRAM, oldOffset, Buffer.alloc(SIZE, 0xee), oldEpoch)
         .catch((error: unknown) => error);
       expect(late).toMatchObject({ code: 'MMC_ERR_DATA_TRANSFER', status: DATA_STATUS.STALE_VIEW });
       expect((await client.get('second')).equals(second)).toBe(true);
 
-      // A commit stamped with the old view is refused too (it could otherwise commit a same-key alloc).
-      const [third] = (await current.alloc('third', SIZE, 1, 0, MEDIUM.DRAM)) as [number];
+      // A commit stamped with the old epoch is refused too (it could otherwise commit a same-key alloc).
+      const [third, thirdBlobs] = (await current.alloc('third', SIZE, 1, 0, MEDIUM.DRAM)) as [
+        number,
+        BlobTuple[],
+      ];
       expect(third).toBe(MMC.OK);
+      const newEpoch = (thirdBlobs[0] as BlobTuple)[4];
+      expect(newEpoch).toBeGreaterThanOrEqual(newView * 2 ** 20);
       expect(
-        await current.call(RPC_OPCODE.UPDATE_STATE, ['third', 0, MEDIUM.DRAM, BLOB_ACTION.WRITE_OK, oldView]),
+        await current.call(RPC_OPCODE.UPDATE_STATE, [
+          'third',
+          0,
+          MEDIUM.DRAM,
+          BLOB_ACTION.WRITE_OK,
+          oldEpoch,
+        ]),
       ).toEqual([MMC.STALE_VIEW]);
       expect(await client.exists('third')).toBe(false);
       expect(
-        await current.call(RPC_OPCODE.UPDATE_STATE, ['third', 0, MEDIUM.DRAM, BLOB_ACTION.WRITE_OK, newView]),
+        await current.call(RPC_OPCODE.UPDATE_STATE, [
+          'third',
+          0,
+          MEDIUM.DRAM,
+          BLOB_ACTION.WRITE_OK,
+          newEpoch,
+        ]),
       ).toEqual([MMC.OK]);
 
       // The client's side: a meta service of an older view (a standalone one, view 0, here pointed at the

@@ -43,7 +43,7 @@ describe('meta RPC over TCP', () => {
     expect(await client.mount(0, MEDIUM.DRAM, 1 << 20)).toEqual([MMC.OK]);
     const [result, blobs] = await client.alloc('k', 5000, 1, 0);
     expect(result).toBe(MMC.OK);
-    expect(blobs).toEqual([[0, MEDIUM.DRAM, 0, 5000]]);
+    expect(blobs).toEqual([[0, MEDIUM.DRAM, 0, 5000, 0]]); // the last: the rank's write epoch (no local service: 0)
     expect(await client.updateState('k', 0, MEDIUM.DRAM, BLOB_ACTION.WRITE_OK)).toEqual([MMC.OK]);
     expect(await client.get('k')).toEqual([MMC.OK, [0, MEDIUM.DRAM, 0, 5000], 5000]);
     expect(await client.alloc('k', 1)).toEqual([MMC.DUPLICATED_OBJECT, [], 0]);

@@ -39,7 +39,7 @@ describe('startMetaServiceServer', () => {
     const { server, client, rest } = await start({
       mounts: [{ rank: 0, medium: MEDIUM.DRAM, bytes: 1 << 20 }],
     });
-    expect(await client.alloc('k', 4096, 1, 0)).toEqual([MMC.OK, [[0, MEDIUM.DRAM, 0, 4096]], 0]);
+    expect(await client.alloc('k', 4096, 1, 0)).toEqual([MMC.OK, [[0, MEDIUM.DRAM, 0, 4096, 0]], 0]);
     const health = (await (await fetch(`${rest}/health`)).json()) as { leader_address: string };
     expect(health.leader_address).toBe(`http://127.0.0.1:${server.rest.port}`);
     expect(server.advertisedOrigin).toBe(health.leader_address);

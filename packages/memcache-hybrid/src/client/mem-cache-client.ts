@@ -52,7 +52,8 @@ export interface BatchGetItem {
   error?: Error;
 }
 
-type BlobTuple = [rank: number, medium: Medium, offset: number, size: number];
+/** An allocation reply's blobs carry their rank's write epoch (the fence stamp); reads' blobs do not. */
+type BlobTuple = [rank: number, medium: Medium, offset: number, size: number, epoch?: number];
 
 /**
  * The memcache-hybrid client: metadata from the meta service over its RPC, bytes to and from the local
@@ -129,13 +130,13 @@ export class MemCacheClient {
       if (outcomes[index] !== MMC.OK) return;
       const blobs = (allocated[index] as [number, BlobTuple[]])[1];
       if (written[index]?.status === 'fulfilled') {
-        for (const [rank, medium] of blobs) {
-          updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_OK, view]);
+        for (const [rank, medium, , , epoch] of blobs) {
+          updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_OK, epoch ?? view]);
           updateOwners.push(index);
         }
       } else {
-        const [rank, medium] = blobs[0] as BlobTuple;
-        updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_FAIL, view]);
+        const [rank, medium, , , epoch] = blobs[0] as BlobTuple;
+        updates.push([item.key, rank, medium, BLOB_ACTION.WRITE_FAIL, epoch ?? view]);
         outcomes[index] = isStaleView((written[index] as PromiseRejectedResult).reason)
           ? MMC.STALE_VIEW
           : MMC.ERROR;
@@ -267,7 +268,7 @@ export class MemCacheClient {
     return [key, value.length, options.replicas ?? 1, preferred, medium];
   }
 
-  /** Writes every replica, then commits; `view` (the allocating leader's) is stamped on both. */
+  /** Writes every replica, then commits; each blob's write epoch is stamped on both (the fence). */
   private async commit(
     key: string,
     value: Buffer,
@@ -279,15 +280,15 @@ export class MemCacheClient {
       await Promise.all(blobs.map((blob) => this.writeBlob(blob, value, view, onBytes)));
     } catch (error) {
       // WRITE_FAIL removes the whole key: no replica of a half-written value is ever readable.
-      const [rank, medium] = blobs[0] as BlobTuple;
+      const [rank, medium, , , epoch] = blobs[0] as BlobTuple;
       await this.meta
-        .call(RPC_OPCODE.UPDATE_STATE, [key, rank, medium, BLOB_ACTION.WRITE_FAIL, view])
+        .call(RPC_OPCODE.UPDATE_STATE, [key, rank, medium, BLOB_ACTION.WRITE_FAIL, epoch ?? view])
         .catch(() => undefined);
       throw isStaleView(error) ? MemCacheError.staleView('put', key, error) : error;
     }
     const [, states] = (await this.meta.call(
       RPC_OPCODE.BATCH_UPDATE_STATE,
-      blobs.map(([rank, medium]) => [key, rank, medium, BLOB_ACTION.WRITE_OK, view]),
+      blobs.map(([rank, medium, , , epoch]) => [key, rank, medium, BLOB_ACTION.WRITE_OK, epoch ?? view]),
     )) as [number, number[]];
     // A replica whose rank was lost meanwhile cannot commit; the value stands on the others.
     if (!states.includes(MMC.OK)) throw MemCacheError.fromResult('put', key, states[0] ?? MMC.ERROR);
@@ -331,8 +332,9 @@ export class MemCacheClient {
     this.meta.updateState(key, rank, medium, BLOB_ACTION.READ_FINISH).catch(() => undefined);
   }
 
+  /** `view`: the stamp when the blob carries no epoch of its own (a meta service without epochs). */
   private async writeBlob(
-    [rank, medium, offset, size]: BlobTuple,
+    [rank, medium, offset, size, epoch]: BlobTuple,
     value: Buffer,
     view: number,
     onBytes?: (bytes: number) => void,
@@ -344,7 +346,7 @@ export class MemCacheClient {
       if (file) {
         await file.write(offset, value.subarray(0, size));
         onBytes?.(size);
-      } else await route.peer.write(medium, offset, value.subarray(0, size), view, onBytes);
+      } else await route.peer.write(medium, offset, value.subarray(0, size), epoch ?? view, onBytes);
     } catch (error) {
       if (error instanceof DataTransferError && error.connectionLost) this.routes.forget(rank, route);
       throw error;

@@ -14,6 +14,8 @@ export interface LocalServiceInfo {
   host: string;
   port: number;
   segments: LocalSegmentInfo[];
+  /** Its write epoch for this mount (HA fencing): allocations on the rank are stamped with it. 0: none. */
+  epoch?: number;
 }
 
 /** The ranks whose local services are mounted, by rank (what clients need to reach a blob's bytes). */

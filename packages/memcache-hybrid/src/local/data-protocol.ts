@@ -5,9 +5,10 @@
  *   header = u8 opcode | u8 medium | u8 status | u8 reserved | u32 requestId | u64 offset | u64 length
  *            | u64 view
  *
- * `view` is the meta leader's view_version that allocated the range (HA fencing): a local service refuses a
- * WRITE or COPY stamped with a view older than the one it learned at its last mount, because a newer leader
- * may have handed that range to another object. Replies echo the request's view (STALE_VIEW: the server's).
+ * `view` is the write epoch of the mount the range was allocated under (HA fencing, README decision 28): a
+ * local service refuses a WRITE or COPY stamped below the epoch of its current mount, because since then the
+ * leader (a new one, or the same after a re-mount) may have handed that range to another object. Replies echo
+ * the request's value (STALE_VIEW: the server's).
  *
  * WRITE: header + `length` payload bytes → reply header (status). READ: header → reply header + `length`
  * bytes when status is OK. Replies on one connection come back in request order. Large transfers are

@@ -32,7 +32,7 @@ export class DataServer {
   private readonly maxTransferBytes: number;
   private inFlight = 0;
   private draining = false;
-  // HA fencing: the newest meta leader view this service mounted on (see data-protocol.ts).
+  // HA fencing: the write epoch of this service's current mount (see data-protocol.ts).
   private fenceView = 0;
   private drained: (() => void) | undefined;
 
@@ -51,9 +51,9 @@ export class DataServer {
   }
 
   /**
-   * Refuses from now on every WRITE and COPY stamped with a view below `view` (never lowers it). Called
-   * with the leader's view before a (re-)mount is sent, so no range the new leader hands out can be
-   * overwritten by a write the old leader allocated.
+   * Refuses from now on every WRITE and COPY stamped below `view` (never lowers it). Called with the write
+   * epoch reserved before a (re-)mount is sent, so no range handed out under that mount can be overwritten
+   * by a write allocated before it.
    */
   raiseView(view: number): void {
     if (Number.isSafeInteger(view) && view > this.fenceView) this.fenceView = view;

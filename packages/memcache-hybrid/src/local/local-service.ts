@@ -47,7 +47,7 @@ export interface LocalService {
   rank: number;
   data: { host: string; port: number };
   segments: ReadonlyMap<number, SegmentBackend>;
-  /** The meta leader view WRITEs must carry at least (learned at each mount; 0 without HA). */
+  /** The write epoch WRITEs must carry at least (reserved from the leader at each mount). */
   readonly view: number;
   /** Unmounts from the meta service, answers the requests already started, then frees the memory. */
   close(): Promise<void>;
@@ -143,9 +143,9 @@ class BlobMap {
 const slot = (medium: Medium, offset: number) => offset * 2 + medium;
 
 /**
- * Mounts on `meta` (the leader). Fencing first: the leader's view is learned with a PING and raised on the
- * data server *before* the mount is sent, so once the leader can hand out this rank's ranges no WRITE
- * allocated by a former leader is accepted here any more (a write in flight from it would land over them).
+ * Mounts on `meta` (the leader). Fencing first: a new write epoch is reserved (MOUNT_EPOCH) and raised on
+ * the data server *before* the mount is sent, so once the leader can hand out this rank's ranges no WRITE
+ * allocated before this mount (by a former leader, or by this one before the link dropped) is accepted.
  */
 async function mountOn(
   meta: MetaRpcClient,
@@ -156,10 +156,10 @@ async function mountOn(
   data: DataServer,
 ): Promise<void> {
   blobs.listen(meta);
-  const [pinged, view] = await meta.ping();
-  if (pinged !== MMC.OK) throw new Error(`meta service refused the ping (result ${pinged})`);
-  data.raiseView(view as number);
-  const [result, mountedView] = await meta.mountLocal(
+  const [reserved, epoch] = await meta.call(RPC_OPCODE.MOUNT_EPOCH);
+  if (reserved !== MMC.OK) throw new Error(`meta service refused a mount epoch (result ${reserved})`);
+  data.raiseView(epoch as number);
+  const [result] = await meta.mountLocal(
     options.rank,
     bound.host,
     bound.port,
@@ -169,8 +169,8 @@ async function mountOn(
       segment.sharedMemoryPath ?? null,
     ]),
     blobs.list(),
+    epoch as number,
   );
-  data.raiseView(mountedView as number);
   if (result !== MMC.OK) {
     throw new Error(
       result === MMC.ERROR

@@ -104,8 +104,9 @@ export class MetaRpcClient {
     port: number,
     segments: [number, number, string | null][],
     blobs: readonly (readonly unknown[])[] = [],
+    epoch = 0,
   ) {
-    return this.call(RPC_OPCODE.MOUNT_LOCAL, [rank, host, port, segments, blobs]);
+    return this.call(RPC_OPCODE.MOUNT_LOCAL, [rank, host, port, segments, blobs, epoch]);
   }
   unmountLocal(rank: number) {
     return this.call(RPC_OPCODE.UNMOUNT_LOCAL, rank);

@@ -33,7 +33,7 @@ export const HANDLERS: Record<number, Handler> = {
       key as string,
       allocRequest(size, replicas, preferredRank, medium),
     );
-    return [result, blobs.map(blobTuple), server.viewVersion];
+    return [result, blobs.map((blob) => allocTuple(service, blob)), server.viewVersion];
   },
   [RPC_OPCODE.BATCH_ALLOC]: (service, body, _connection, server) => {
     const items = (body as Args[]).map(([key, size, replicas, preferredRank, medium]) => ({
@@ -41,7 +41,11 @@ export const HANDLERS: Record<number, Handler> = {
       request: allocRequest(size, replicas, preferredRank, medium),
     }));
     const { result, items: results } = service.batchAlloc(items);
-    return [result, results.map((item) => [item.result, item.blobs.map(blobTuple)]), server.viewVersion];
+    return [
+      result,
+      results.map((item) => [item.result, item.blobs.map((blob) => allocTuple(service, blob))]),
+      server.viewVersion,
+    ];
   },
   [RPC_OPCODE.GET]: (service, body) => {
     const { result, blob, size } = service.get(body as string);
@@ -51,17 +55,16 @@ export const HANDLERS: Record<number, Handler> = {
     const { result, items } = service.batchGet(body as string[]);
     return [result, items.map((item) => [item.result, item.blob ? blobTuple(item.blob) : null, item.size])];
   },
-  [RPC_OPCODE.UPDATE_STATE]: (service, body, _connection, server) => {
-    if (isStaleCommit(body as Args, server.viewVersion)) return [MMC.STALE_VIEW];
+  [RPC_OPCODE.UPDATE_STATE]: (service, body) => {
+    if (isStaleCommit(service, body as Args)) return [MMC.STALE_VIEW];
     return [service.updateState(stateUpdate(body as Args))];
   },
-  [RPC_OPCODE.BATCH_UPDATE_STATE]: (service, body, _connection, server) => {
+  [RPC_OPCODE.BATCH_UPDATE_STATE]: (service, body) => {
     const updates = body as Args[];
-    const view = server.viewVersion;
     // Only the stale items are refused; the others (reads, other writers) go on.
-    if (updates.some((update) => isStaleCommit(update, view))) {
+    if (updates.some((update) => isStaleCommit(service, update))) {
       const items = updates.map((update) =>
-        isStaleCommit(update, view) ? MMC.STALE_VIEW : service.updateState(stateUpdate(update)),
+        isStaleCommit(service, update) ? MMC.STALE_VIEW : service.updateState(stateUpdate(update)),
       );
       return [items.every((item) => item === MMC.OK) ? MMC.OK : MMC.ERROR, items];
     }
@@ -97,13 +100,14 @@ export const HANDLERS: Record<number, Handler> = {
     return [service.unmount(rank as number, medium as 0 | 1)];
   },
   [RPC_OPCODE.MOUNT_LOCAL]: (_service, body, connection, server) => {
-    const [rank, host, port, segments, blobs] = body as Args;
+    const [rank, host, port, segments, blobs, epoch] = body as Args;
     if (
       !Number.isInteger(rank) ||
       typeof host !== 'string' ||
       !Number.isInteger(port) ||
       !Array.isArray(segments) ||
-      (blobs !== undefined && blobs !== null && !Array.isArray(blobs))
+      (blobs !== undefined && blobs !== null && !Array.isArray(blobs)) ||
+      (epoch !== undefined && epoch !== null && !Number.isSafeInteger(epoch))
     ) {
       return [MMC.INVALID_PARAM];
     }
@@ -114,10 +118,12 @@ export const HANDLERS: Record<number, Handler> = {
         host,
         port: port as number,
         segments: (segments as Args[]).map(localSegment),
+        epoch: (epoch as number | null | undefined) ?? 0,
       },
       ((blobs ?? []) as unknown[]).filter(Array.isArray) as unknown as BlobRecord[],
     );
   },
+  [RPC_OPCODE.MOUNT_EPOCH]: (_service, _body, _connection, server) => [MMC.OK, server.reserveMountEpoch()],
   [RPC_OPCODE.UNMOUNT_LOCAL]: (_service, body, connection, server) => [
     server.releaseRank(connection, body as number),
   ],
@@ -162,14 +168,28 @@ function allocRequest(
   };
 }
 
-/** A WRITE_OK/WRITE_FAIL stamped (5th element) with an older leader's view: that alloc is not this node's. */
-function isStaleCommit(update: Args, view: number): boolean {
+/**
+ * A WRITE_OK/WRITE_FAIL stamped (5th element) with an epoch older than its rank's current mount: that alloc
+ * was made by a former leader or before the rank re-mounted, so it is not one of this mount's.
+ */
+function isStaleCommit(service: MetaService, update: Args): boolean {
   const stamped = update[4];
   return (
     typeof stamped === 'number' &&
-    stamped < view &&
-    (update[3] === BLOB_ACTION.WRITE_OK || update[3] === BLOB_ACTION.WRITE_FAIL)
+    (update[3] === BLOB_ACTION.WRITE_OK || update[3] === BLOB_ACTION.WRITE_FAIL) &&
+    stamped < epochOf(service, update[1])
   );
+}
+
+const epochOf = (service: MetaService, rank: unknown) =>
+  (typeof rank === 'number' ? service.localServices.get(rank)?.epoch : undefined) ?? 0;
+
+/** An allocated blob with its rank's write epoch, the stamp of its WRITEs and its commit. */
+function allocTuple(
+  service: MetaService,
+  blob: { rank: number; medium: number; offset: number; size: number },
+) {
+  return [blob.rank, blob.medium, blob.offset, blob.size, epochOf(service, blob.rank)];
 }
 
 function stateUpdate([key, rank, medium, action]: Args) {

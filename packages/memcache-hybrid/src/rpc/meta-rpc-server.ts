@@ -26,6 +26,8 @@ export interface MetaRpcServerOptions {
   leadership?: { isServing(): boolean; leaderRpcUrl(): string | null; viewVersion(): number };
 }
 
+const MOUNTS_PER_VIEW = 2 ** 20;
+
 /**
  * The meta RPC server: frames are handled synchronously as they arrive (only a MOUNT_LOCAL with a blob map
  * answers later), and the socket is corked for the read so every reply it produced leaves in one writev. A client that stops reading its replies is paused
@@ -39,15 +41,27 @@ export class MetaRpcServer {
   private readonly clock: Pick<Clock, 'now'>;
   private reading = false;
   private readonly corkedPushes = new Set<Socket>();
+  private mountEpochs = 0;
 
   constructor(private readonly options: MetaRpcServerOptions) {
     this.clock = options.clock ?? SYSTEM_CLOCK;
     this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
   }
 
-  /** The leader view this node serves under (0 without HA): stamped on allocations, fenced on. */
+  /** The leader view this node serves under (0 without HA). */
   get viewVersion(): number {
     return this.options.leadership?.viewVersion() ?? 0;
+  }
+
+  /**
+   * A new write epoch for a local service's next mount: `view × 2^20 + n`, n counting the mounts this node
+   * prepared — so it grows with every re-mount on one leader and every leadership change (up to 2^20 mounts
+   * per leadership).
+   */
+  reserveMountEpoch(): number {
+    this.mountEpochs++;
+    // Saturates rather than wraps: past 2^20 mounts only leadership changes still raise the epoch.
+    return this.viewVersion * MOUNTS_PER_VIEW + Math.min(this.mountEpochs, MOUNTS_PER_VIEW - 1);
   }
 
   /**

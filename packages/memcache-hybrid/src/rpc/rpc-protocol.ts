@@ -42,6 +42,11 @@ export const RPC_OPCODE = {
    * rank became readable, `[0, medium, offset]` its range was freed — the local service's blob map.
    */
   BLOB_RECORD: 22,
+  /**
+   * A local service about to (re-)mount reserves its write epoch (`[OK, epoch]`): it fences its data server
+   * on it first, then sends MOUNT_LOCAL with it (data-protocol.ts, README decision 28).
+   */
+  MOUNT_EPOCH: 23,
 } as const;
 export type RpcOpcode = (typeof RPC_OPCODE)[keyof typeof RPC_OPCODE];
 

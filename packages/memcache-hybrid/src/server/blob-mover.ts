@@ -15,8 +15,6 @@ export class BlobMover {
   constructor(
     private readonly service: MetaService,
     private readonly logger: Logger,
-    /** The leader view the copies are stamped with (a local service refuses an older one). */
-    private readonly viewVersion: () => number = () => 0,
   ) {}
 
   /** Starts every demotion the engine queued since the last call. */
@@ -47,7 +45,8 @@ export class BlobMover {
             source.size,
             target.medium,
             target.offset,
-            this.viewVersion(),
+            // The rank's write epoch for this mount: a local service refuses an older one.
+            this.service.localServices.get(source.rank)?.epoch ?? 0,
           );
         }),
       );

@@ -101,12 +101,8 @@ export async function startMetaServiceServer(options: MetaServiceServerOptions):
   });
   const localServiceLeaseMs =
     options.localServiceLeaseMs ?? DEFAULT_META_SERVICE_SERVER_OPTIONS.localServiceLeaseMs;
-  // Demotion copies are fenced like client writes: stamped with this leader's view.
-  const mover = new BlobMover(
-    service,
-    options.logger.child({ component: 'blob-mover' }),
-    () => rpc.viewVersion,
-  );
+  // Demotion copies are fenced like client writes: stamped with the rank's write epoch.
+  const mover = new BlobMover(service, options.logger.child({ component: 'blob-mover' }));
   const app = createHttpServer({
     logger: options.logger,
     errorEnvelope: MEMCACHE_ERROR_ENVELOPE,
