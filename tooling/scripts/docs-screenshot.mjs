@@ -18,7 +18,7 @@ const run = promisify(execFile);
 
 const hasChromium = () => !spawnSync(CHROMIUM, ['--version'], { stdio: 'ignore' }).error;
 if (!hasChromium() && process.getuid?.() === 0) {
-  console.log('chromium is not installed; installing Debian\'s package with apt-get');
+  console.log("chromium is not installed; installing Debian's package with apt-get");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
   spawnSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'ignore', env });
