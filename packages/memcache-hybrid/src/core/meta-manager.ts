@@ -407,7 +407,7 @@ export class MetaManager {
     const object = this.objects.get(move.key);
     if (!object || object.moving !== move.to) {
       // Removed (or re-put) meanwhile: remove() already released what it knew; the copy target is ours.
-      for (const blob of move.to) if (!object || !object.blobs.includes(blob)) this.freeBlob(blob);
+      for (const blob of move.to) if (!object?.blobs.includes(blob)) this.freeBlob(blob);
       return;
     }
     object.moving = undefined;
