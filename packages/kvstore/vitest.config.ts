@@ -1,3 +1,3 @@
 import { definePackageConfig } from '@kvforge/vitest-config';
 
-export default definePackageConfig({ test: { setupFiles: ['test/protobuf-long-setup.ts'] } });
+export default definePackageConfig();

@@ -3,7 +3,12 @@
 // report that tooling/scripts/run-tests.mjs sums into the CI summary line.
 import { defineConfig, mergeConfig } from 'vitest/config';
 
-const SOURCE_CONDITIONS = ['@kvforge/source', 'import', 'module', 'node', 'default'];
+// vitest also hands these to its worker processes as `node --conditions`, where they apply to
+// require() too. No `import` (or `module`) here: with it, a CommonJS dependency's require() of a dual
+// package loads the ESM build (protobufjs then got long's namespace instead of Long, and etcd lease
+// IDs above 2^53 were sent rounded, so every in-worker keepalive failed). Vite adds import/require
+// by itself for the modules it resolves.
+const SOURCE_CONDITIONS = ['@kvforge/source', 'node', 'default'];
 
 /** @param {import('vitest/config').UserConfig} [overrides] */
 export function definePackageConfig(overrides = {}) {
