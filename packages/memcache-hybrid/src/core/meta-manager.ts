@@ -1,4 +1,4 @@
-import { type Clock, SYSTEM_CLOCK } from '@kvforge/runtime';
+import { SYSTEM_CLOCK } from '@kvforge/runtime';
 import {
   BLOB_ACTION,
   BLOB_STATE,
@@ -11,25 +11,16 @@ import {
   type MmcResult,
   segmentName,
 } from './codes';
+import { allocateBlobOn, EvictionEngine, type EvictionOptions, type EvictionStore } from './eviction-engine';
 import type { AllocRequest, Blob, BlobMove, MediumUsage, MemObject, Segment } from './meta-objects';
 import { alignUp, SegmentAllocator } from './segment-allocator';
 
-export interface MetaManagerOptions {
-  evictThresholdHigh: number;
-  evictThresholdLow: number;
+export interface MetaManagerOptions extends EvictionOptions {
   leaseMilliseconds: number;
   /** An object still ALLOCATED this long after its alloc (its writer died) is reclaimed. 0 = never. */
   allocatedTimeoutMilliseconds: number;
-  /** Time for leases and reclaim timeouts; a ManualClock in tests. */
-  clock: Pick<Clock, 'now'>;
   random: () => number;
-  /**
-   * Whether a rank's local service can copy blobs (HBM→DRAM demotion with the bytes). Without one — or
-   * when it answers false (segments mounted with no data plane) — demotion is metadata-only.
-   */
-  canCopyBlobs?: (rank: number) => boolean;
-  /** HA: a blob became readable (committed or moved) / its range was freed — the local services' blob map. */
-  onBlobReadable?: (object: MemObject, blob: Blob) => void;
+  /** HA: a blob's range was freed — the local services' blob map (onBlobReadable is its other half). */
   onBlobFreed?: (blob: Blob) => void;
 }
 
@@ -49,22 +40,34 @@ export const DEFAULT_META_MANAGER_OPTIONS: Readonly<MetaManagerOptions> = Object
  */
 export class MetaManager {
   readonly options: MetaManagerOptions;
-  evictedObjects = 0;
   private readonly segments = new Map<string, Segment>();
   private readonly segmentsByMedium: Segment[][] = [[], []];
   private readonly objects = new Map<string, MemObject>();
   // Per medium, in LRU order: the first entry is the least recently used.
   private readonly lru: Map<string, MemObject>[] = [new Map(), new Map()];
   private pendingFrees: Blob[] = [];
-  private moves: BlobMove[] = [];
-  // Per medium, the bytes of blobs being demoted: still allocated, but already on their way out.
-  private readonly leavingBytes = [0, 0];
+  private readonly eviction: EvictionEngine;
 
   constructor(options: Partial<MetaManagerOptions> = {}) {
     this.options = { ...DEFAULT_META_MANAGER_OPTIONS, ...options };
     if (!(this.options.evictThresholdLow < this.options.evictThresholdHigh)) {
       throw new RangeError('evictThresholdLow must be below evictThresholdHigh');
     }
+    this.eviction = new EvictionEngine(this.options, this.evictionStore());
+  }
+
+  get evictedObjects(): number {
+    return this.eviction.evictedObjects;
+  }
+
+  /** Demotions waiting to be copied (each is handed out once). */
+  takeMoves(): BlobMove[] {
+    return this.eviction.takeMoves();
+  }
+
+  /** A demotion's copy finished (see EvictionEngine.completeMove). */
+  completeMove(move: BlobMove, copied: boolean): void {
+    this.eviction.completeMove(move, copied);
   }
 
   get keyCount(): number {
@@ -226,11 +229,7 @@ export class MetaManager {
     const object = this.objects.get(key);
     if (!object) return MMC.UNMATCHED_KEY;
     this.forget(object);
-    const now = this.options.clock.now();
-    for (const blob of object.blobs) {
-      if (blob.readers > 0 && blob.leaseUntil > now) this.pendingFrees.push(blob);
-      else this.freeBlob(blob);
-    }
+    this.releaseBlobs(object.blobs);
     return MMC.OK;
   }
 
@@ -281,10 +280,10 @@ export class MetaManager {
     replicas: number,
     preferredRank: number | readonly number[],
   ): Blob[] | undefined {
-    this.evictAboveHighMark(medium);
+    this.eviction.evictAboveHighMark(medium);
     const blobs = this.placeBlobs(medium, size, replicas, preferredRank);
     if (blobs) return blobs;
-    this.evictBytes(medium, alignUp(size) * replicas);
+    this.eviction.evictBytes(medium, alignUp(size) * replicas);
     return this.placeBlobs(medium, size, replicas, preferredRank);
   }
 
@@ -324,106 +323,29 @@ export class MetaManager {
     return undefined;
   }
 
-  private evictAboveHighMark(medium: Medium): void {
-    const usage = this.usage(medium);
-    const totalBytes = usage.totalBytes;
-    // Counting the ranges of running demotions as used would demote another batch on every alloc
-    // until the copies finish (the slower the copies, the more objects would leave HBM).
-    const usedBytes = usage.usedBytes - (this.leavingBytes[medium] as number);
-    if (totalBytes === 0 || usedBytes * 100 <= totalBytes * this.options.evictThresholdHigh) return;
-    const target = (totalBytes * this.options.evictThresholdLow) / 100;
-    this.evictBytes(medium, usedBytes - target);
+  /** The store side of the eviction engine (private methods, so not part of the public API). */
+  private evictionStore(): EvictionStore {
+    return {
+      usage: (medium) => this.usage(medium),
+      getSegment: (name) => this.segments.get(name),
+      query: (key) => this.objects.get(key),
+      leastRecentlyUsed: (medium) => (this.lru[medium] as Map<string, MemObject>).values(),
+      placeBlobs: (medium, size, replicas, preferredRank) =>
+        this.placeBlobs(medium, size, replicas, preferredRank),
+      freeBlob: (blob) => this.freeBlob(blob),
+      releaseBlobs: (blobs) => this.releaseBlobs(blobs),
+      remove: (key) => this.remove(key),
+      switchTo: (object, blobs) => this.switchTo(object, blobs),
+    };
   }
 
-  /**
-   * Evicts least recently used objects of a medium until `bytes` are freed, skipping objects being read
-   * or still being written. HBM victims move down to DRAM when DRAM has room; the rest are removed.
-   */
-  private evictBytes(medium: Medium, bytes: number): void {
-    let freed = 0;
+  /** Frees each blob now, or from `tick` once its reader's lease ends. */
+  private releaseBlobs(blobs: readonly Blob[]): void {
     const now = this.options.clock.now();
-    const victims: MemObject[] = [];
-    for (const object of (this.lru[medium] as Map<string, MemObject>).values()) {
-      if (freed >= bytes) break;
-      if (object.moving) continue;
-      if (
-        object.blobs.some(
-          (blob) => blob.state !== BLOB_STATE.READABLE || (blob.readers > 0 && blob.leaseUntil > now),
-        )
-      ) {
-        continue;
-      }
-      victims.push(object);
-      freed += alignUp(object.size) * object.blobs.length;
-    }
-    for (const victim of victims) {
-      this.evictedObjects++;
-      if (medium === MEDIUM.HBM && this.demote(victim)) continue;
-      this.remove(victim.key);
-    }
-  }
-
-  private demote(object: MemObject): boolean {
-    const ranks = object.blobs.map((blob) => blob.rank);
-    if (this.options.canCopyBlobs && ranks.every((rank) => this.options.canCopyBlobs?.(rank))) {
-      // The bytes move with the blob: DRAM space on the same ranks, copied by their local services; the
-      // HBM blobs stay readable until completeMove.
-      const to: Blob[] = [];
-      for (const rank of ranks) {
-        const segment = this.segments.get(segmentName(rank, MEDIUM.DRAM));
-        if (segment) allocateBlobOn(segment, object.size, to);
-      }
-      if (to.length !== ranks.length) {
-        for (const blob of to) this.freeBlob(blob);
-        return false;
-      }
-      object.moving = to;
-      (this.leavingBytes[object.medium] as number) += blobBytes(object.blobs);
-      this.moves.push({ key: object.key, from: object.blobs, to });
-      return true;
-    }
-    const blobs = this.placeBlobs(MEDIUM.DRAM, object.size, object.blobs.length, -1);
-    if (!blobs) return false;
-    for (const blob of object.blobs) this.freeBlob(blob);
-    for (const blob of blobs) blob.state = BLOB_STATE.READABLE;
-    this.switchTo(object, blobs);
-    return true;
-  }
-
-  /** Demotions waiting to be copied (each is handed out once). */
-  takeMoves(): BlobMove[] {
-    const moves = this.moves;
-    this.moves = [];
-    return moves;
-  }
-
-  /**
-   * A demotion's copy finished. Success: the object now lives in its DRAM blobs and the HBM ranges are
-   * freed (after any reader's lease). Failure: the DRAM space is released and the object is evicted.
-   */
-  completeMove(move: BlobMove, copied: boolean): void {
-    const from = move.from[0];
-    if (from) (this.leavingBytes[from.medium] as number) -= blobBytes(move.from);
-    const object = this.objects.get(move.key);
-    if (!object || object.moving !== move.to) {
-      // Removed (or re-put) meanwhile: remove() already released what it knew; the copy target is ours.
-      for (const blob of move.to) if (!object?.blobs.includes(blob)) this.freeBlob(blob);
-      return;
-    }
-    object.moving = undefined;
-    if (!copied) {
-      for (const blob of move.to) this.freeBlob(blob);
-      this.remove(object.key);
-      return;
-    }
-    const now = this.options.clock.now();
-    for (const blob of object.blobs) {
+    for (const blob of blobs) {
       if (blob.readers > 0 && blob.leaseUntil > now) this.pendingFrees.push(blob);
       else this.freeBlob(blob);
     }
-    for (const blob of move.to) blob.state = BLOB_STATE.READABLE;
-    this.switchTo(object, [...move.to]);
-    for (const blob of move.to) this.options.onBlobReadable?.(object, blob);
   }
 
   private switchTo(object: MemObject, blobs: Blob[]): void {
@@ -460,26 +382,6 @@ export class MetaManager {
       this.options.onBlobFreed?.(blob);
     }
   }
-}
-
-function blobBytes(blobs: readonly Blob[]): number {
-  let bytes = 0;
-  for (const blob of blobs) bytes += alignUp(blob.size);
-  return bytes;
-}
-
-function allocateBlobOn(segment: Segment, size: number, blobs: Blob[]): void {
-  const offset = segment.allocator.allocate(size);
-  if (offset < 0) return;
-  blobs.push({
-    rank: segment.rank,
-    medium: segment.medium,
-    offset,
-    size,
-    state: BLOB_STATE.ALLOCATED,
-    readers: 0,
-    leaseUntil: 0,
-  });
 }
 
 export function isValidKey(key: unknown): key is string {
