@@ -51,7 +51,9 @@ describe('20 simultaneous starts of 3 real processes', () => {
     expect(outcomes).toEqual([]);
     expect(verifier.problems).toEqual([]);
     expect(verifier.reads).toBe(ROUNDS * 3 * KEYS_PER_NODE * 3);
-    // Most writes sent while the cluster formed were acknowledged: the survival check is not vacuous.
-    expect(verifier.acknowledgedWrites).toBeGreaterThan(ROUNDS * 3 * KEYS_PER_NODE * 1.5);
+    // Writes sent while the cluster formed were acknowledged too (about all of them here; at least
+    // one a round on average), so the survival check is not vacuous: the second writes make up
+    // ROUNDS × 9 acknowledgements of the total.
+    expect(verifier.acknowledgedWrites).toBeGreaterThan(ROUNDS * 3 * KEYS_PER_NODE + ROUNDS);
   }, 900_000);
 });
