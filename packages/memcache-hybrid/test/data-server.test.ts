@@ -122,6 +122,47 @@ describe('DataServer (data protocol over a real socket)', () => {
       peer.close();
     }
   });
+  it('pipelined reads of seeded random sizes land byte for byte at their offsets, the bytes around them untouched', async () => {
+    // Sizes from 1 B to 200 KiB on one lane and on three: replies share a socket read with the next header,
+    // straddle the lane's 64 KiB scratch buffer, and are read in place into the target.
+    let seed = 13;
+    const random = (bound: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % bound;
+    };
+    const pattern = Buffer.from(
+      Array.from({ length: CAPACITY }, (_, index) => (index * 7 + (index >> 9)) % 253),
+    );
+    for (const lanes of [1, 3]) {
+      const peer = new DataPeer('127.0.0.1', port, { lanes, sliceBytes: 64 * 1024 + 5 });
+      try {
+        await peer.write(MEDIUM.DRAM, 0, pattern, 0);
+        const reads: { offset: number; length: number; at: number }[] = [];
+        let at = 0;
+        for (let index = 0; index < 120; index++) {
+          const length = 1 + (index % 4 === 0 ? random(200 * 1024) : random(300));
+          reads.push({ offset: random(CAPACITY - length), length, at: at + 1 });
+          at += length + 2;
+        }
+        const target = Buffer.alloc(at, 0xee);
+        await Promise.all(
+          reads.map((read) => peer.read(MEDIUM.DRAM, read.offset, read.length, target, read.at)),
+        );
+        let gap = 0;
+        for (const read of reads) {
+          expect(
+            target
+              .subarray(read.at, read.at + read.length)
+              .equals(pattern.subarray(read.offset, read.offset + read.length)),
+          ).toBe(true);
+          if (target[read.at - 1] !== 0xee || target[read.at + read.length] !== 0xee) gap++;
+        }
+        expect(gap).toBe(0);
+      } finally {
+        peer.close();
+      }
+    }
+  });
 });
 
 describe('DataServer view fencing (HA: writes allocated by a former meta leader)', () => {

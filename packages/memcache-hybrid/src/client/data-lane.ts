@@ -75,11 +75,15 @@ interface SliceOp {
 }
 
 const slab = new HeaderSlab();
+/** Headers (and any payload bytes read along with them) land here; one per lane, reused for every read. */
+const SCRATCH_BYTES = 64 * 1024;
 
 /**
  * One connection to a local service's data port. Slices are written into a corked socket and leave in
- * one writev at the end of the turn; replies arrive in request order, so pending slices are a FIFO. READ
- * payloads are copied from the socket chunks straight into the caller's buffer.
+ * one writev at the end of the turn; replies arrive in request order, so pending slices are a FIFO. The
+ * socket reads through `onread` (no chunk allocated per read): while a READ payload is due, the kernel reads
+ * straight into the caller's buffer at the slice's offset; headers go to a scratch buffer, and payload bytes
+ * that arrive in it with a header are copied from there.
  */
 export class DataLane {
   private readonly pending = new Fifo<SliceOp>();
@@ -102,6 +106,7 @@ export class DataLane {
     private readonly socket: Socket,
     private readonly address: string,
     timeoutMs: number,
+    private readonly scratch: Buffer,
   ) {
     // A peer that stops answering (SIGSTOP, a frozen host) must not hang its callers: with requests
     // pending and no byte received for timeoutMs, the lane fails them and closes.
@@ -114,10 +119,6 @@ export class DataLane {
       Math.max(10, Math.floor(timeoutMs / 4)),
     );
     this.watchdog.unref();
-    socket.on('data', (chunk: Buffer) => {
-      this.lastProgress = Date.now();
-      this.onData(chunk);
-    });
     socket.on('close', () => this.fail(new DataTransferError(`data connection to ${address} closed`)));
     socket.on('error', (error) =>
       this.fail(
@@ -128,11 +129,26 @@ export class DataLane {
 
   static connect(host: string, port: number, timeoutMs = 30_000): Promise<DataLane> {
     const address = `${host}:${port}`;
+    const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+    let lane: DataLane | undefined;
     return new Promise((resolve, reject) => {
-      const socket = connect({ host, port, noDelay: true });
+      const socket = connect({
+        host,
+        port,
+        noDelay: true,
+        onread: {
+          // Asked after every read for where the next one lands.
+          buffer: () => lane?.nextReadBuffer() ?? scratch,
+          callback: (bytes, buffer) => {
+            lane?.onRead(bytes, buffer as Buffer);
+            return true;
+          },
+        },
+      });
       socket.once('connect', () => {
         socket.removeListener('error', onError);
-        resolve(new DataLane(socket, address, timeoutMs));
+        lane = new DataLane(socket, address, timeoutMs, scratch);
+        resolve(lane);
       });
       const onError = (error: Error) =>
         reject(
@@ -187,23 +203,45 @@ export class DataLane {
     this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** The rest of the READ payload being received (a view of the caller's buffer), else the scratch buffer. */
+  private nextReadBuffer(): Buffer {
+    if (this.readRemaining === 0 || this.failure) return this.scratch;
+    const target = (this.reading as SliceOp).target as Buffer;
+    return target.subarray(this.readOffset, this.readOffset + this.readRemaining);
+  }
+
+  private onRead(bytes: number, buffer: Buffer): void {
+    this.lastProgress = Date.now();
+    if (buffer === this.scratch) {
+      this.onData(buffer, bytes);
+      return;
+    }
+    // Read in place into the caller's buffer: only the bookkeeping is left.
+    this.readOffset += bytes;
+    this.readRemaining -= bytes;
+    if (this.readRemaining === 0) this.finishPayload();
+  }
+
+  private finishPayload(): void {
+    const op = this.reading as SliceOp;
+    this.reading = undefined;
+    op.transfer.sliceDone(undefined, op.length);
+  }
+
+  private onData(chunk: Buffer, end: number): void {
     let position = 0;
-    while (position < chunk.length) {
+    while (position < end) {
       if (this.readRemaining > 0) {
         const op = this.reading as SliceOp;
-        const count = Math.min(this.readRemaining, chunk.length - position);
+        const count = Math.min(this.readRemaining, end - position);
         chunk.copy(op.target as Buffer, this.readOffset, position, position + count);
         this.readOffset += count;
         this.readRemaining -= count;
         position += count;
-        if (this.readRemaining === 0) {
-          this.reading = undefined;
-          op.transfer.sliceDone(undefined, op.length);
-        }
+        if (this.readRemaining === 0) this.finishPayload();
         continue;
       }
-      position = this.assembler.take(chunk, position);
+      position = this.assembler.take(chunk, position, end);
       if (!this.assembler.complete) return;
       const header = this.assembler.header;
       this.assembler.reset();

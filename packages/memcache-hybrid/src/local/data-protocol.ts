@@ -136,13 +136,13 @@ export class HeaderAssembler {
   };
 
   /** Consumes header bytes from `chunk` at `position`; returns the new position, `header` is set when `complete`. */
-  take(chunk: Buffer, position: number): number {
-    if (this.filled === 0 && chunk.length - position >= DATA_HEADER_BYTES) {
+  take(chunk: Buffer, position: number, end = chunk.length): number {
+    if (this.filled === 0 && end - position >= DATA_HEADER_BYTES) {
       readDataHeader(chunk, position, this.header);
       this.filled = DATA_HEADER_BYTES;
       return position + DATA_HEADER_BYTES;
     }
-    const count = Math.min(DATA_HEADER_BYTES - this.filled, chunk.length - position);
+    const count = Math.min(DATA_HEADER_BYTES - this.filled, end - position);
     chunk.copy(this.scratch, this.filled, position, position + count);
     this.filled += count;
     if (this.filled === DATA_HEADER_BYTES) readDataHeader(this.scratch, 0, this.header);
