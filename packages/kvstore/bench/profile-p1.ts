@@ -1,5 +1,5 @@
 // CPU profile of the proxy on the -P 1 path: node --cpu-prof --cpu-prof-dir=/tmp/kvprof --import tsx
-// bench/profile-p1.ts (one redis-benchmark run of 150k SET+GET, -c 50; about 5 s).
+// bench/profile-p1.ts [pipeline depth, default 1] (one redis-benchmark run of 150k SET+GET, -c 50; about 5 s).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startRedis } from '@kvforge/testing';
@@ -30,7 +30,7 @@ const { stdout } = await run(
     '-t',
     'set,get',
     '-P',
-    '1',
+    process.argv[2] ?? '1',
   ],
   { timeout: 60_000 },
 );

@@ -113,4 +113,25 @@ describe('CommandTable', () => {
     expect(table.lookup('GET')!.oneKeyOnly).toBe(false);
     expect(table.lookup('SET')!.oneKeyOnly).toBe(false);
   });
+
+  it('finds every name in request bytes in place, in any case, at an offset', () => {
+    for (const spec of table.commands) {
+      for (const name of [spec.name, spec.name.toLowerCase(), mixedCase(spec.name)]) {
+        const bytes = Buffer.from(`*1\r\n$${name.length}\r\n${name}\r\n`, 'latin1');
+        const start = bytes.indexOf(name);
+        expect(table.lookupBytes(bytes, start, start + name.length), name).toBe(spec);
+      }
+    }
+    const bytes = Buffer.from('xGETSETxSE');
+    expect(table.lookupBytes(bytes, 1, 4)).toBe(table.lookup('GET'));
+    expect(table.lookupBytes(bytes, 1, 7)).toBe(table.lookup('GETSET'));
+    expect(table.lookupBytes(bytes, 8, 10)).toBeUndefined();
+    expect(table.lookupBytes(bytes, 1, 1)).toBeUndefined();
+    expect(table.lookupBytes(Buffer.from('G{T'), 0, 3)).toBeUndefined();
+    expect(table.lookupBytes(Buffer.alloc(100, 0x41), 0, 100)).toBeUndefined();
+  });
 });
+
+function mixedCase(name: string): string {
+  return [...name].map((char, index) => (index % 2 === 0 ? char.toLowerCase() : char)).join('');
+}

@@ -65,6 +65,8 @@ export const LOCAL_COMMANDS = [
 export class CommandTable {
   readonly commands: CommandSpec[] = [];
   private readonly byName = new Map<string, CommandSpec>();
+  /** Case-folded FNV-1a hash of a name → its specs: the hot path looks names up in the request bytes. */
+  private readonly byHash = new Map<number, CommandSpec[]>();
   /** Stands for every unknown or unsupported name in the counters. */
   readonly unknown: CommandSpec;
 
@@ -117,11 +119,49 @@ export class CommandTable {
     this.commands.push(full);
     this.byName.set(full.name, full);
     this.byName.set(full.name.toLowerCase(), full);
+    const hash = foldedHash(Buffer.from(full.name, 'latin1'), 0, full.name.length);
+    const specs = this.byHash.get(hash);
+    if (specs) specs.push(full);
+    else this.byHash.set(hash, [full]);
     return full;
+  }
+
+  /** The spec named by `buffer[start, end)` in any case, read in place (no string per request). */
+  lookupBytes(buffer: Uint8Array, start: number, end: number): CommandSpec | undefined {
+    if (end - start > MAX_NAME_LENGTH) return undefined;
+    const specs = this.byHash.get(foldedHash(buffer, start, end));
+    if (!specs) return undefined;
+    for (const spec of specs) if (sameFoldedName(spec.name, buffer, start, end)) return spec;
+    return undefined;
   }
 
   /** Looks a name up as sent (upper or lower case hit the map directly; mixed case is folded). */
   lookup(name: string): CommandSpec | undefined {
     return this.byName.get(name) ?? this.byName.get(name.toUpperCase());
   }
+}
+
+/** Longer than every Redis command name: longer input is unknown without hashing it. */
+const MAX_NAME_LENGTH = 64;
+const LOWER_A = 0x61;
+const LOWER_Z = 0x7a;
+const CASE_BIT = 0x20;
+
+function upper(byte: number): number {
+  return byte >= LOWER_A && byte <= LOWER_Z ? byte ^ CASE_BIT : byte;
+}
+
+function foldedHash(bytes: Uint8Array, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let index = start; index < end; index++) hash = Math.imul(hash ^ upper(bytes[index]!), 0x01000193);
+  return hash >>> 0;
+}
+
+/** `name` is upper case ASCII; the bytes may be in any case. */
+function sameFoldedName(name: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (name.length !== end - start) return false;
+  for (let index = 0; index < name.length; index++) {
+    if (name.charCodeAt(index) !== upper(bytes[start + index]!)) return false;
+  }
+  return true;
 }

@@ -61,9 +61,7 @@ export class RequestDispatcher {
     const argc = scanner.argumentCount;
     const starts = scanner.argumentStarts;
     const ends = scanner.argumentEnds;
-    const spec =
-      this.host.commands.lookup(buffer.toString('latin1', starts[0]!, ends[0]!)) ??
-      this.host.commands.unknown;
+    const spec = this.host.commands.lookupBytes(buffer, starts[0]!, ends[0]!) ?? this.host.commands.unknown;
     if (!client.authenticated && !NO_AUTH_NEEDED.has(spec.name)) {
       this.host.answer(client, spec, ERROR_NOAUTH, true);
       return;
