@@ -251,6 +251,14 @@ describe('cluster → cluster transaction mode', () => {
       expect(await client.get(stableKey)).toBe('1');
       expect(await client.get(migratingKey)).toBe('1');
       expect(await client.hget(checkpointKey, 'r_offset')).toBe('7');
+
+      // A command that fails inside (WRONGTYPE) does not stop the rest nor the checkpoint: like EXEC, the
+      // reply names it and the syncer fails the session after the checkpoint moved past it.
+      await client.set(migratingKey, 'not a number');
+      fields[5] = '9';
+      expect(await send()).toMatch(/^GUNYUCMD 1 failed, first 1: ERR value is not an integer/);
+      expect(await client.get(stableKey)).toBe('2');
+      expect(await client.hget(checkpointKey, 'r_offset')).toBe('9');
     } finally {
       connection.close();
       client.disconnect();

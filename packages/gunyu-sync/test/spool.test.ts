@@ -20,7 +20,10 @@ import { isCheckpointKey, syncerFor } from './sync-helpers';
 // The source drops a replica whose output buffer stays above 256 kB for 2 s: only a syncer that keeps
 // reading while the target is frozen survives the write burst below (no hard limit, so a moment of
 // CPU starvation on a busy test machine is not mistaken for not reading).
-const STRICT_REPLICA_BUFFER = ['--client-output-buffer-limit', 'replica 0 256kb 2'];
+// A strict source: it drops a replica whose output buffer stays above 256 kB for 5 s. The syncer's read-ahead
+// pause gives up after 1 s; the margin absorbs a starved event loop on a loaded CI box (with 2 s it was once
+// dropped while the whole suite ran, and the retry then waited on the frozen target until the test timed out).
+const STRICT_REPLICA_BUFFER = ['--client-output-buffer-limit', 'replica 0 256kb 5'];
 const BURST_KEYS = 20_000;
 const VALUE = 'v'.repeat(400);
 
