@@ -136,14 +136,16 @@ export class ClusterSource {
 
   /**
    * Cluster → cluster transaction mode for `source` (read now when absent) and the target as it is
-   * now; undefined when this pair never uses it. An unreadable target means no transaction mode.
+   * now; undefined when this pair never uses it or the target cannot be read now. The topology watch
+   * then leaves every pipeline's mode as it is (one failed read must not restart them into plain mode
+   * and back); a session start treats it as plain mode.
    */
   async transactionAllowed(source?: ClusterTopology): Promise<boolean | undefined> {
     const target = this.options.transactionTarget;
     if (!target) return undefined;
     const sourceNow = source ?? (await readClusterTopology(this.knownAddresses(), this.options.template));
     const targetNow = await readClusterTopology(target.seeds, target.template).catch(() => undefined);
-    return targetNow !== undefined && clusterTransactionAllowed(sourceNow, targetNow);
+    return targetNow === undefined ? undefined : clusterTransactionAllowed(sourceNow, targetNow);
   }
 
   plans(topology: ClusterTopology): ShardPlan[] {
