@@ -139,9 +139,14 @@ describe('KvStoreProxyService HA paths with real processes', () => {
         slave.server.proxyInfo('ha-cs').some((proxy) => proxy.info === service.advertisedAddress),
       { message: 'the proxy long-polls the slave' },
     );
+    // Connected while only the slave answers (its pointer to the dead master fails in between).
     await waitFor(() => service.configServerConnected, { message: 'connected to the slave' });
     const client = proxyClient(service);
     expect(await client.set('after-master-died', '1')).toBe('OK');
+    expect(await client.get('after-master-died')).toBe('1');
+    // With no ConfigServer left the proxy reports it, and keeps serving with its table.
+    await slave.close();
+    await waitFor(() => !service.configServerConnected, { message: 'no ConfigServer answers' });
     expect(await client.get('after-master-died')).toBe('1');
   }, 60_000);
 

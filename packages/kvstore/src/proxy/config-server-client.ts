@@ -61,7 +61,14 @@ export class ConfigServerClient {
   private lifetime = new AbortController();
   private servers: string[];
   private current = 0;
-  private lastPollSucceeded = false;
+  /**
+   * The ConfigServer whose last poll was answered; undefined while none is. Only a failure of that
+   * same server clears it: a slave that points at a dead master keeps answering between the failed
+   * polls of the master, and the client is connected all along.
+   */
+  private answeredBy: string | undefined;
+  /** The ConfigServer the current (or last) poll went to. */
+  private polled: string | undefined;
   /** set_config aborted the poll: the next one goes to the new master, not to the next server. */
   private repointed = false;
   private readonly options: Required<Omit<ConfigServerClientOptions, 'slave' | 'onError' | 'others'>> &
@@ -80,9 +87,9 @@ export class ConfigServerClient {
     return this.held.epoch;
   }
 
-  /** Whether the last poll got an answer (whether or not the table changed); `/health` reports it. */
+  /** Whether a ConfigServer answers this client's polls (changed table or not); `/health` reports it. */
   get connected(): boolean {
-    return this.lastPollSucceeded;
+    return this.answeredBy !== undefined;
   }
 
   /** The ConfigServer the next poll or report goes to. */
@@ -154,7 +161,7 @@ export class ConfigServerClient {
         await this.poll(this.held.version, this.options.watchMs);
       } catch (error) {
         if (!this.running) break;
-        this.lastPollSucceeded = false;
+        if (this.answeredBy === this.polled) this.answeredBy = undefined;
         this.options.onError?.(error, this.server);
         if (this.repointed) this.repointed = false;
         else this.current = (this.current + 1) % this.servers.length;
@@ -182,8 +189,10 @@ export class ConfigServerClient {
     const controller = new AbortController();
     this.controller = controller;
     const timer = setTimeout(() => controller.abort(), waitMs + 10_000);
+    const server = this.server;
+    this.polled = server;
     try {
-      const response = await fetch(`http://${this.server}/kvstore/cs/watch_table`, {
+      const response = await fetch(`http://${server}/kvstore/cs/watch_table`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
@@ -196,7 +205,7 @@ export class ConfigServerClient {
         signal: controller.signal,
       });
       const reply = (await response.json()) as WatchReply;
-      this.lastPollSucceeded = reply.code === 1001;
+      if (reply.code === 1001) this.answeredBy = server;
       // A deleted namespace keeps our stamp: a re-created one has a larger epoch and is taken anyway.
       if (reply.code !== 1001) throw new Error(`watch_table: ${reply.code} ${reply.msg}`);
       this.follow(reply);
