@@ -4,35 +4,19 @@ import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import type { SpillingSpool } from './core/spilling-spool';
 import { FencedBatchError } from './fencing/batch-fence';
 import { LeaseGuard } from './fencing/lease-guard';
-import { connectRedis, redisClient } from './net/redis-client';
-import { deleteCheckpoints, readCheckpoint } from './replay/checkpoint-store';
+import { clearTargetForFullSync } from './full-sync-request';
+import { connectRedis } from './net/redis-client';
 import { ClusterTargetConnection } from './replay/cluster-target-connection';
 import { CommandReplayer } from './replay/command-replayer';
 import type { SpoolItem } from './replay/spool-item';
 import { SyncCounters } from './replay/sync-counters';
 import type { RedisEndpoint } from './replay/target-connection';
-import {
-  createControlClient,
-  createTargetLink,
-  onEveryMaster,
-  type TargetSpec,
-} from './replay/target-factory';
-import { ReplicaClient } from './replication/replica-client';
-import { SessionInbox } from './session-inbox';
-import {
-  fullSyncPhase,
-  partialResyncStart,
-  type StreamStart,
-  spoolingListener,
-  streamCommands,
-} from './session-phases';
-import {
-  clusterTransactionSender,
-  keyspaceSize,
-  limitReadAhead,
-  openSpool,
-  startDelayProbe,
-} from './session-resources';
+import type { TargetSpec } from './replay/target-factory';
+import { findSessionStart, type ResumePoint } from './resume-point';
+import { drainSession, loopEnded, type RunningSession } from './session-drain';
+import { SessionLinks } from './session-links';
+import { fullSyncPhase, partialResyncStart, type StreamStart, streamCommands } from './session-phases';
+import { clusterTransactionSender, keyspaceSize, limitReadAhead, startDelayProbe } from './session-resources';
 import type { SyncerOptions, SyncerState } from './syncer-options';
 
 export type { SyncerOptions, SyncerState } from './syncer-options';
@@ -47,7 +31,7 @@ export class Syncer {
   readonly counters = new SyncCounters();
   private readonly filter: CommandFilter;
   private loopPromise: Promise<void> | undefined;
-  private session: { close(): void; finish(): Promise<void> } | undefined;
+  private session: RunningSession | undefined;
   /** Aborts the reconnect back-off, so a pause/stop never waits it out. */
   private backoff: AbortController | undefined;
   private forceFullSync = false;
@@ -167,29 +151,23 @@ export class Syncer {
    */
   async fullSync(flushCommand: string | undefined): Promise<void> {
     const prior = this.state;
-    const target = createControlClient(this.target);
-    let step = 'connect to the target';
-    let targetTouched = false;
-    try {
-      await connectRedis(target); // before pausing: an unreachable target leaves the input untouched
-      await this.halt('pause');
-      if (flushCommand) {
-        step = flushCommand;
-        targetTouched = this.options.outputCluster !== undefined;
-        await onEveryMaster(target, (node) => node.call(flushCommand));
-      }
-      step = 'delete the checkpoints';
-      targetTouched = true;
-      await deleteCheckpoints(target, this.options.replay.checkpointName, [...this.knownRunIds]);
-    } catch (error) {
-      const reason = `full sync of ${this.options.inputAddress} failed at ${step}: ${(error as Error).message}`;
+    const failure = await clearTargetForFullSync(
+      {
+        target: this.target,
+        flushCommand,
+        checkpointName: this.options.replay.checkpointName,
+        runIds: [...this.knownRunIds],
+      },
+      () => this.halt('pause'),
+    );
+    if (failure) {
+      const { step, targetTouched, error } = failure;
+      const reason = `full sync of ${this.options.inputAddress} failed at ${step}: ${error.message}`;
       this.logger.warn({ input: this.options.inputAddress, targetTouched }, reason);
       if (targetTouched) this.startFullSync();
       else if (prior === 'stop') this.state = 'stop';
       else if (prior !== 'pause') this.start();
       throw new GunyuError(GUNYU_ERROR_CODES.fullSync, reason);
-    } finally {
-      target.disconnect();
     }
     this.startFullSync();
   }
@@ -211,33 +189,15 @@ export class Syncer {
   private async halt(state: 'pause' | 'stop'): Promise<void> {
     this.state = state;
     this.backoff?.abort();
-    const session = this.session;
-    if (session) {
-      // Drain gracefully, but never wait forever on a target that stopped answering: closing the
-      // connections rejects whatever is still pending and ends the session.
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        session.finish(),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            this.logger.warn({ input: this.options.inputAddress }, 'graceful drain timed out; closing');
-            session.close();
-            resolve();
-          }, this.options.drainTimeoutMs ?? 5000);
-        }),
-      ]);
-      clearTimeout(timer);
+    const drainTimeoutMs = this.options.drainTimeoutMs ?? 5000;
+    if (this.session) {
+      await drainSession(this.session, drainTimeoutMs, () => {
+        this.logger.warn({ input: this.options.inputAddress }, 'graceful drain timed out; closing');
+      });
     }
     // Closed connections end any session; should one still not end, name where it waits and let go
     // rather than hang the caller (its sockets are closed, it can do no more I/O).
-    let loopTimer: NodeJS.Timeout | undefined;
-    const ended = await Promise.race([
-      (this.loopPromise ?? Promise.resolve()).then(() => true),
-      new Promise<boolean>((resolve) => {
-        loopTimer = setTimeout(() => resolve(false), this.options.drainTimeoutMs ?? 5000);
-      }),
-    ]);
-    clearTimeout(loopTimer);
+    const ended = await loopEnded(this.loopPromise, drainTimeoutMs);
     if (!ended) {
       this.logger.error(
         { input: this.options.inputAddress, step: this.step },
@@ -294,76 +254,34 @@ export class Syncer {
     this.sessionTransaction = options.transactionMode
       ? await options.transactionMode().catch(() => false)
       : options.transaction;
-    const source = redisClient(options.input);
-    const target = createControlClient(this.target);
-    const commandConnection = createTargetLink(this.target, counters.cluster, this.logger);
-    const spool = openSpool(options);
-    this.spool = spool;
-    let probeTimer: NodeJS.Timeout | undefined;
-    const closers: (() => void)[] = [];
-    // The replica is created below; the inbox pauses it only once data flows, after start().
-    const inbox = new SessionInbox(
-      spool,
-      { pauseReading: () => replica.pauseReading(), resumeReading: () => replica.resumeReading() },
-      counters,
-      replay.batchTickerMs,
-      this.clock,
-    );
-    const replica = new ReplicaClient(
-      options.input,
-      spoolingListener(counters, (item) => inbox.push(item)),
-      { listeningPort: options.listeningPort, capaEof: options.capaEof },
-    );
-    let finished: (() => void) | undefined;
-    const finishedPromise = new Promise<void>((resolve) => {
-      finished = resolve;
-    });
-    const close = (reason?: Error): void => {
-      // Before the spool is dropped: the stream loop must end even if the source's close item is lost.
-      inbox.abort(reason);
-      if (probeTimer) clearInterval(probeTimer);
-      for (const closer of closers) closer();
-      replica.stop();
-      commandConnection.close();
-      source.disconnect();
-      target.disconnect();
-      spool.close();
-    };
-    this.session = {
-      close,
-      finish: async () => {
-        // Graceful: stop reading, apply what was spooled, then close.
-        inbox.finish();
-        replica.stop();
-        await finishedPromise;
-      },
-    };
+    const links = new SessionLinks(options, this.target, counters, this.clock, this.logger);
+    const { source, target, commandConnection, inbox, replica } = links;
+    this.spool = links.spool;
+    this.session = links;
     const next = (): Promise<SpoolItem | undefined> => inbox.next();
-    closers.push(
+    links.closers.push(
       this.guard.watch((reason) => {
         this.lastError = `fencing: ${reason}`;
-        close(new GunyuError(GUNYU_ERROR_CODES.target, this.lastError));
+        links.close(new GunyuError(GUNYU_ERROR_CODES.target, this.lastError));
       }),
     );
     try {
       this.step = 'connect';
       await Promise.all([connectRedis(source), connectRedis(target), commandConnection.connect()]);
-      const info = await source.info('replication');
-      const replid = /master_replid:(\w+)/.exec(info)?.[1] ?? '';
-      const replid2 = /master_replid2:(\w+)/.exec(info)?.[1] ?? '';
-      let checkpoint: { runId: string; offset: number; db: number } | undefined;
-      if (!this.forceFullSync) {
-        checkpoint = replay.resumeFromBreakPoint
-          ? await readCheckpoint(target, replay.checkpointName, [replid, replid2])
-          : this.memoryCheckpoint && { ...this.memoryCheckpoint, db: 0 };
-      }
+      const { replid, replid2, checkpoint } = await findSessionStart(
+        source,
+        target,
+        replay,
+        this.memoryCheckpoint,
+        this.forceFullSync,
+      );
       this.step = 'psync';
       const mode = await replica.start(checkpoint?.runId ?? '?', checkpoint ? checkpoint.offset + 1 : -1);
       const runId = replica.replicationId;
       counters.inputOffset = replica.offset;
       this.knownRunIds.add(runId);
       this.forceFullSync = false;
-      if (options.syncDelayTestKey) probeTimer = startDelayProbe(options, source, closers);
+      if (options.syncDelayTestKey) links.probeTimer = startDelayProbe(options, source, links.closers);
       let start: StreamStart;
       if (mode === 'full') {
         counters.fullSyncs++;
@@ -391,7 +309,7 @@ export class Syncer {
         this.memoryCheckpoint = { runId, offset };
       } else {
         counters.incrementalSyncs++;
-        const resumed = checkpoint as { runId: string; offset: number; db: number };
+        const resumed = checkpoint as ResumePoint;
         start = await partialResyncStart(target, commandConnection, replay, runId, resumed);
         counters.ackOffset = resumed.offset;
         counters.sendOffset = resumed.offset;
@@ -431,8 +349,8 @@ export class Syncer {
         },
       });
     } finally {
-      close();
-      finished?.();
+      links.close();
+      links.markFinished();
       this.session = undefined;
     }
   }

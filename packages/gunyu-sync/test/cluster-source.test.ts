@@ -16,6 +16,7 @@ import {
   clusterSide,
   compareSides,
   fillKeys,
+  flushCluster,
   replicationOffset,
   standaloneSide,
   startLiveWrites,
@@ -48,15 +49,6 @@ afterAll(async () => {
   standaloneTargetClient?.disconnect();
   await Promise.all([source?.stop(), clusterTarget?.stop(), standaloneTarget?.stop()]);
 });
-
-async function flushCluster(cluster: RedisClusterProcess, admin: Redis): Promise<void> {
-  const side = await clusterSide(cluster, admin);
-  try {
-    await Promise.all(side.clients.map((client) => client.flushall()));
-  } finally {
-    side.close();
-  }
-}
 
 beforeEach(async () => {
   await service?.stop();

@@ -1,6 +1,11 @@
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import type { RedisClusterProcess, RedisProcess } from '@kvforge/testing';
 import type { Redis } from 'ioredis';
-import { parseClusterNodes } from '../src/core/cluster/cluster-topology';
+import {
+  type ClusterShard,
+  type ClusterTopology,
+  parseClusterNodes,
+} from '../src/core/cluster/cluster-topology';
 import { keySlot } from '../src/core/cluster/key-slot';
 
 /** A side of a comparison: a standalone server or every master of a cluster, read node by node. */
@@ -37,6 +42,53 @@ export async function clusterSide(
       for (const client of clients) client.disconnect();
     },
   };
+}
+
+/** FLUSHALL on every master of a cluster as it is now. */
+export async function flushCluster(cluster: RedisClusterProcess, admin: Redis): Promise<void> {
+  const side = await clusterSide(cluster, admin);
+  try {
+    await Promise.all(side.clients.map((client) => client.flushall()));
+  } finally {
+    side.close();
+  }
+}
+
+/**
+ * Moves `slots` slots from the first shard's master to the second one's with `redis-cli --cluster
+ * reshard` (extra arguments appended); the caller asserts `result.status`. `topology`: the layout before.
+ */
+export async function reshardSlots(
+  admin: Redis,
+  slots: number,
+  options: { extraArgs?: string[]; timeoutMs: number },
+): Promise<{
+  topology: ClusterTopology;
+  from: ClusterShard;
+  to: ClusterShard;
+  result: SpawnSyncReturns<string>;
+}> {
+  const topology = parseClusterNodes(String(await admin.call('CLUSTER', 'NODES')));
+  const [from, to] = topology.shards;
+  if (!from || !to) throw new Error('expected 3 shards');
+  const result = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'reshard',
+      from.master.address,
+      '--cluster-from',
+      from.master.id,
+      '--cluster-to',
+      to.master.id,
+      '--cluster-slots',
+      String(slots),
+      '--cluster-yes',
+      ...(options.extraArgs ?? []),
+    ],
+    { encoding: 'utf8', timeout: options.timeoutMs },
+  );
+  return { topology, from, to, result };
 }
 
 interface KeyState {

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { loadConfig } from '@kvforge/common-http';
 import {
   type RedisClusterProcess,
@@ -10,7 +9,6 @@ import {
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { gunyuConfigSchema } from '../src/config/config-schema';
-import { parseClusterNodes } from '../src/core/cluster/cluster-topology';
 import { slotOfKey } from '../src/core/cluster/key-slot';
 import { SyncService } from '../src/sync-service';
 import {
@@ -18,7 +16,9 @@ import {
   compareSides,
   type DataSide,
   fillKeys,
+  flushCluster,
   replicationOffset,
+  reshardSlots,
   standaloneSide,
   startLiveWrites,
 } from './cluster-support';
@@ -50,12 +50,7 @@ beforeEach(async () => {
   await service?.stop();
   service = undefined;
   await sourceClient.flushall();
-  const side = await clusterSide(target, targetAdmin);
-  try {
-    await Promise.all(side.clients.map((client) => client.flushall()));
-  } finally {
-    side.close();
-  }
+  await flushCluster(target, targetAdmin);
 });
 
 function startService(): SyncService {
@@ -159,27 +154,11 @@ describe('standalone source → cluster target', () => {
       message: 'stream phase',
     });
     const writes = startLiveWrites(sourceClient, 'live');
-    const topology = parseClusterNodes(String(await targetAdmin.call('CLUSTER', 'NODES')));
-    const [from, to] = topology.shards;
-    if (!from || !to) throw new Error('expected 3 shards');
-    const resharded = spawnSync(
-      'redis-cli',
-      [
-        '--cluster',
-        'reshard',
-        from.master.address,
-        `--cluster-from`,
-        from.master.id,
-        '--cluster-to',
-        to.master.id,
-        '--cluster-slots',
-        '300',
-        '--cluster-yes',
-        '--cluster-pipeline',
-        '20',
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+    const {
+      topology,
+      from,
+      result: resharded,
+    } = await reshardSlots(targetAdmin, 300, { extraArgs: ['--cluster-pipeline', '20'], timeoutMs: 120_000 });
     expect(resharded.status, resharded.stderr).toBe(0);
     // A key in a slot that moved, written after the migration: the syncer's map is stale → MOVED.
     const movedSlot = from.slots[0]?.[0] as number;

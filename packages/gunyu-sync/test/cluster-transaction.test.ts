@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@kvforge/common-http';
 import {
@@ -17,7 +16,7 @@ import { slotOfKey } from '../src/core/cluster/key-slot';
 import { ClusterTransactionBatch } from '../src/replay/cluster-transaction-batch';
 import { TargetConnection } from '../src/replay/target-connection';
 import { SyncService } from '../src/sync-service';
-import { clusterSide, compareSides, replicationOffset } from './cluster-support';
+import { clusterSide, compareSides, flushCluster, replicationOffset, reshardSlots } from './cluster-support';
 
 // Cluster → cluster transaction mode: two 3-master clusters with the same slot ranges, shared by the
 // file. The kill -9 test runs first; the last test moves a slot on the target for good.
@@ -60,17 +59,8 @@ afterAll(async () => {
 });
 
 beforeEach(async () => {
-  for (const [cluster, admin] of [
-    [source, sourceAdmin],
-    [target, targetAdmin],
-  ] as const) {
-    const side = await clusterSide(cluster, admin);
-    try {
-      await Promise.all(side.clients.map((client) => client.flushall()));
-    } finally {
-      side.close();
-    }
-  }
+  await flushCluster(source, sourceAdmin);
+  await flushCluster(target, targetAdmin);
 });
 
 /** The running writer, stopped by afterAll should a test fail before it stops it. */
@@ -351,25 +341,7 @@ describe('cluster → cluster transaction mode', () => {
     );
 
     // Slot 0 (HOT_COUNTER is in it) moves to another target master while it is written.
-    const topology = parseClusterNodes(String(await targetAdmin.call('CLUSTER', 'NODES')));
-    const [from, to] = topology.shards;
-    if (!from || !to) throw new Error('expected 3 shards');
-    const resharded = spawnSync(
-      'redis-cli',
-      [
-        '--cluster',
-        'reshard',
-        from.master.address,
-        '--cluster-from',
-        from.master.id,
-        '--cluster-to',
-        to.master.id,
-        '--cluster-slots',
-        '1',
-        '--cluster-yes',
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
+    const { to, result: resharded } = await reshardSlots(targetAdmin, 1, { timeoutMs: 60_000 });
     expect(resharded.status, resharded.stderr).toBe(0);
     await waitFor(
       () =>
