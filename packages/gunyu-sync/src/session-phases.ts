@@ -1,16 +1,14 @@
 import type { RequestScanner } from '@kvforge/resp';
-import type { Logger } from '@kvforge/runtime';
 import { checkpointFields } from './core/checkpoint';
-import type { CommandFilter } from './core/command-filter';
 import { commandName } from './core/command-name';
 import { GUNYU_ERROR_CODES, GunyuError } from './core/errors';
 import { type ReplayOptions, unmapDb } from './core/replay-options';
 import { deleteCheckpoints, writeCheckpointIndex } from './replay/checkpoint-store';
 import type { CommandReplayer } from './replay/command-replayer';
-import { replayRdbPhase } from './replay/rdb-phase';
+import { type RdbPhaseContext, replayRdbPhase } from './replay/rdb-phase';
 import type { SpoolItem } from './replay/spool-item';
 import type { SyncCounters } from './replay/sync-counters';
-import { type ControlClient, selectDatabase, type TargetSpec } from './replay/target-factory';
+import { type ControlClient, selectDatabase } from './replay/target-factory';
 import type { TargetLink } from './replay/target-link';
 import type { ReplicaListener } from './replication/replica-client';
 
@@ -59,14 +57,8 @@ export function spoolingListener(counters: SyncCounters, push: (item: SpoolItem)
   };
 }
 
-export interface FullSyncContext {
+export interface FullSyncContext extends RdbPhaseContext {
   input: string;
-  target: ControlClient;
-  output: TargetSpec;
-  replay: ReplayOptions;
-  filter: CommandFilter;
-  counters: SyncCounters;
-  logger: Logger;
   runId: string;
   /** The FULLRESYNC offset: the checkpoint written once the RDB is applied. */
   offset: number;

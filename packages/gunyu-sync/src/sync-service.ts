@@ -126,7 +126,7 @@ export class SyncService {
       this.clusterSource = new ClusterSource(
         {
           seeds: inputs,
-          template: this.sourceTemplate(),
+          template: this.endpointTemplate('input'),
           syncFrom: config.input.syncFrom,
           mode: config.input.mode,
           checkpointBase: 'redis-gunyu-checkpoint',
@@ -134,7 +134,7 @@ export class SyncService {
           checkIntervalMs: parseDuration(config.server.checkRedisTypologyTicker),
           transactionTarget:
             config.output.redis.type === 'cluster' && config.output.replay.replayTransaction
-              ? { seeds: outputs, template: this.targetTemplate() }
+              ? { seeds: outputs, template: this.endpointTemplate('output') }
               : undefined,
         },
         (plan) =>
@@ -164,30 +164,20 @@ export class SyncService {
         outputs.length === 1 || config.output.redis.type === 'cluster' ? outputs[0] : outputs[index]
       ) as string;
       this.syncers.push(
-        this.createSyncer(inputAddress, endpointOf(inputAddress, this.sourceTemplate()), output, {}),
+        this.createSyncer(inputAddress, endpointOf(inputAddress, this.endpointTemplate('input')), output, {}),
       );
     });
   }
 
-  private sourceTemplate(): RedisEndpoint {
-    const redis = this.config.input.redis;
+  /** Credentials and TLS of one side; host and port come from each address. */
+  private endpointTemplate(side: 'input' | 'output'): RedisEndpoint {
+    const redis = this.config[side].redis;
     return {
       host: '',
       port: 0,
       userName: redis.userName || undefined,
       password: redis.password || undefined,
-      tls: tlsOptionsFromConfig(redis, 'input'),
-    };
-  }
-
-  private targetTemplate(): RedisEndpoint {
-    const redis = this.config.output.redis;
-    return {
-      host: '',
-      port: 0,
-      userName: redis.userName || undefined,
-      password: redis.password || undefined,
-      tls: tlsOptionsFromConfig(redis, 'output'),
+      tls: tlsOptionsFromConfig(redis, side),
     };
   }
 
