@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { MemCacheClient } from '@kvforge/memcache-hybrid';
 import {
   type EtcdProcess,
-  getFreePort,
   type ManagedProcess,
   seededRandom,
   startEtcd,
@@ -10,16 +9,12 @@ import {
   waitFor,
 } from '@kvforge/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_APP, META_APP, RUN_MAIN } from './stack';
+import { type HaMetaProcess, LOCAL_APP, RUN_MAIN, startHaMeta } from './stack';
 
 const LEASE_SECONDS = 2;
 const digest = (value: Buffer) => createHash('sha256').update(value).digest('hex');
 
-interface Meta {
-  process: ManagedProcess;
-  rpcPort: number;
-  httpPort: number;
-}
+type Meta = HaMetaProcess;
 
 let etcd: EtcdProcess;
 beforeAll(async () => {
@@ -29,28 +24,8 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
-async function startMeta(key: string, ports?: { rpcPort: number; httpPort: number }): Promise<Meta> {
-  const rpcPort = ports?.rpcPort ?? (await getFreePort());
-  const httpPort = ports?.httpPort ?? (await getFreePort());
-  const process = await startProcess({
-    name: `memcache-meta-service:${rpcPort}`,
-    command: 'node',
-    args: [
-      ...RUN_MAIN,
-      `--ock.mmc.meta_service_url=tcp://127.0.0.1:${rpcPort}`,
-      `--ock.mmc.meta_service.metrics_url=http://127.0.0.1:${httpPort}`,
-      '--ock.mmc.meta.ha.enable=true',
-      `--ock.mmc.meta.ha.etcd_endpoints=${etcd.endpoint}`,
-      `--ock.mmc.meta.ha.lease_seconds=${LEASE_SECONDS}`,
-      `--ock.mmc.meta.ha.election_key=${key}`,
-      '--ock.mmc.log_level=warn',
-    ],
-    cwd: META_APP,
-    readyWhen: { port: httpPort },
-    readyTimeoutMs: 60_000,
-  });
-  return { process, rpcPort, httpPort };
-}
+const startMeta = (key: string, ports?: { rpcPort: number; httpPort: number }): Promise<Meta> =>
+  startHaMeta(etcd.endpoint, key, LEASE_SECONDS, ports);
 
 async function role(meta: Meta): Promise<string | undefined> {
   try {

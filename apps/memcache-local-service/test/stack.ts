@@ -59,14 +59,18 @@ export interface HaMetaProcess {
   httpPort: number;
 }
 
-/** A meta service binary in an HA pair: election on `key` in the etcd at `etcdEndpoint`. */
+/**
+ * A meta service binary in an HA pair: election on `key` in the etcd at `etcdEndpoint`, on free ports
+ * or on `ports` (a restart where the node ran before).
+ */
 export async function startHaMeta(
   etcdEndpoint: string,
   key: string,
   leaseSeconds: number,
+  ports?: { rpcPort: number; httpPort: number },
 ): Promise<HaMetaProcess> {
-  const rpcPort = await getFreePort();
-  const httpPort = await getFreePort();
+  const rpcPort = ports?.rpcPort ?? (await getFreePort());
+  const httpPort = ports?.httpPort ?? (await getFreePort());
   const process = await startProcess({
     name: `memcache-meta-service:${rpcPort}`,
     command: 'node',
